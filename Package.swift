@@ -1,0 +1,39 @@
+// swift-tools-version:6.1
+// Berth: Docker-style container networking as an embeddable library (see ../shared/design.md §2).
+import PackageDescription
+
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Berth", targets: ["Berth"]),
+        .executable(name: "berth", targets: ["BerthCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (apt providers), found through pkg-config.
+        .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        // Our own C: what Swift cannot import (setns, unshare, mount flags, function-like macros).
+        .target(name: "CBerthShims"),
+
+        .target(name: "BerthNamespace", dependencies: ["CBerthShims", "CCap"]),
+        .target(name: "BerthNetlink", dependencies: ["BerthNamespace", "CBerthShims", "CMnl"]),
+        .target(name: "BerthFirewall", dependencies: ["BerthNetlink", "BerthNamespace", "CBerthShims", "CMnl", "CNftnl"]),
+        .target(name: "Berth", dependencies: ["BerthFirewall", "BerthNetlink", "BerthNamespace"]),
+        .executableTarget(
+            name: "BerthCLI",
+            dependencies: ["Berth", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .target(name: "BerthTestSupport", dependencies: ["BerthNamespace", "BerthNetlink"], path: "Tests/BerthTestSupport"),
+        .testTarget(name: "BerthNamespaceTests", dependencies: ["BerthNamespace", "BerthTestSupport", "CCap"]),
+        .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport", "CMnl"]),
+        .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthTestSupport"]),
+        .testTarget(name: "BerthTests", dependencies: ["Berth", "BerthTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,112 @@
+import BerthNetlink
+
+/// One bridge network's firewall description: what Docker's bridge driver programs for a network
+/// (design.md §1 step 2, golden/docker-20.10/docker-b-netcreate.iptables-save.txt).
+public struct NetworkRules: Sendable, Hashable, Codable {
+    /// The network ID (64 hex); owner tag of the network's rules.
+    public var id: String
+    /// The bridge name (`docker0`, `br-<12 hex>`), at most 15 bytes.
+    public var bridge: String
+    /// The network's IPv4 subnet (canonical: host bits clear).
+    public var subnet: IPv4Subnet
+    /// Inter-container communication (`com.docker.network.bridge.enable_icc`); false drops same-bridge traffic.
+    public var icc: Bool
+    /// Outbound masquerade (`com.docker.network.bridge.enable_ip_masquerade`).
+    public var masquerade: Bool
+    /// `--internal`: no NAT and nothing leaves the bridge.
+    public var isInternal: Bool
+
+    public init(id: String, bridge: String, subnet: IPv4Subnet, icc: Bool = true, masquerade: Bool = true, isInternal: Bool = false) {
+        self.id = id
+        self.bridge = bridge
+        self.subnet = subnet
+        self.icc = icc
+        self.masquerade = masquerade
+        self.isInternal = isInternal
+    }
+}
+
+/// One published port (`-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]`).
+public struct PortMapping: Sendable, Hashable, Codable {
+    public enum TransportProtocol: String, Sendable, Hashable, Codable { case tcp, udp }
+    public var proto: TransportProtocol
+    /// The host address to bind; nil for all (0.0.0.0).
+    public var hostIP: IPv4Address?
+    /// 1–65535.
+    public var hostPort: UInt16
+    /// 1–65535.
+    public var containerPort: UInt16
+
+    public init(proto: TransportProtocol = .tcp, hostIP: IPv4Address? = nil, hostPort: UInt16, containerPort: UInt16) {
+        self.proto = proto
+        self.hostIP = hostIP
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+    }
+}
+
+/// An endpoint's published ports (design.md §1 step 6).
+public struct EndpointPorts: Sendable, Hashable, Codable {
+    /// The endpoint ID; owner tag of these rules.
+    public var endpointID: String
+    /// The network the endpoint is attached to.
+    public var networkID: String
+    /// The bridge of that network.
+    public var bridge: String
+    /// The endpoint's IPv4 address.
+    public var address: IPv4Address
+    public var ports: [PortMapping]
+
+    public init(endpointID: String, networkID: String, bridge: String, address: IPv4Address, ports: [PortMapping]) {
+        self.endpointID = endpointID
+        self.networkID = networkID
+        self.bridge = bridge
+        self.address = address
+        self.ports = ports
+    }
+}
+
+/// Everything Berth wants programmed: networks oldest first (a newer network's rules sit above
+/// older ones, as Docker inserts) and every endpoint's published ports.
+public struct FirewallState: Sendable, Hashable, Codable {
+    public var networks: [NetworkRules]
+    public var endpoints: [EndpointPorts]
+
+    public init(networks: [NetworkRules] = [], endpoints: [EndpointPorts] = []) {
+        self.networks = networks
+        self.endpoints = endpoints
+    }
+}
+
+/// Which backend programs the firewall.
+public enum FirewallBackendKind: String, Sendable, Codable, CaseIterable {
+    case iptables
+    case nftables
+}
+
+/// The firewall of one "host" network namespace, shaped after Docker's own split (bridge driver's
+/// setupIPTables / link and port-mapping code). Two implementations: `IptablesBackend`
+/// (`iptables-restore --noflush`, rules identical to Docker's) and `NftablesBackend` (libnftnl
+/// batches, Berth's own table).
+///
+/// Contract for every method: adding what is present adds nothing; removing what is absent is not
+/// an error; a failure leaves the ruleset as it was (one atomic apply per call); bad input throws
+/// `FirewallError` before anything is applied.
+public protocol FirewallBackend: Sendable {
+    var kind: FirewallBackendKind { get }
+    /// Base chains, FORWARD jumps in Docker's order, FORWARD policy DROP, `net.ipv4.ip_forward=1`.
+    /// A pre-existing DOCKER-USER chain and its rules are kept, and its jump stays first.
+    func setUpBase() throws(FirewallError)
+    /// One network's FORWARD, isolation and NAT rules, above the older networks'.
+    func addNetwork(_ network: NetworkRules) throws(FirewallError)
+    /// Removes one network's rules (one atomic apply).
+    func removeNetwork(_ network: NetworkRules) throws(FirewallError)
+    /// One endpoint's DNAT, hairpin MASQUERADE and filter ACCEPT rules.
+    func addPorts(_ endpoint: EndpointPorts) throws(FirewallError)
+    /// Removes one endpoint's port rules.
+    func removePorts(_ endpoint: EndpointPorts) throws(FirewallError)
+    /// Re-creates everything from `state` (after someone flushed the firewall); keeps what is right.
+    func reapply(_ state: FirewallState) throws(FirewallError)
+    /// Removes everything Berth owns (base chains included), leaving other rules untouched.
+    func removeAll(_ state: FirewallState) throws(FirewallError)
+}

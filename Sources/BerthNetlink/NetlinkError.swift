@@ -1,0 +1,102 @@
+import BerthNamespace
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one error type of the Netlink layer: a closed code, the errno (0 when the failure is ours),
+/// the operation and the object, and the kernel's extended-ack text when it sent one.
+///
+/// `description` reads like `"create bridge br-1a2b3c4d5e6f: File exists"`.
+public struct NetlinkError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is (append only).
+    public enum Code: String, Sendable, Equatable {
+        /// The object exists already (EEXIST).
+        case exists
+        /// The link, address or route does not exist (ENODEV, ENOENT, ESRCH, EADDRNOTAVAIL).
+        case notFound
+        /// The kernel refused for lack of privilege (EPERM, EACCES).
+        case permissionDenied
+        /// The caller lacks a capability, checked up front; `object` names the capability.
+        case missingCapability
+        /// A link name the kernel would refuse (dev_valid_name: empty, > 15 bytes, `/`, `:`, space).
+        case invalidName
+        /// Any argument the kernel or Berth rejects (EINVAL, ERANGE, a bad value given by the caller).
+        case invalidArgument
+        /// The device or resource is busy (EBUSY).
+        case busy
+        /// No reply within the socket time-out (EAGAIN on receive).
+        case timeout
+        /// A reply that is shorter than its headers claim.
+        case truncatedReply
+        /// A reply that cannot be parsed, or that answers another request or comes from a non-kernel sender.
+        case malformedReply
+        /// The dump was interrupted (NLM_F_DUMP_INTR) on every retry.
+        case dumpInterrupted
+        /// The namespace to work in could not be entered; the namespace error is in `detail`.
+        case namespace
+        /// Socket-level failure (open, bind, send, receive).
+        case socket
+        /// Any other errno returned by the kernel.
+        case kernel
+    }
+
+    public let code: Code
+    /// The errno of the failure, or 0.
+    public let errno: Int32
+    /// The operation in words, e.g. `"create bridge"`.
+    public let operation: String
+    /// The object, e.g. `"br-1a2b3c4d5e6f"`.
+    public let object: String
+    /// Text sent by the kernel in NLMSGERR_ATTR_MSG (extended ack), when present.
+    public let kernelMessage: String?
+    /// Our own explanation, when the failure is not a plain errno.
+    public let detail: String?
+
+    public init(_ code: Code, errno: Int32 = 0, operation: String, object: String,
+                kernelMessage: String? = nil, detail: String? = nil) {
+        self.code = code
+        self.errno = errno
+        self.operation = operation
+        self.object = object
+        self.kernelMessage = kernelMessage
+        self.detail = detail
+    }
+
+    /// Maps a kernel errno (positive) to a code.
+    public static func code(forErrno err: Int32) -> Code {
+        switch err {
+        case EEXIST: .exists
+        case ENODEV, ENOENT, ESRCH, EADDRNOTAVAIL: .notFound
+        case EPERM, EACCES: .permissionDenied
+        case EINVAL, ERANGE, EAFNOSUPPORT, EOPNOTSUPP: .invalidArgument
+        case EBUSY: .busy
+        case EAGAIN: .timeout
+        default: .kernel
+        }
+    }
+
+    /// An error from a kernel errno (positive), with the extended-ack text if any.
+    public static func kernel(_ err: Int32, operation: String, object: String, message: String? = nil) -> NetlinkError {
+        NetlinkError(code(forErrno: err), errno: err, operation: operation, object: object, kernelMessage: message)
+    }
+
+    /// Wraps a namespace-layer failure without flattening it.
+    public static func wrapping(_ error: NamespaceError, operation: String, object: String) -> NetlinkError {
+        let code: Code = switch error.code {
+        case .missingCapability: .missingCapability
+        case .permissionDenied: .permissionDenied
+        case .notFound: .notFound
+        default: .namespace
+        }
+        return NetlinkError(code, errno: error.errno, operation: operation, object: object, detail: error.description)
+    }
+
+    public var description: String {
+        var text = "\(operation) \(object): "
+        if let detail { text += detail }
+        else if errno != 0 { text += String(cString: strerror(errno)) }
+        else { text += code.rawValue }
+        if let kernelMessage, !kernelMessage.isEmpty { text += " (\(kernelMessage))" }
+        return text
+    }
+}

@@ -1,0 +1,141 @@
+import BerthNamespace
+
+/// Link operations (RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK). Mutating calls check CAP_NET_ADMIN
+/// and link names before anything is sent, so bad input changes nothing.
+extension NetlinkSession {
+    func requireNetAdmin(_ operation: String, _ object: String) throws(NetlinkError) {
+        do { try Capabilities.requireNetAdmin(for: operation) } catch {
+            throw NetlinkError.wrapping(error, operation: operation, object: object)
+        }
+    }
+
+    /// Creates a bridge: `ip link add NAME [mtu M] [address MAC] type bridge [up]`.
+    /// - Parameters: name (1–15 bytes), mtu in bytes, mac, up (set IFF_UP at creation).
+    /// - Returns: the new link, read back from the kernel.
+    /// - Throws: `NetlinkError` `.invalidName`, `.missingCapability`, `.exists`, `.invalidArgument`.
+    @discardableResult
+    public func createBridge(name: String, mtu: UInt32? = nil, mac: MACAddress? = nil, up: Bool = false) throws(NetlinkError) -> Link {
+        let op = "create bridge"
+        try LinkName.validate(name, operation: op)
+        try requireNetAdmin(op, name)
+        _ = try request(LinkRequest.newBridge(name: name, mtu: mtu, mac: mac, up: up), operation: op, object: name)
+        return try link(named: name)
+    }
+
+    /// Creates a veth pair whose peer is created directly inside `peer.namespaceFD` and named there
+    /// (`ip link add NAME type veth peer name PEER netns NS`), optionally enslaved to `masterIndex`
+    /// and up, in one RTM_NEWLINK.
+    /// - Throws: `.invalidName` (either name), `.missingCapability`, `.exists`, `.notFound` (master),
+    ///   `.invalidArgument`.
+    public func createVeth(name: String, peer: VethPeer, mtu: UInt32? = nil, mac: MACAddress? = nil,
+                           masterIndex: Int32? = nil, up: Bool = false) throws(NetlinkError) {
+        let op = "create veth"
+        try LinkName.validate(name, operation: op)
+        try LinkName.validate(peer.name, operation: op)
+        try requireNetAdmin(op, name)
+        _ = try request(LinkRequest.newVeth(name: name, peer: peer, mtu: mtu, mac: mac, masterIndex: masterIndex, up: up),
+                        operation: op, object: "\(name)/\(peer.name)")
+    }
+
+    /// Deletes a link by name (`ip link del NAME`); a veth takes its peer with it.
+    /// - Throws: `.invalidName`, `.missingCapability`, `.notFound` when there is no such link.
+    public func deleteLink(named name: String) throws(NetlinkError) {
+        let op = "delete link"
+        try LinkName.validate(name, operation: op)
+        try requireNetAdmin(op, name)
+        _ = try request(LinkRequest.delete(index: 0, name: name), operation: op, object: name)
+    }
+
+    /// Deletes a link by index.
+    public func deleteLink(index: Int32) throws(NetlinkError) {
+        let op = "delete link"
+        try requireNetAdmin(op, "#\(index)")
+        _ = try request(LinkRequest.delete(index: index), operation: op, object: "#\(index)")
+    }
+
+    /// Applies `change` to the link `index` in one RTM_NEWLINK (`ip link set`).
+    /// - Throws: `.invalidName` (new name), `.missingCapability`, `.notFound`, `.invalidArgument`, `.exists` (rename).
+    public func setLink(index: Int32, _ change: LinkChange, operation: String = "set link", object: String? = nil) throws(NetlinkError) {
+        let obj = object ?? "#\(index)"
+        if let name = change.name { try LinkName.validate(name, operation: operation) }
+        try requireNetAdmin(operation, obj)
+        _ = try request(LinkRequest.change(index: index, change), operation: operation, object: obj)
+    }
+
+    /// `ip link set NAME up|down`.
+    public func setUp(_ name: String, _ up: Bool = true) throws(NetlinkError) {
+        let l = try link(named: name)
+        try setLink(index: l.index, LinkChange(up: up), operation: up ? "set link up" : "set link down", object: name)
+    }
+
+    /// `ip link set NAME master BRIDGE`.
+    public func setMaster(_ name: String, bridge: String) throws(NetlinkError) {
+        let l = try link(named: name)
+        let master = try link(named: bridge)
+        try setLink(index: l.index, LinkChange(masterIndex: master.index), operation: "set master", object: "\(name) → \(bridge)")
+    }
+
+    /// `ip link set NAME nomaster`.
+    public func setNoMaster(_ name: String) throws(NetlinkError) {
+        let l = try link(named: name)
+        try setLink(index: l.index, LinkChange(masterIndex: 0), operation: "set nomaster", object: name)
+    }
+
+    /// `ip link set NAME mtu M` (bytes).
+    public func setMTU(_ name: String, _ mtu: UInt32) throws(NetlinkError) {
+        let l = try link(named: name)
+        try setLink(index: l.index, LinkChange(mtu: mtu), operation: "set mtu", object: name)
+    }
+
+    /// `ip link set NAME address MAC`.
+    public func setMAC(_ name: String, _ mac: MACAddress) throws(NetlinkError) {
+        let l = try link(named: name)
+        try setLink(index: l.index, LinkChange(mac: mac), operation: "set address", object: name)
+    }
+
+    /// `ip link set NAME name NEW` (the link must be down for most kinds).
+    public func rename(_ name: String, to newName: String) throws(NetlinkError) {
+        try LinkName.validate(newName, operation: "rename link")
+        let l = try link(named: name)
+        try setLink(index: l.index, LinkChange(name: newName), operation: "rename link", object: "\(name) → \(newName)")
+    }
+
+    /// `ip link set NAME netns NS`: moves the link; it disappears from this namespace.
+    public func move(_ name: String, to namespace: NetworkNamespace) throws(NetlinkError) {
+        let l = try link(named: name)
+        try setLink(index: l.index, LinkChange(namespaceFD: namespace.fileDescriptor), operation: "move link",
+                    object: "\(name) → \(namespace)")
+    }
+
+    /// `ip link show NAME`.
+    /// - Throws: `.invalidName`, `.notFound` when there is no such link.
+    public func link(named name: String) throws(NetlinkError) -> Link {
+        let op = "get link"
+        try LinkName.validate(name, operation: op)
+        let replies = try request(LinkRequest.get(index: 0, name: name), operation: op, object: name)
+        guard let first = replies.first(where: { $0.type == RTNL.RTM_NEWLINK }) else {
+            throw NetlinkError(.malformedReply, operation: op, object: name, detail: "no link in the reply")
+        }
+        return try RouteDecoding.link(first, operation: op, object: name)
+    }
+
+    /// The link with ifindex `index`.
+    public func link(index: Int32) throws(NetlinkError) -> Link {
+        let op = "get link"
+        let replies = try request(LinkRequest.get(index: index), operation: op, object: "#\(index)")
+        guard let first = replies.first(where: { $0.type == RTNL.RTM_NEWLINK }) else {
+            throw NetlinkError(.malformedReply, operation: op, object: "#\(index)", detail: "no link in the reply")
+        }
+        return try RouteDecoding.link(first, operation: op, object: "#\(index)")
+    }
+
+    /// `ip link show`: every link of the namespace.
+    public func links() throws(NetlinkError) -> [Link] {
+        let op = "list links"
+        var out: [Link] = []
+        for m in try dump(LinkRequest.dump(), operation: op, object: "all") where m.type == RTNL.RTM_NEWLINK {
+            out.append(try RouteDecoding.link(m, operation: op, object: "all"))
+        }
+        return out
+    }
+}

@@ -1,0 +1,81 @@
+import BerthNamespace
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Network sysctls of a namespace (`/proc/sys/net/...`). The files under /proc/sys/net belong to
+/// the network namespace of the thread that opens them, so for another namespace the file is read
+/// and written on the namespace thread (design.md §3).
+public enum Sysctl {
+    /// The /proc/sys path of a dotted key (`net.ipv4.ip_forward` → `/proc/sys/net/ipv4/ip_forward`).
+    /// Only `net.` keys made of `[A-Za-z0-9_.-]` segments are accepted (interface names may hold
+    /// dots, written as `/` in the dotted form like sysctl(8) does).
+    public static func path(for key: String) throws(NetlinkError) -> String {
+        let segments = key.split(separator: ".", omittingEmptySubsequences: false)
+        let allowed = key.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+                || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "/")
+        }
+        guard segments.first == "net", segments.count >= 3, !segments.contains(where: \.isEmpty), allowed,
+              !segments.contains(where: { $0 == ".." }) else {
+            throw NetlinkError(.invalidArgument, errno: EINVAL, operation: "sysctl", object: key,
+                               detail: "only net.* keys are supported")
+        }
+        return "/proc/sys/" + segments.map { $0.replacingSlashesWithDots() }.joined(separator: "/")
+    }
+
+    /// Reads a sysctl of `namespace` (nil: the caller's), without the trailing newline.
+    /// - Throws: `.invalidArgument` (key), `.notFound` (no such key), `.namespace`.
+    public static func read(_ key: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> String {
+        let path = try path(for: key)
+        return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> String in
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw NetlinkError.kernel(errno, operation: "read sysctl", object: key) }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { throw NetlinkError.kernel(errno, operation: "read sysctl", object: key) }
+            var text = String(decoding: buffer[0..<n], as: UTF8.self)
+            while text.last == "\n" { text.removeLast() }
+            return text
+        }
+    }
+
+    /// Writes `value` to a sysctl of `namespace` only when it differs from the current value.
+    /// - Returns: true when the value was changed.
+    /// - Throws: `.invalidArgument`, `.notFound`, `.permissionDenied`, `.namespace`.
+    @discardableResult
+    public static func write(_ key: String, _ value: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> Bool {
+        if try read(key, in: namespace) == value { return false }
+        let path = try path(for: key)
+        return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> Bool in
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            if fd < 0 { throw NetlinkError.kernel(errno, operation: "write sysctl", object: key) }
+            defer { close(fd) }
+            let bytes = Array((value + "\n").utf8)
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 { throw NetlinkError.kernel(errno, operation: "write sysctl", object: key) }
+            return true
+        }
+    }
+
+    private static func inNamespace<T>(_ namespace: NetworkNamespace?, key: String,
+                                       _ body: () throws(NetlinkError) -> T) throws(NetlinkError) -> T {
+        guard let namespace else { return try body() }
+        do {
+            return try NamespaceThread.shared.run(in: namespace) { try body() }
+        } catch let e as NetlinkError {
+            throw e
+        } catch let e as NamespaceError {
+            throw NetlinkError.wrapping(e, operation: "sysctl", object: key)
+        } catch {
+            throw NetlinkError(.namespace, operation: "sysctl", object: key, detail: "\(error)")
+        }
+    }
+}
+
+private extension Substring {
+    func replacingSlashesWithDots() -> String {
+        String(map { $0 == "/" ? "." : $0 })
+    }
+}

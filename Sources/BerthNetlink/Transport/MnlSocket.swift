@@ -1,0 +1,121 @@
+internal import CMnl
+internal import CBerthShims
+import BerthNamespace
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A netlink socket from libmnl (`mnl_socket_open2` with SOCK_CLOEXEC, `mnl_socket_bind` with an
+/// automatic port id), with NETLINK_EXT_ACK and NETLINK_CAP_ACK enabled and send/receive time-outs.
+///
+/// A netlink socket stays bound to the network namespace it was opened in; `open(bus:in:)` opens it
+/// on the namespace thread when another namespace is asked for, after which it can be used from
+/// any thread (design.md §3). Not safe for concurrent use by itself: `NetlinkSession` serializes.
+public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
+    /// NETLINK_ROUTE (0) and NETLINK_NETFILTER (12), linux/netlink.h.
+    public static let routeBus: Int32 = 0
+    public static let netfilterBus: Int32 = 12
+    /// Send and receive time-out in seconds.
+    public static let timeoutSeconds = 5
+
+    private let socket: OpaquePointer
+    public let portID: UInt32
+    private var buffer: [UInt8]
+
+    private init(socket: OpaquePointer, portID: UInt32) {
+        self.socket = socket
+        self.portID = portID
+        buffer = [UInt8](repeating: 0, count: 1 << 16)
+    }
+
+    deinit { mnl_socket_close(socket) }
+
+    /// The socket's file descriptor.
+    public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+
+    /// Opens and binds a socket on `bus` inside `namespace` (nil: the calling thread's namespace).
+    /// - Throws: `NetlinkError` `.socket` (open/bind/setsockopt failures) or `.namespace`.
+    public static func open(bus: Int32, in namespace: NetworkNamespace?) throws(NetlinkError) -> MnlSocket {
+        let object = namespace.map(\.description) ?? "current netns"
+        guard let namespace else { return try openHere(bus: bus, object: object) }
+        do {
+            return try NamespaceThread.shared.run(in: namespace) { try openHere(bus: bus, object: object) }
+        } catch let e as NetlinkError {
+            throw e
+        } catch let e as NamespaceError {
+            throw NetlinkError.wrapping(e, operation: "open netlink socket", object: object)
+        } catch {
+            throw NetlinkError(.socket, operation: "open netlink socket", object: object, detail: "\(error)")
+        }
+    }
+
+    private static func openHere(bus: Int32, object: String) throws(NetlinkError) -> MnlSocket {
+        let op = "open netlink socket"
+        guard let nl = mnl_socket_open2(bus, Int32(SOCK_CLOEXEC.rawValue)) else {
+            throw NetlinkError(.socket, errno: errno, operation: op, object: object)
+        }
+        var one: Int32 = 1
+        _ = mnl_socket_setsockopt(nl, RTNL.NETLINK_EXT_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
+        _ = mnl_socket_setsockopt(nl, RTNL.NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        let fd = mnl_socket_get_fd(nl)
+        if setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) != 0
+            || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) != 0 {
+            let err = errno
+            mnl_socket_close(nl)
+            throw NetlinkError(.socket, errno: err, operation: op, object: object)
+        }
+        if mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) < 0 {
+            let err = errno
+            mnl_socket_close(nl)
+            throw NetlinkError(.socket, errno: err, operation: op, object: object)
+        }
+        return MnlSocket(socket: nl, portID: mnl_socket_get_portid(nl))
+    }
+
+    public func send(_ bytes: [UInt8], operation: String, object: String) throws(NetlinkError) {
+        let sent = bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+        if sent < 0 {
+            let err = errno
+            throw NetlinkError(err == EAGAIN ? .timeout : .socket, errno: err, operation: operation, object: object)
+        }
+    }
+
+    public func receive(operation: String, object: String) throws(NetlinkError) -> [UInt8] {
+        var address = sockaddr_nl()
+        var flags: Int32 = 0
+        let fd = fileDescriptor
+        let count = buffer.withUnsafeMutableBytes { raw -> Int in
+            withUnsafeMutablePointer(to: &address) { addr in
+                var iov = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+                return withUnsafeMutablePointer(to: &iov) { iovp in
+                    var msg = msghdr()
+                    msg.msg_name = UnsafeMutableRawPointer(addr)
+                    msg.msg_namelen = socklen_t(MemoryLayout<sockaddr_nl>.size)
+                    msg.msg_iov = iovp
+                    msg.msg_iovlen = 1
+                    while true {
+                        let n = recvmsg(fd, &msg, 0)
+                        if n < 0 && errno == EINTR { continue }
+                        flags = msg.msg_flags
+                        return n
+                    }
+                }
+            }
+        }
+        if count < 0 {
+            let err = errno
+            throw NetlinkError(err == EAGAIN || err == EWOULDBLOCK ? .timeout : .socket, errno: err,
+                               operation: operation, object: object)
+        }
+        if flags & Int32(MSG_TRUNC) != 0 {
+            throw NetlinkError(.truncatedReply, errno: ENOSPC, operation: operation, object: object,
+                               detail: "datagram larger than the receive buffer")
+        }
+        if address.nl_pid != 0 {
+            throw NetlinkError(.malformedReply, operation: operation, object: object,
+                               detail: "reply from port \(address.nl_pid), not the kernel")
+        }
+        return Array(buffer[0..<count])
+    }
+}

@@ -1,0 +1,94 @@
+/// Builds one netlink message (struct nlmsghdr, a fixed family header, then attributes) into a
+/// byte array, in host byte order with 4-byte alignment (NLMSG_ALIGN / NLA_ALIGN, linux/netlink.h).
+///
+/// Pure: no system calls, so requests can be compared byte for byte in unprivileged tests.
+public struct NetlinkMessageBuilder: Sendable {
+    /// sizeof(struct nlmsghdr).
+    public static let headerLength = 16
+    /// NLA_F_NESTED.
+    static let nestedFlag: UInt16 = 0x8000
+
+    public private(set) var bytes: [UInt8]
+
+    /// Starts a message of `type` (e.g. RTM_NEWLINK) with `flags` (NLM_F_*); length and sequence
+    /// are filled in by `finish(sequence:portID:)`.
+    public init(type: UInt16, flags: UInt16) {
+        bytes = []
+        bytes.reserveCapacity(256)
+        append(UInt32(0))  // nlmsg_len
+        append(type)
+        append(flags)
+        append(UInt32(0))  // nlmsg_seq
+        append(UInt32(0))  // nlmsg_pid
+    }
+
+    /// Appends raw bytes, then pads to 4.
+    public mutating func appendAligned(_ raw: [UInt8]) {
+        bytes.append(contentsOf: raw)
+        pad()
+    }
+
+    /// Appends a fixed-size value in host byte order (no padding).
+    public mutating func append<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    }
+
+    private mutating func pad() {
+        while bytes.count % 4 != 0 { bytes.append(0) }
+    }
+
+    /// One attribute (struct nlattr: u16 len, u16 type, payload, padding to 4).
+    public mutating func attribute(_ type: UInt16, _ payload: [UInt8]) {
+        append(UInt16(4 + payload.count))
+        append(type)
+        appendAligned(payload)
+    }
+
+    public mutating func attribute(_ type: UInt16, u32 value: UInt32) {
+        attribute(type, withUnsafeBytes(of: value) { Array($0) })
+    }
+
+    public mutating func attribute(_ type: UInt16, u16 value: UInt16) {
+        attribute(type, withUnsafeBytes(of: value) { Array($0) })
+    }
+
+    public mutating func attribute(_ type: UInt16, u8 value: UInt8) {
+        attribute(type, [value])
+    }
+
+    /// A NUL-terminated string attribute (NLA_NUL_STRING / mnl_attr_put_strz).
+    public mutating func attribute(_ type: UInt16, string value: String) {
+        attribute(type, Array(value.utf8) + [0])
+    }
+
+    /// Opens a nested attribute (NLA_F_NESTED is not set, matching iproute2 and libmnl's
+    /// mnl_attr_nest_start); close it with `endNested(_:)`.
+    public mutating func beginNested(_ type: UInt16) -> Int {
+        let start = bytes.count
+        append(UInt16(0))
+        append(type)
+        return start
+    }
+
+    /// Closes the nested attribute opened at `start`, writing its length.
+    public mutating func endNested(_ start: Int) {
+        let length = UInt16(bytes.count - start)
+        bytes[start] = UInt8(length & 0xff)
+        bytes[start + 1] = UInt8(length >> 8)
+    }
+
+    /// The finished message with nlmsg_len, nlmsg_seq and nlmsg_pid set.
+    public func finish(sequence: UInt32, portID: UInt32 = 0) -> [UInt8] {
+        var out = bytes
+        Self.store(UInt32(out.count), into: &out, at: 0)
+        Self.store(sequence, into: &out, at: 8)
+        Self.store(portID, into: &out, at: 12)
+        return out
+    }
+
+    static func store(_ value: UInt32, into out: inout [UInt8], at offset: Int) {
+        withUnsafeBytes(of: value) { raw in
+            for i in 0..<4 { out[offset + i] = raw[i] }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+// Our own C: what Swift cannot import on Linux (glibc hides these behind _GNU_SOURCE or macros).
+// Every function is a thin, documented wrapper over one system call or macro.
+#ifndef BERTH_SHIMS_H
+#define BERTH_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// setns(2) with CLONE_NEWNET: moves the calling thread into the network namespace `fd`.
+/// Returns 0 or -1 with errno set.
+int berth_setns_net(int fd);
+
+/// unshare(2) with CLONE_NEWNET: gives the calling thread a new, empty network namespace.
+int berth_unshare_net(void);
+
+/// gettid(2): the kernel thread id of the caller.
+pid_t berth_gettid(void);
+
+/// ioctl(fd, NS_GET_NSTYPE): the CLONE_NEW* type of an nsfs file, or -1 with errno set.
+int berth_ns_get_type(int fd);
+
+/// CLONE_NEWNET as an int.
+int berth_clone_newnet(void);
+
+/// 1 when `fd` lives on nsfs (statfs f_type == NSFS_MAGIC), 0 when not, -1 with errno on failure.
+int berth_fd_is_nsfs(int fd);
+
+/// mount(2) helpers for `ip netns add` semantics (iproute2 ip/ipnetns.c).
+/// berth_mount_make_shared_rec: mount("", path, "none", MS_SHARED|MS_REC, NULL)
+int berth_mount_make_shared_rec(const char *path);
+/// berth_mount_bind_rec: mount(path, path, "none", MS_BIND|MS_REC, NULL)
+int berth_mount_bind_self_rec(const char *path);
+/// berth_mount_bind: mount(source, target, "none", MS_BIND, NULL)
+int berth_mount_bind(const char *source, const char *target);
+/// umount2(path, MNT_DETACH)
+int berth_umount_detach(const char *path);
+
+/// MNL_SOCKET_BUFFER_SIZE from libmnl (a function-like macro over getpagesize()).
+size_t berth_mnl_socket_buffer_size(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

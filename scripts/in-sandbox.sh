@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Prepares a sandbox created by `unshare --net --mount` and runs a command in it: a private
+# /run/netns (so named namespaces made by tests never appear on the machine), loopback up,
+# BERTH_SANDBOX=1 for the tests' guard. Refuses to run in the machine's own network namespace.
+set -euo pipefail
+# BERTH_HOST_NETNS: the inode of the machine's namespace, recorded by the caller before unshare.
+mine=$(stat -L -c %i /proc/self/ns/net)
+init=$(stat -L -c %i /proc/1/ns/net 2>/dev/null || true)
+if [ -z "${BERTH_HOST_NETNS:-}" ] || [ "$mine" = "$BERTH_HOST_NETNS" ] || [ "$mine" = "$init" ]; then
+  echo "in-sandbox: refusing to run in the machine's own network namespace" >&2
+  exit 2
+fi
+mount --make-rprivate /
+mkdir -p /run/netns
+mount -t tmpfs -o mode=0755 berth-sandbox /run/netns
+ip link set lo up
+export BERTH_SANDBOX=1
+exec "$@"

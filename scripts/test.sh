@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Building happens outside the sandbox; the tests themselves run inside
+# `unshare --net --mount`, a private network and mount namespace, so no test can touch the
+# machine's own network. Extra arguments go to `swift test` (e.g. --filter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build --build-tests
+# The machine namespace, so the sandbox and the tests can prove they are elsewhere.
+BERTH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
+export BERTH_HOST_NETNS
+exec unshare --net --mount -- scripts/in-sandbox.sh swift test --skip-build "$@"
