@@ -7,6 +7,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Berth", targets: ["Berth"]),
+        .library(name: "BerthNetlink", targets: ["BerthNetlink"]),
+        .library(name: "BerthNamespace", targets: ["BerthNamespace"]),
         .executable(name: "berth", targets: ["BerthCLI"]),
     ],
     dependencies: [

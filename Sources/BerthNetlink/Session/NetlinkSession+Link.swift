@@ -4,8 +4,9 @@ import BerthNamespace
 /// and link names before anything is sent, so bad input changes nothing.
 extension NetlinkSession {
     func requireNetAdmin(_ operation: String, _ object: String) throws(NetlinkError) {
-        do { try Capabilities.requireNetAdmin(for: operation) } catch {
-            throw NetlinkError.wrapping(error, operation: operation, object: object)
+        if !Capabilities.hasNetAdmin() {
+            throw NetlinkError(.missingCapability, errno: 1, operation: operation, object: object,
+                               detail: "requires CAP_NET_ADMIN, which the calling thread lacks (capabilities(7))")
         }
     }
 

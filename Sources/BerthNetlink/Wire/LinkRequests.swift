@@ -30,15 +30,14 @@ public struct VethPeer: Sendable, Equatable {
     public var namespaceFD: Int32?
     public var mtu: UInt32?
     public var mac: MACAddress?
-    /// Create the peer with IFF_UP already set.
-    public var up: Bool
+    // No `up`: the kernel configures the peer before the pair is linked, so a peer created with
+    // IFF_UP fails with ENOTCONN (drivers/net/veth.c, veth_open). Bring it up from its namespace.
 
-    public init(name: String, namespaceFD: Int32? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil, up: Bool = false) {
+    public init(name: String, namespaceFD: Int32? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil) {
         self.name = name
         self.namespaceFD = namespaceFD
         self.mtu = mtu
         self.mac = mac
-        self.up = up
     }
 }
 
@@ -86,7 +85,7 @@ public enum LinkRequest {
         b.attribute(RTNL.IFLA_INFO_KIND, string: "veth")
         let data = b.beginNested(RTNL.IFLA_INFO_DATA)
         let peerStart = b.beginNested(RTNL.VETH_INFO_PEER)
-        ifinfomsg(into: &b, up: peer.up ? true : nil)
+        ifinfomsg(into: &b)
         b.attribute(RTNL.IFLA_IFNAME, string: peer.name)
         if let m = peer.mtu { b.attribute(RTNL.IFLA_MTU, u32: m) }
         if let m = peer.mac { b.attribute(RTNL.IFLA_ADDRESS, m.bytes) }

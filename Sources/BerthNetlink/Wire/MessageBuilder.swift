@@ -61,12 +61,12 @@ public struct NetlinkMessageBuilder: Sendable {
         attribute(type, Array(value.utf8) + [0])
     }
 
-    /// Opens a nested attribute (NLA_F_NESTED is not set, matching iproute2 and libmnl's
-    /// mnl_attr_nest_start); close it with `endNested(_:)`.
+    /// Opens a nested attribute with NLA_F_NESTED set (as libmnl's mnl_attr_nest_start does);
+    /// close it with `endNested(_:)`.
     public mutating func beginNested(_ type: UInt16) -> Int {
         let start = bytes.count
         append(UInt16(0))
-        append(type)
+        append(type | Self.nestedFlag)
         return start
     }
 

@@ -6,6 +6,14 @@ public struct NetlinkMessage: Sendable, Equatable {
     public var portID: UInt32
     /// Bytes after the 16-byte header, up to nlmsg_len.
     public var payload: [UInt8]
+
+    public init(type: UInt16, flags: UInt16, sequence: UInt32, portID: UInt32, payload: [UInt8]) {
+        self.type = type
+        self.flags = flags
+        self.sequence = sequence
+        self.portID = portID
+        self.payload = payload
+    }
 }
 
 /// Reads host-order integers from a byte slice with bounds checks (never traps on short input).

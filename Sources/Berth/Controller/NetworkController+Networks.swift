@@ -1,0 +1,184 @@
+import BerthFirewall
+import BerthNamespace
+import BerthNetlink
+
+/// A network with its endpoints, as `inspect` returns it.
+public struct NetworkDetails: Sendable, Equatable {
+    public var network: Network
+    /// Sorted by address.
+    public var endpoints: [Endpoint]
+}
+
+extension NetworkController {
+    /// Docker's network-name rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+    public static func isValidNetworkName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic || ("0"..."9").contains(first) else {
+            return false
+        }
+        return name.unicodeScalars.allSatisfy { c in
+            c.isASCII && (("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "." || c == "-")
+        }
+    }
+
+    /// Creates a bridge network (`docker network create`): a 64-hex ID; bridge `br-<first 12 hex>`
+    /// unless named; the subnet given or the first free one of Docker's default pools (skipping
+    /// other networks and the host's routes); the gateway (first address unless given) on the
+    /// bridge; the firewall rules. A failure removes everything created so far.
+    /// - Returns: the recorded network.
+    /// - Throws: `BerthError` `.invalidName`, `.duplicateName`, `.invalidInterfaceName`,
+    ///   `.invalidArgument` (malformed CIDR/MTU), `.gatewayOutsideSubnet`, `.ipRangeOutsideSubnet`,
+    ///   `.subnetOverlap`, `.subnetsExhausted`, `.permissionDenied`, `.system`.
+    @discardableResult
+    public func createNetwork(_ options: NetworkOptions) throws(BerthError) -> Network {
+        let op = "create network"
+        let name = options.name
+        guard Self.isValidNetworkName(name) else {
+            throw BerthError(.invalidName, operation: op, object: "'\(name)'",
+                             detail: "invalid network name '\(name)': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        if let mtu = options.mtu, !(68...65535).contains(mtu) {
+            throw BerthError(.invalidArgument, operation: op, object: name, detail: "mtu \(mtu) is outside 68–65535")
+        }
+        let id = RandomID.hex(64)
+        let bridge = options.bridgeName ?? "br-" + id.prefix(12)
+        do { try LinkName.validate(bridge, operation: op) } catch {
+            throw BerthError(.invalidInterfaceName, operation: op, object: name, detail: "bridge name: \(error.detail ?? error.description)", cause: .netlink(error))
+        }
+        let explicitSubnet = try options.subnet.map { text throws(BerthError) -> IPv4Subnet in
+            guard let s = IPv4Subnet(text) else {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': expected a.b.c.d/len")
+            }
+            guard s.address == s.network else {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': it should be \(s.canonical)")
+            }
+            return s
+        }
+        return try mutate(op, name) { store throws -> Network in
+            let state = try store.load()
+            if state.networks.values.contains(where: { $0.name == name }) {
+                throw BerthError(.duplicateName, operation: op, object: name, detail: "a network named \(name) exists already")
+            }
+            if state.networks.values.contains(where: { $0.bridge == bridge }) {
+                throw BerthError(.invalidInterfaceName, operation: op, object: name, detail: "bridge \(bridge) is used by another network")
+            }
+            let routes = try hostSession.routes().compactMap { r -> IPv4Subnet? in
+                guard case .v4(let d)? = r.destination, r.destinationPrefixLength > 0 else { return nil }
+                return IPv4Subnet(address: d, prefixLength: r.destinationPrefixLength)
+            }
+            let ours = state.networks.values.map(\.subnet)
+            let subnet: IPv4Subnet
+            if let explicit = explicitSubnet {
+                if let clash = ours.first(where: { $0.overlaps(explicit) }) {
+                    throw BerthError(.subnetOverlap, operation: op, object: name, detail: "subnet \(explicit) overlaps network subnet \(clash)")
+                }
+                if let clash = routes.first(where: { $0.overlaps(explicit) }) {
+                    throw BerthError(.subnetOverlap, operation: op, object: name, detail: "subnet \(explicit) overlaps host route \(clash)")
+                }
+                subnet = explicit
+            } else {
+                guard let free = SubnetPools.firstFree(avoiding: ours + routes) else {
+                    throw BerthError(.subnetsExhausted, operation: op, object: name, detail: "no free subnet left in the default address pools")
+                }
+                subnet = free
+            }
+            let allocator = AddressAllocator(subnet: subnet, gateway: nil)
+            let gateway: IPv4Address
+            if let text = options.gateway {
+                guard let g = IPv4Address(text) else {
+                    throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid gateway '\(text)'")
+                }
+                guard allocator.isAssignable(g) else {
+                    throw BerthError(.gatewayOutsideSubnet, operation: op, object: name, detail: "gateway \(g) is not a usable address of \(subnet)")
+                }
+                gateway = g
+            } else {
+                gateway = IPv4Address(subnet.network.value + 1)
+            }
+            var range: IPv4Subnet?
+            if let text = options.ipRange {
+                guard let r = IPv4Subnet(text) else {
+                    throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid ip-range '\(text)'")
+                }
+                guard subnet.contains(r) else {
+                    throw BerthError(.ipRangeOutsideSubnet, operation: op, object: name, detail: "ip-range \(r) is not inside subnet \(subnet)")
+                }
+                range = r.canonical
+            }
+            let preexisting = options.bridgeName != nil ? try? hostSession.link(named: bridge) : nil
+            if let preexisting, preexisting.kind != "bridge" {
+                throw BerthError(.invalidInterfaceName, operation: op, object: name, detail: "\(bridge) exists and is not a bridge")
+            }
+            let network = Network(id: id, name: name, bridge: bridge, subnet: subnet, gateway: gateway, ipRange: range, mtu: options.mtu,
+                                  isInternal: options.isInternal, icc: options.icc, masquerade: options.masquerade, labels: options.labels,
+                                  bridgeMAC: MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: gateway),
+                                  created: Self.timestamp(), isDefault: false, ownsBridge: preexisting == nil)
+            var undo = UndoStack()
+            do {
+                try ensureBridge(network, undo: &undo)
+                try firewall.addNetwork(network.firewallRules)
+                undo.push("remove rules of \(bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
+                try store.save(network)
+                undo.commit()
+            } catch {
+                undo.rollBack()
+                throw error
+            }
+            return network
+        }
+    }
+
+    /// Every network, oldest first (`docker network ls`).
+    public func networks() throws(BerthError) -> [Network] {
+        try read("list networks", "all") { store in
+            try store.load().networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+        }
+    }
+
+    /// One network with its endpoints (`docker network inspect`), by name, ID or unique ID prefix.
+    /// - Throws: `.networkNotFound`.
+    public func inspect(_ nameOrID: String) throws(BerthError) -> NetworkDetails {
+        try read("inspect network", nameOrID) { store in
+            let state = try store.load()
+            let network = try resolve(nameOrID, in: state, operation: "inspect network")
+            return NetworkDetails(network: network, endpoints: state.endpoints(of: network.id))
+        }
+    }
+
+    /// Deletes a network (`docker network rm`): its rules, its bridge (when Berth created it) and
+    /// its record. Refused while endpoints are attached unless `force`, which detaches them first.
+    /// Best-effort: every step runs even after an error, and all errors are reported together
+    /// (the record is kept then, so a retry finishes the job).
+    /// - Throws: `.networkNotFound`, `.predefinedNetwork` (`bridge`), `.hasActiveEndpoints`, `.multiple`.
+    public func deleteNetwork(_ nameOrID: String, force: Bool = false) throws(BerthError) {
+        let op = "delete network"
+        try mutate(op, nameOrID) { store in
+            let state = try store.load()
+            let network = try resolve(nameOrID, in: state, operation: op)
+            if network.isDefault {
+                throw BerthError(.predefinedNetwork, operation: op, object: network.name,
+                                 detail: "\(network.name) is a pre-defined network and cannot be removed")
+            }
+            let attached = state.endpoints(of: network.id)
+            if !attached.isEmpty && !force {
+                throw BerthError(.hasActiveEndpoints, operation: op, object: network.name,
+                                 detail: "network \(network.name) has \(attached.count) active endpoint(s)")
+            }
+            var errors: [BerthError] = []
+            for endpoint in attached { errors += releaseEndpoint(endpoint, store: store) }
+            do { try firewall.removeNetwork(network.firewallRules) } catch {
+                errors.append(BerthError.wrap(error, operation: "remove rules", object: network.bridge))
+            }
+            if network.ownsBridge {
+                do { try hostSession.deleteLink(named: network.bridge) } catch let e as NetlinkError where e.code == .notFound {
+                } catch {
+                    errors.append(BerthError.wrap(error, operation: "delete bridge", object: network.bridge))
+                }
+            }
+            if errors.isEmpty {
+                try store.removeNetwork(network.id)
+            } else {
+                throw BerthError(.multiple, operation: op, object: network.name, errors: errors)
+            }
+        }
+    }
+}

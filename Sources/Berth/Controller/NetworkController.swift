@@ -1,0 +1,190 @@
+import BerthFirewall
+import BerthNamespace
+import BerthNetlink
+import Foundation
+
+/// How to open a controller.
+public struct ControllerConfiguration: Sendable, Equatable {
+    /// Where state lives (one JSON file per network and per endpoint). Default `/var/lib/berth`.
+    public var stateDirectory: String
+    /// The firewall backend. Default iptables (Docker's).
+    public var backend: FirewallBackendKind
+    /// The network namespace treated as "the host", as an nsfs path; nil = the caller's.
+    public var hostNamespacePath: String?
+
+    public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil) {
+        self.stateDirectory = stateDirectory
+        self.backend = backend
+        self.hostNamespacePath = hostNamespacePath
+    }
+}
+
+/// The operations a container runtime calls, Docker-style: host set-up, network create / list /
+/// inspect / delete, attach / detach. Synchronous and thread-safe: operations of one controller are
+/// serialized in-process, and every mutation holds an exclusive `flock` on the state directory so
+/// separate processes never hand out the same address or subnet.
+public final class NetworkController: @unchecked Sendable {
+    public static let defaultNetworkName = "bridge"
+    public static let defaultBridge = "docker0"
+    public static let defaultSubnet = "172.17.0.0/16"
+
+    public let configuration: ControllerConfiguration
+    /// The host namespace all host-side links and rules live in.
+    public let host: NetworkNamespace
+    let hostSession: NetlinkSession
+    let firewall: any FirewallBackend
+    /// Serializes operations in this process; `store` is only touched while it is held.
+    private let lock = NSLock()
+    private let store: StateStore
+
+    /// Opens a controller. The first open on a state directory performs Docker's host set-up (the
+    /// default network `bridge` on `docker0`, 172.17.0.1/16, up without carrier until the first
+    /// attach; the firewall base; `net.ipv4.ip_forward=1`). Every open reconciles state and
+    /// kernel: a missing bridge or missing rules are recreated, endpoints whose sandbox is gone
+    /// are released. Opening again changes nothing that is already right.
+    /// - Throws: `BerthError` `.permissionDenied` (no CAP_NET_ADMIN), `.state`, `.sandboxNotFound` /
+    ///   `.notANetworkNamespace` (host path), `.system`.
+    public init(_ configuration: ControllerConfiguration = ControllerConfiguration()) throws(BerthError) {
+        let op = "open controller"
+        self.configuration = configuration
+        do {
+            try Capabilities.requireNetAdmin(for: op)
+            host = try configuration.hostNamespacePath.map { p throws(NamespaceError) in try NetworkNamespace.open(path: p) }
+                ?? NetworkNamespace.current()
+            hostSession = try NetlinkSession.route(in: host)
+            firewall = try FirewallFactory.make(configuration.backend, host: host)
+        } catch {
+            throw BerthError.wrap(error, operation: op, object: configuration.stateDirectory)
+        }
+        store = try StateStore(directory: configuration.stateDirectory)
+        try mutate(op, configuration.stateDirectory) { store in
+            try setUpHost(store)
+            try reconcile(store)
+        }
+    }
+
+    /// Runs a mutation holding the in-process lock and the state directory's exclusive flock.
+    func mutate<T>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
+        do {
+            lock.lock()
+            defer { lock.unlock() }
+            return try store.locked(exclusive: true) { try body(store) }
+        } catch {
+            throw BerthError.wrap(error, operation: operation, object: object)
+        }
+    }
+
+    /// Runs a read holding a shared flock.
+    func read<T>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
+        do {
+            lock.lock()
+            defer { lock.unlock() }
+            return try store.locked(exclusive: false) { try body(store) }
+        } catch {
+            throw BerthError.wrap(error, operation: operation, object: object)
+        }
+    }
+
+    // MARK: Host set-up and reconciliation
+
+    private func setUpHost(_ store: StateStore) throws {
+        let state = try store.load()
+        try firewall.setUpBase()
+        if state.networks.values.contains(where: \.isDefault) { return }
+        guard let subnet = IPv4Subnet(Self.defaultSubnet) else { return }
+        var undo = UndoStack()
+        do {
+            let mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: subnet.network)
+            let network = Network(id: RandomID.hex(64), name: Self.defaultNetworkName, bridge: Self.defaultBridge, subnet: subnet,
+                                  gateway: IPv4Address(subnet.network.value + 1), ipRange: nil, mtu: nil, isInternal: false,
+                                  icc: true, masquerade: true, labels: [:], bridgeMAC: mac, created: Self.timestamp(),
+                                  isDefault: true, ownsBridge: true)
+            try ensureBridge(network, undo: &undo)
+            try firewall.addNetwork(network.firewallRules)
+            undo.push("remove rules of \(network.bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
+            try store.save(network)
+            undo.commit()
+        } catch {
+            undo.rollBack()
+            throw error
+        }
+    }
+
+    /// Makes the bridge of `network` exist with its gateway address and up; records undo steps
+    /// for what it created.
+    func ensureBridge(_ network: Network, undo: inout UndoStack) throws {
+        let link: Link
+        if let existing = try? hostSession.link(named: network.bridge) {
+            link = existing
+        } else {
+            link = try hostSession.createBridge(name: network.bridge, mtu: network.mtu, mac: network.bridgeMAC)
+            let session = hostSession
+            undo.push("delete bridge \(network.bridge)") { try session.deleteLink(index: link.index) }
+        }
+        let wanted = IPAddress.v4(network.gateway)
+        let present = try hostSession.addresses(family: RTNL.AF_INET, linkIndex: link.index)
+        if !present.contains(where: { $0.address == wanted && $0.prefixLength == network.subnet.prefixLength }) {
+            try hostSession.addAddress(InterfaceAddress(address: wanted, prefixLength: network.subnet.prefixLength,
+                                                        linkIndex: link.index, broadcast: network.subnet.broadcast))
+        }
+        if !link.isUp {
+            try hostSession.setLink(index: link.index, LinkChange(up: true), operation: "set link up", object: network.bridge)
+        }
+    }
+
+    private func reconcile(_ store: StateStore) throws {
+        let state = try store.load()
+        var undo = UndoStack()
+        for network in state.networks.values.sorted(by: { $0.created < $1.created }) {
+            try ensureBridge(network, undo: &undo)
+        }
+        undo.commit()
+        // Endpoints whose sandbox is gone (or whose veth vanished with it) are released.
+        let hostLinks = Set(try hostSession.links().map(\.name))
+        for endpoint in state.endpoints.values {
+            guard sandboxAlive(endpoint), hostLinks.contains(endpoint.hostInterface) else {
+                _ = releaseEndpoint(endpoint, store: store)
+                continue
+            }
+            // A recreated bridge lost its ports: put surviving host ends back.
+            guard let network = state.networks[endpoint.networkID] else { continue }
+            let bridge = try hostSession.link(named: network.bridge)
+            let veth = try hostSession.link(named: endpoint.hostInterface)
+            if veth.masterIndex != bridge.index || !veth.isUp {
+                try hostSession.setLink(index: veth.index, LinkChange(up: true, masterIndex: bridge.index),
+                                        operation: "set master", object: endpoint.hostInterface)
+            }
+        }
+        try firewall.reapply(firewallState(try store.load()))
+    }
+
+    func sandboxAlive(_ endpoint: Endpoint) -> Bool {
+        guard let ns = try? NetworkNamespace.open(path: endpoint.sandboxPath) else { return false }
+        return ns.inode == endpoint.sandboxInode && ns.device == endpoint.sandboxDevice
+    }
+
+    func firewallState(_ state: StateSnapshot) -> FirewallState {
+        let networks = state.networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+        let endpoints = state.endpoints.values.filter { !$0.ports.isEmpty }.sorted { $0.id < $1.id }.compactMap { e -> EndpointPorts? in
+            guard let n = state.networks[e.networkID] else { return nil }
+            return EndpointPorts(endpointID: e.id, networkID: n.id, bridge: n.bridge, address: e.address, ports: e.ports)
+        }
+        return FirewallState(networks: networks.map(\.firewallRules), endpoints: endpoints)
+    }
+
+    static func timestamp() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+
+    /// Finds a network by exact name, exact ID, or unique ID prefix (as Docker resolves).
+    func resolve(_ nameOrID: String, in state: StateSnapshot, operation: String) throws(BerthError) -> Network {
+        if let n = state.networks.values.first(where: { $0.name == nameOrID }) { return n }
+        if let n = state.networks[nameOrID] { return n }
+        let matches = nameOrID.isEmpty ? [] : state.networks.values.filter { $0.id.hasPrefix(nameOrID) }
+        if matches.count == 1, let n = matches.first { return n }
+        throw BerthError(.networkNotFound, operation: operation, object: nameOrID,
+                         detail: matches.count > 1 ? "ambiguous network ID prefix \(nameOrID)" : "network \(nameOrID) not found")
+    }
+}

@@ -1,0 +1,12 @@
+import BerthFirewall
+import BerthNamespace
+
+/// Builds the firewall backend a controller was asked for, inside its host namespace.
+enum FirewallFactory {
+    static func make(_ kind: FirewallBackendKind, host: NetworkNamespace) throws -> any FirewallBackend {
+        switch kind {
+        case .iptables: try IptablesBackend(host: host)
+        case .nftables: throw FirewallError(.toolMissing, operation: "open firewall", object: "nftables", detail: "nftables backend not built yet")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import BerthFirewall
+import BerthNetlink
+
+/// A bridge network as Berth records it (one JSON file per network in the state directory).
+public struct Network: Sendable, Codable, Equatable {
+    /// 64 lowercase hex characters.
+    public var id: String
+    /// Docker's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+    public var name: String
+    /// `docker0` for the default network, else `br-<first 12 hex of id>` unless named.
+    public var bridge: String
+    public var subnet: IPv4Subnet
+    /// The bridge's address (first address of the subnet unless given).
+    public var gateway: IPv4Address
+    /// Limits dynamic allocation (`--ip-range`).
+    public var ipRange: IPv4Subnet?
+    /// Bytes, applied to the bridge and to both ends of every veth; nil = kernel default (1500).
+    public var mtu: UInt32?
+    public var isInternal: Bool
+    /// Inter-container communication on the bridge.
+    public var icc: Bool
+    /// Outbound masquerade.
+    public var masquerade: Bool
+    public var labels: [String: String]
+    /// The bridge's MAC (random, locally administered, 02:42 prefix as Docker 20.10).
+    public var bridgeMAC: MACAddress
+    /// RFC 3339 creation time.
+    public var created: String
+    /// True for the predefined network `bridge` on `docker0`.
+    public var isDefault: Bool
+    /// True when Berth created the bridge link (a pre-existing, user-named bridge is kept on delete).
+    public var ownsBridge: Bool
+
+    /// The firewall description of this network.
+    public var firewallRules: NetworkRules {
+        NetworkRules(id: id, bridge: bridge, subnet: subnet.canonical, icc: icc, masquerade: masquerade, isInternal: isInternal)
+    }
+}
+
+/// A sandbox attached to a network: one veth pair, one address (one JSON file per endpoint).
+public struct Endpoint: Sendable, Codable, Equatable {
+    /// 64 lowercase hex characters.
+    public var id: String
+    public var networkID: String
+    public var networkName: String
+    /// The sandbox's namespace path (`/run/netns/NAME`, `/proc/PID/ns/net`, or the given path).
+    public var sandboxPath: String
+    /// The sandbox's name under /run/netns, when it has one.
+    public var sandboxName: String?
+    /// Device and inode of the sandbox namespace, to recognise it after a restart.
+    public var sandboxDevice: UInt64
+    public var sandboxInode: UInt64
+    /// True when Berth created the named sandbox namespace (it is deleted on detach).
+    public var createdSandbox: Bool
+    /// The host end, `veth<7 hex>`, enslaved to the bridge.
+    public var hostInterface: String
+    /// The sandbox end's name (default `eth0`).
+    public var interfaceName: String
+    public var address: IPv4Address
+    public var prefixLength: Int
+    /// nil on an internal network (no default route).
+    public var gateway: IPv4Address?
+    public var mac: MACAddress
+    public var ports: [PortMapping]
+
+    /// `a.b.c.d/len`.
+    public var cidr: String { "\(address)/\(prefixLength)" }
+}
+
+/// Options of `createNetwork`, shaped after `docker network create`.
+public struct NetworkOptions: Sendable, Equatable {
+    public var name: String
+    /// `--subnet`; chosen from Docker's default pools when nil.
+    public var subnet: String?
+    /// `--gateway`; the first address of the subnet when nil.
+    public var gateway: String?
+    /// `--ip-range`.
+    public var ipRange: String?
+    /// `-o com.docker.network.bridge.name`.
+    public var bridgeName: String?
+    /// `-o com.docker.network.driver.mtu`, bytes (68–65535).
+    public var mtu: UInt32?
+    /// `--internal`.
+    public var isInternal: Bool
+    /// `-o com.docker.network.bridge.enable_icc`.
+    public var icc: Bool
+    /// `-o com.docker.network.bridge.enable_ip_masquerade`.
+    public var masquerade: Bool
+    /// `--label`.
+    public var labels: [String: String]
+
+    public init(name: String, subnet: String? = nil, gateway: String? = nil, ipRange: String? = nil, bridgeName: String? = nil,
+                mtu: UInt32? = nil, isInternal: Bool = false, icc: Bool = true, masquerade: Bool = true, labels: [String: String] = [:]) {
+        self.name = name
+        self.subnet = subnet
+        self.gateway = gateway
+        self.ipRange = ipRange
+        self.bridgeName = bridgeName
+        self.mtu = mtu
+        self.isInternal = isInternal
+        self.icc = icc
+        self.masquerade = masquerade
+        self.labels = labels
+    }
+
+    /// Applies one Docker driver option (`-o key=value`): `com.docker.network.bridge.name`,
+    /// `com.docker.network.bridge.enable_icc`, `com.docker.network.bridge.enable_ip_masquerade`,
+    /// `com.docker.network.driver.mtu`.
+    /// - Throws: `BerthError.Code.invalidArgument` for an unknown key or a bad value.
+    public mutating func apply(option key: String, value: String) throws(BerthError) {
+        func bool() throws(BerthError) -> Bool {
+            switch value.lowercased() {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw BerthError(.invalidArgument, operation: "create network", object: name, detail: "option \(key) needs true or false, not '\(value)'")
+            }
+        }
+        switch key {
+        case "com.docker.network.bridge.name": bridgeName = value
+        case "com.docker.network.bridge.enable_icc": icc = try bool()
+        case "com.docker.network.bridge.enable_ip_masquerade": masquerade = try bool()
+        case "com.docker.network.driver.mtu":
+            guard let m = UInt32(value), (68...65535).contains(m) else {
+                throw BerthError(.invalidArgument, operation: "create network", object: name, detail: "mtu must be 68–65535, not '\(value)'")
+            }
+            mtu = m
+        default:
+            throw BerthError(.invalidArgument, operation: "create network", object: name, detail: "unknown option \(key)")
+        }
+    }
+}
+
+/// Which network namespace an endpoint goes into.
+public enum SandboxSpec: Sendable, Equatable {
+    /// An nsfs path (`/proc/PID/ns/net`, a bind mount).
+    case path(String)
+    /// A named namespace `/run/netns/NAME`.
+    case name(String)
+    /// The namespace of a process.
+    case pid(Int32)
+    /// A new named namespace created by Berth (removed again on detach); a name is generated when nil.
+    case create(name: String?)
+}
+
+/// Options of `attach`, shaped after `docker network connect` / `docker run --network`.
+public struct AttachOptions: Sendable, Equatable {
+    /// The interface name inside the sandbox.
+    public var interfaceName: String
+    /// `--ip`: a static address.
+    public var address: String?
+    /// `--mac-address`; 02:42 + the IPv4 bytes when nil.
+    public var mac: String?
+    /// `-p`: published ports.
+    public var ports: [PortMapping]
+
+    public init(interfaceName: String = "eth0", address: String? = nil, mac: String? = nil, ports: [PortMapping] = []) {
+        self.interfaceName = interfaceName
+        self.address = address
+        self.mac = mac
+        self.ports = ports
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything recorded in the state directory.
+struct StateSnapshot: Sendable {
+    var networks: [String: Network] = [:]
+    var endpoints: [String: Endpoint] = [:]
+
+    func endpoints(of networkID: String) -> [Endpoint] {
+        endpoints.values.filter { $0.networkID == networkID }.sorted { $0.address < $1.address }
+    }
+}
+
+/// Durable state: one person-readable JSON file per network (`networks/<id>.json`) and per
+/// endpoint (`endpoints/<id>.json`), each written atomically (temp file, fsync, rename, fsync of
+/// the directory). Mutations by separate processes are serialized with `flock(2)` on
+/// `<dir>/lock`. Records are cached in memory and re-read only when a directory's mtime shows
+/// that another process changed it.
+///
+/// Not thread-safe by itself; `NetworkController` serializes access.
+final class StateStore {
+    let directory: String
+    private let lockFD: Int32
+    private var cache = StateSnapshot()
+    private var stamp: [timespec] = []
+    private let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }()
+
+    /// Opens (creating when needed, mode 0700) the state directory.
+    /// - Throws: `BerthError.Code.state` / `.permissionDenied`.
+    init(directory: String) throws(BerthError) {
+        self.directory = directory
+        for sub in ["", "/networks", "/endpoints"] {
+            let path = directory + sub
+            if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                if sub.isEmpty, errno == ENOENT, (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)) != nil {
+                    continue
+                }
+                throw Self.error(errno, "open state", path)
+            }
+        }
+        let fd = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 { throw Self.error(errno, "open state", directory + "/lock") }
+        lockFD = fd
+    }
+
+    deinit { close(lockFD) }
+
+    private static func error(_ err: Int32, _ operation: String, _ path: String) -> BerthError {
+        BerthError(err == EACCES || err == EPERM ? .permissionDenied : .state, operation: operation, object: path,
+                   detail: String(cString: strerror(err)))
+    }
+
+    /// Runs `body` holding the directory's lock (exclusive for mutations, shared for reads).
+    func locked<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
+        while flock(lockFD, exclusive ? LOCK_EX : LOCK_SH) != 0 {
+            if errno != EINTR { throw Self.error(errno, "lock state", directory) }
+        }
+        defer { flock(lockFD, LOCK_UN) }
+        return try body()
+    }
+
+    private func currentStamp() -> [timespec] {
+        ["/networks", "/endpoints"].map { sub in
+            var st = stat()
+            return stat(directory + sub, &st) == 0 ? st.st_mtim : timespec()
+        }
+    }
+
+    private static func same(_ a: [timespec], _ b: [timespec]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.tv_sec == $1.tv_sec && $0.tv_nsec == $1.tv_nsec }
+    }
+
+    /// The recorded state (call with the lock held).
+    func load() throws(BerthError) -> StateSnapshot {
+        let now = currentStamp()
+        if Self.same(now, stamp) { return cache }
+        var snapshot = StateSnapshot()
+        for n: Network in try readAll("networks") { snapshot.networks[n.id] = n }
+        for e: Endpoint in try readAll("endpoints") { snapshot.endpoints[e.id] = e }
+        cache = snapshot
+        stamp = now
+        return snapshot
+    }
+
+    private func readAll<T: Decodable>(_ sub: String) throws(BerthError) -> [T] {
+        let path = "\(directory)/\(sub)"
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw BerthError(.state, operation: "load state", object: path, detail: "\(error)")
+        }
+        var out: [T] = []
+        for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let file = "\(path)/\(name)"
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: file))
+                out.append(try JSONDecoder().decode(T.self, from: data))
+            } catch {
+                throw BerthError(.state, operation: "load state", object: file, detail: "record does not decode: \(error)")
+            }
+        }
+        return out
+    }
+
+    func save(_ network: Network) throws(BerthError) {
+        try write(network, to: "networks", id: network.id)
+        cache.networks[network.id] = network
+        stamp = currentStamp()
+    }
+
+    func save(_ endpoint: Endpoint) throws(BerthError) {
+        try write(endpoint, to: "endpoints", id: endpoint.id)
+        cache.endpoints[endpoint.id] = endpoint
+        stamp = currentStamp()
+    }
+
+    func removeNetwork(_ id: String) throws(BerthError) {
+        try remove("networks", id)
+        cache.networks[id] = nil
+        stamp = currentStamp()
+    }
+
+    func removeEndpoint(_ id: String) throws(BerthError) {
+        try remove("endpoints", id)
+        cache.endpoints[id] = nil
+        stamp = currentStamp()
+    }
+
+    private func remove(_ sub: String, _ id: String) throws(BerthError) {
+        let path = "\(directory)/\(sub)/\(id).json"
+        if unlink(path) != 0 && errno != ENOENT { throw Self.error(errno, "remove record", path) }
+        syncDirectory("\(directory)/\(sub)")
+    }
+
+    /// Temp file, fsync, rename over the record, fsync of the directory.
+    private func write<T: Encodable>(_ value: T, to sub: String, id: String) throws(BerthError) {
+        let dir = "\(directory)/\(sub)"
+        let final = "\(dir)/\(id).json"
+        let temp = "\(dir)/.\(id).json.\(getpid()).tmp"
+        let data: Data
+        do { data = try encoder.encode(value) + Data("\n".utf8) } catch {
+            throw BerthError(.state, operation: "write record", object: final, detail: "\(error)")
+        }
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        if fd < 0 { throw Self.error(errno, "write record", temp) }
+        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let ok = written == data.count && fsync(fd) == 0
+        let err = errno
+        close(fd)
+        guard ok, rename(temp, final) == 0 else {
+            let e = ok ? errno : err
+            unlink(temp)
+            throw Self.error(e, "write record", final)
+        }
+        syncDirectory(dir)
+    }
+
+    private func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}
