@@ -1,0 +1,87 @@
+import ArgumentParser
+import Berth
+import BerthFirewall
+import BerthNetlink
+
+/// SANDBOX argument: all digits → a pid; contains `/` → an nsfs path; else a name under /run/netns.
+func sandboxSpec(_ text: String, create: Bool) -> SandboxSpec {
+    if create { return .create(name: text) }
+    if !text.isEmpty, text.allSatisfy(\.isNumber), let pid = Int32(text) { return .pid(pid) }
+    if text.contains("/") { return .path(text) }
+    return .name(text)
+}
+
+/// Parses `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`.
+func parsePublish(_ text: String) throws -> PortMapping {
+    let op = "parse --publish"
+    var spec = Substring(text)
+    var proto = PortMapping.TransportProtocol.tcp
+    if let slash = spec.lastIndex(of: "/") {
+        guard let p = PortMapping.TransportProtocol(rawValue: String(spec[spec.index(after: slash)...])) else {
+            throw BerthError(.invalidArgument, operation: op, object: text, detail: "unknown protocol in '\(text)' (tcp or udp)")
+        }
+        proto = p
+        spec = spec[..<slash]
+    }
+    let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    var hostIP: IPv4Address?
+    let ports: [String]
+    switch parts.count {
+    case 2: ports = parts
+    case 3:
+        guard let ip = IPv4Address(parts[0]) else {
+            throw BerthError(.invalidArgument, operation: op, object: text, detail: "invalid host address '\(parts[0])'")
+        }
+        hostIP = ip
+        ports = Array(parts[1...])
+    default:
+        throw BerthError(.invalidArgument, operation: op, object: text, detail: "expected [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]")
+    }
+    guard let host = UInt16(ports[0]), host > 0, let container = UInt16(ports[1]), container > 0 else {
+        throw BerthError(.invalidArgument, operation: op, object: text, detail: "ports must be 1–65535")
+    }
+    return PortMapping(proto: proto, hostIP: hostIP, hostPort: host, containerPort: container)
+}
+
+struct AttachCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach", abstract: "Attach a sandbox (network namespace) to a network; prints the endpoint.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Static IPv4 address.") var ip: String?
+    @Option(help: "MAC address.") var mac: String?
+    @Option(name: .customLong("ifname"), help: "Interface name inside the sandbox.") var interfaceName = "eth0"
+    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO].") var publish: [String] = []
+    @Flag(help: "Create SANDBOX as a new named network namespace (removed on detach).") var create = false
+    @Argument(help: "Network name or ID.") var network: String
+    @Argument(help: "Sandbox: a name under /run/netns, a path, or a pid.") var sandbox: String
+
+    func run() throws {
+        try Failure.guarded {
+            let ports = try publish.map(parsePublish)
+            let e = try global.controller().attach(network: network, sandbox: sandboxSpec(sandbox, create: create),
+                                                   options: AttachOptions(interfaceName: interfaceName, address: ip, mac: mac, ports: ports))
+            print(global.json ? try JSONText.encode(e) : "\(e.id)\t\(e.cidr)\t\(e.mac)\t\(e.hostInterface)")
+        }
+    }
+}
+
+struct DetachCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detach", abstract: "Detach an endpoint (by ID), or the sandbox SANDBOX from NETWORK.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "ENDPOINT, or NETWORK SANDBOX.") var targets: [String]
+
+    func validate() throws {
+        if targets.isEmpty || targets.count > 2 { throw ValidationError("give ENDPOINT or NETWORK SANDBOX") }
+    }
+
+    func run() throws {
+        try Failure.guarded {
+            let c = try global.controller()
+            let released = targets.count == 1
+                ? try c.detach(endpoint: targets[0])
+                : try c.detach(network: targets[0], sandbox: sandboxSpec(targets[1], create: false))
+            if !released { FileHandleOutput.stderr("berth: nothing attached for \(targets.joined(separator: " "))") }
+        }
+    }
+}

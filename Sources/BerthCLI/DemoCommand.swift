@@ -1,0 +1,163 @@
+import ArgumentParser
+import Berth
+import BerthFirewall
+import BerthNamespace
+import Foundation
+
+/// `berth demo`: the seed story, replayed in a throw-away namespace that plays the host, with the
+/// evidence (`ip`, `iptables -S` / `nft list ruleset`, `ping`) printed at each step. Never touches
+/// the machine's own network namespace, and removes everything it made.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Replay Docker's bridge-networking walkthrough in a throw-away namespace.")
+    @Option(help: "Firewall backend: iptables or nftables.") var backend: FirewallBackendKind = .iptables
+
+    func run() throws {
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let hostName = "berth-demo-\(suffix)"
+        let stateDirectory = NSTemporaryDirectory() + "berth-demo-\(suffix)"
+        let started = Date()
+        try Failure.guarded {
+            _ = try wrap { try NetworkNamespace.create(name: hostName) }
+            defer {
+                try? NetworkNamespace.delete(name: hostName)
+                try? FileManager.default.removeItem(atPath: stateDirectory)
+            }
+            var sandboxes: [String] = []
+            defer { for s in sandboxes { try? NetworkNamespace.delete(name: s) } }
+            let demo = Demo(host: hostName, backend: backend)
+            demo.title("Berth demo (\(backend.rawValue) backend). A throw-away namespace '\(hostName)' plays the host.")
+
+            demo.step("1. Host set-up: the default network 'bridge' on docker0, DOWN until the first attach")
+            let c = try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend,
+                                                                  hostNamespacePath: "/run/netns/\(hostName)"))
+            demo.show(["ip", "-n", hostName, "addr", "show", "docker0"])
+            demo.rules(filter: nil)
+
+            demo.step("2. A sandbox on the default network (docker run)")
+            let c0 = "berth-demo-c0-\(suffix)"
+            sandboxes.append(c0)
+            let e0 = try c.attach(network: "bridge", sandbox: .create(name: c0))
+            demo.say("endpoint \(e0.id.prefix(12)): \(e0.interfaceName) \(e0.cidr) mac \(e0.mac) in netns \(c0), host end \(e0.hostInterface)")
+            demo.show(["ip", "-n", hostName, "link", "show", "docker0"])
+            demo.show(["ip", "-n", hostName, "link", "show", "master", "docker0"])
+
+            demo.step("3. docker network create test1")
+            let test1 = try c.createNetwork(NetworkOptions(name: "test1"))
+            demo.say("network \(test1.name) id \(test1.id)")
+            demo.show(["ip", "-n", hostName, "addr", "show", test1.bridge])
+            demo.show(["ip", "-n", hostName, "route"])
+            demo.rules(filter: test1.bridge)
+
+            demo.step("4. Two sandboxes on test1")
+            let c1 = "berth-demo-c1-\(suffix)", c2 = "berth-demo-c2-\(suffix)"
+            sandboxes += [c1, c2]
+            let e1 = try c.attach(network: "test1", sandbox: .create(name: c1))
+            let e2 = try c.attach(network: "test1", sandbox: .create(name: c2))
+            demo.show(["ip", "-n", c1, "addr", "show", "eth0"])
+            demo.show(["ip", "-n", c1, "route"])
+
+            demo.step("5. Reachability: within a network yes, across networks no")
+            demo.ping(from: c1, to: e2.address.description, expect: true)
+            demo.ping(from: c1, to: "172.18.0.1", expect: true)
+            demo.ping(from: c1, to: e0.address.description, expect: false)
+            demo.ping(from: c0, to: e1.address.description, expect: false)
+
+            demo.step("6. Detach the test1 sandboxes, docker network rm test1: its bridge and rules are gone")
+            try c.detach(endpoint: e1.id)
+            try c.detach(endpoint: e2.id)
+            try c.deleteNetwork("test1")
+            demo.show(["ip", "-n", hostName, "link", "show"])
+            demo.rules(filter: test1.bridge)
+
+            demo.step("7. Clean up")
+            try c.detach(endpoint: e0.id)
+            demo.say("detached \(e0.id.prefix(12)); removing netns \(hostName) and \(stateDirectory)")
+            demo.finish(seconds: Date().timeIntervalSince(started))
+            if demo.failures > 0 { throw BerthError(.system, operation: "demo", object: hostName, detail: "\(demo.failures) check(s) failed") }
+        }
+    }
+
+    private func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as NamespaceError {
+            throw BerthError.init(e.code == .missingCapability || e.code == .permissionDenied ? .permissionDenied : .system,
+                                  operation: "demo", object: "netns", cause: .namespace(e))
+        }
+    }
+}
+
+/// Printing helpers for the demo.
+final class Demo {
+    let host: String
+    let backend: FirewallBackendKind
+    private(set) var failures = 0
+
+    init(host: String, backend: FirewallBackendKind) {
+        self.host = host
+        self.backend = backend
+    }
+
+    func title(_ text: String) { print(text) }
+    func step(_ text: String) { print("\n==> \(text)") }
+    func say(_ text: String) { print("    \(text)") }
+
+    @discardableResult
+    func show(_ argv: [String], filter: ((Substring) -> Bool)? = nil) -> Int32 {
+        print("$ \(argv.joined(separator: " "))")
+        let (status, out) = Self.capture(argv)
+        for line in out.split(separator: "\n") where filter?(line) ?? true { print("    \(line)") }
+        return status
+    }
+
+    /// The firewall evidence: all of Berth's chains, or only the lines naming `filter`.
+    func rules(filter bridge: String?) {
+        switch backend {
+        case .iptables:
+            for table in ["filter", "nat"] {
+                let argv = ["ip", "netns", "exec", host, "iptables", "-t", table, "-S"]
+                if let bridge {
+                    print("$ \(argv.joined(separator: " ")) | grep \(bridge)")
+                    let lines = Self.capture(argv).1.split(separator: "\n").filter { $0.contains(bridge) }
+                    if lines.isEmpty { print("    (no rules)") }
+                    for l in lines { print("    \(l)") }
+                } else {
+                    show(argv)
+                }
+            }
+        case .nftables:
+            let argv = ["ip", "netns", "exec", host, "nft", "list", "ruleset"]
+            if let bridge {
+                print("$ \(argv.joined(separator: " ")) | grep \(bridge)")
+                let lines = Self.capture(argv).1.split(separator: "\n").filter { $0.contains(bridge) }
+                if lines.isEmpty { print("    (no rules)") }
+                for l in lines { print("    \(l)") }
+            } else {
+                show(argv)
+            }
+        }
+    }
+
+    func ping(from sandbox: String, to address: String, expect: Bool) {
+        let (status, _) = Self.capture(["ip", "netns", "exec", sandbox, "ping", "-c", "1", "-W", "1", "-q", address])
+        let ok = (status == 0) == expect
+        if !ok { failures += 1 }
+        print("    ping \(sandbox) → \(address): \(status == 0 ? "reachable" : "unreachable") (\(ok ? "as expected" : "UNEXPECTED"))")
+    }
+
+    func finish(seconds: Double) {
+        print("\nDone in \(String(format: "%.1f", seconds)) s; \(failures == 0 ? "every check held" : "\(failures) check(s) failed"). Nothing is left behind.")
+    }
+
+    static func capture(_ argv: [String]) -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = argv
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        do { try p.run() } catch { return (127, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

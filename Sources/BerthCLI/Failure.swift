@@ -1,0 +1,34 @@
+import ArgumentParser
+import Berth
+import Foundation
+
+/// Maps Berth's typed errors to one stderr line and a distinct exit code per class:
+/// 1 system, 3 not found, 4 conflict, 5 permission, 64 usage / invalid input.
+enum Failure {
+    static func exitCode(for code: BerthError.Code) -> Int32 {
+        switch code {
+        case .networkNotFound, .endpointNotFound, .sandboxNotFound: 3
+        case .duplicateName, .subnetOverlap, .interfaceInUse, .addressInUse, .hasActiveEndpoints, .predefinedNetwork: 4
+        case .permissionDenied: 5
+        case .invalidName, .invalidInterfaceName, .invalidArgument, .gatewayOutsideSubnet, .ipRangeOutsideSubnet,
+             .addressOutsideSubnet, .notANetworkNamespace: 64
+        case .subnetsExhausted, .addressesExhausted, .state, .system, .multiple: 1
+        }
+    }
+
+    /// Runs `body`; a `BerthError` becomes `berth: <description>` on stderr and its exit code.
+    static func guarded<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as BerthError {
+            FileHandleOutput.stderr("berth: \(error)")
+            throw ExitCode(exitCode(for: error.code))
+        }
+    }
+}
+
+enum FileHandleOutput {
+    static func stderr(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

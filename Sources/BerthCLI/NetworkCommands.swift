@@ -1,0 +1,110 @@
+import ArgumentParser
+import Berth
+import Foundation
+
+struct NetworkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "network", abstract: "Manage networks.",
+        subcommands: [Create.self, List.self, Inspect.self, Remove.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a bridge network.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Subnet in CIDR form.") var subnet: String?
+        @Option(help: "Gateway address.") var gateway: String?
+        @Option(name: .customLong("ip-range"), help: "Allocate addresses from this sub-range.") var ipRange: String?
+        @Flag(help: "Restrict external access to the network.") var `internal` = false
+        @Option(name: [.customShort("o"), .customLong("opt")], help: "Driver option key=value.") var opts: [String] = []
+        @Option(name: .customLong("label"), help: "Label key=value.") var labels: [String] = []
+        @Argument(help: "Network name.") var name: String
+
+        func run() throws {
+            try Failure.guarded {
+                var options = NetworkOptions(name: name, subnet: subnet, gateway: gateway, ipRange: ipRange, isInternal: `internal`)
+                for o in opts { let (k, v) = try pair(o, "-o"); try options.apply(option: k, value: v) }
+                for l in labels { let (k, v) = try pair(l, "--label"); options.labels[k] = v }
+                let network = try global.controller().createNetwork(options)
+                print(global.json ? try JSONText.encode(network) : network.id)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List networks.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            try Failure.guarded {
+                let networks = try global.controller().networks()
+                if global.json { print(try JSONText.encode(networks)); return }
+                print(Table.render(header: ["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
+                                   rows: networks.map { [String($0.id.prefix(12)), $0.name, "bridge", "local"] }), terminator: "")
+            }
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show networks as JSON, shaped like docker network inspect.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Network names or IDs.") var names: [String]
+
+        func validate() throws {
+            if names.isEmpty { throw ValidationError("give at least one network") }
+        }
+
+        func run() throws {
+            try Failure.guarded {
+                let c = try global.controller()
+                print(DockerNetworkInspect.render(try names.map { try c.inspect($0) }))
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: [.short, .long], help: "Detach endpoints first.") var force = false
+        @Argument(help: "Network names or IDs.") var names: [String]
+
+        func validate() throws {
+            if names.isEmpty { throw ValidationError("give at least one network") }
+        }
+
+        func run() throws {
+            try Failure.guarded {
+                let c = try global.controller()
+                for name in names {
+                    try c.deleteNetwork(name, force: force)
+                    print(name)
+                }
+            }
+        }
+    }
+}
+
+/// Splits `key=value`.
+func pair(_ text: String, _ flag: String) throws -> (String, String) {
+    guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+        throw BerthError(.invalidArgument, operation: "parse \(flag)", object: text, detail: "expected key=value, not '\(text)'")
+    }
+    return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+}
+
+enum JSONText {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try e.encode(value), as: UTF8.self)
+    }
+}
+
+/// Columns separated by three spaces, as `docker network ls` prints them.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+        return all.map { row in
+            row.indices.map { i in i == row.count - 1 ? row[i] : row[i].padding(toLength: widths[i] + 3, withPad: " ", startingAt: 0) }.joined()
+        }.joined(separator: "\n") + "\n"
+    }
+}
