@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport", "CMnl"]),
         .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthTestSupport"]),
         .testTarget(name: "BerthTests", dependencies: ["Berth", "BerthTestSupport"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "Berth", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
