@@ -8,7 +8,8 @@ let package = Package(
     name: "BerthBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        // Through a committed symlink so the identity ("berth-root") does not depend on the checkout folder name.
+        .package(path: "berth-root"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -17,8 +18,8 @@ let package = Package(
         .target(
             name: "AttachKit",
             dependencies: [
-                .product(name: "BerthNetlink", package: "main"),
-                .product(name: "BerthNamespace", package: "main"),
+                .product(name: "BerthNetlink", package: "berth-root"),
+                .product(name: "BerthNamespace", package: "berth-root"),
             ]
         ),
         .executableTarget(
