@@ -9,7 +9,12 @@ let package = Package(
         .library(name: "Berth", targets: ["Berth"]),
         .library(name: "BerthNetlink", targets: ["BerthNetlink"]),
         .library(name: "BerthNamespace", targets: ["BerthNamespace"]),
+        // For the firewall-layer benchmarks (Benchmarks/Benchmarks/Firewall).
+        .library(name: "BerthFirewall", targets: ["BerthFirewall"]),
         .executable(name: "berth", targets: ["BerthCLI"]),
+        // The C ABI (include/berth.h), installed as libberth.so.0 by scripts/install.sh. Not named
+        // "berth": that product name is the CLI's, and SwiftPM does not tell two products apart.
+        .library(name: "BerthC", type: .dynamic, targets: ["BerthC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,6 +31,10 @@ let package = Package(
         .target(name: "BerthNetlink", dependencies: ["BerthNamespace", "CBerthShims", "CMnl"]),
         .target(name: "BerthFirewall", dependencies: ["BerthNetlink", "BerthNamespace", "CBerthShims", "CMnl", "CNftnl"]),
         .target(name: "Berth", dependencies: ["BerthFirewall", "BerthNetlink", "BerthNamespace"]),
+        // The C ABI (design.md §3): include/berth.h as a header-only module, implemented by BerthC
+        // with @c @implementation, so a mismatch between header and implementation fails the build.
+        .target(name: "CBerth", path: "include", publicHeadersPath: "."),
+        .target(name: "BerthC", dependencies: ["Berth", "CBerth"], exclude: ["libberth.map"]),
         .executableTarget(
             name: "BerthCLI",
             dependencies: ["Berth", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -1,13 +1,78 @@
 #!/usr/bin/env bash
 # Installs Berth on a Debian 12 machine, as root: system packages (scripts/install-deps.sh), a
-# release build, and under PREFIX (default /usr/local): bin/berth, lib/libberth.so (when the C ABI
-# product exists), include/berth.h and lib/pkgconfig/berth.pc. Idempotent.
+# release build, and under PREFIX (default /usr/local): bin/berth, the C library
+# lib/libberth.so.0 (+ the lib/libberth.so link), include/berth.h and lib/pkgconfig/berth.pc, so
+# that `cc app.c $(pkg-config --cflags --libs berth)` works and the program runs with no
+# LD_LIBRARY_PATH. Idempotent.
+#
+# Environment:
+#   PREFIX             install prefix (default /usr/local); LIBDIR (default $PREFIX/lib),
+#                      INCLUDEDIR (default $PREFIX/include)
+#   BERTH_INSTALL      all (default) | lib: only the C library, header and berth.pc (no system
+#                      packages, no CLI)
+#   BERTH_LIB_SO       an already built libberth (skips building it)
+#   BERTH_LIB_SCRATCH  scratch path of the library build (default .build-libberth)
+#   BERTH_NO_LDCONFIG  1: do not run ldconfig (tests installing into a temporary prefix)
+#   BERTH_VERSION      version written to berth.pc (default 0.1.0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PREFIX=${PREFIX:-/usr/local}
-bash scripts/install-deps.sh
+LIBDIR=${LIBDIR:-$PREFIX/lib}
+INCLUDEDIR=${INCLUDEDIR:-$PREFIX/include}
+BERTH_INSTALL=${BERTH_INSTALL:-all}
 export PATH="/opt/swift/usr/bin:$PATH"
-swift build -c release --product berth
-install -d "$PREFIX/bin"
-install -m 0755 "$(swift build -c release --show-bin-path)/berth" "$PREFIX/bin/berth"
-echo "installed $PREFIX/bin/berth"
+
+if [ "$BERTH_INSTALL" = all ]; then
+  bash scripts/install-deps.sh
+  swift build -c release --product berth
+  install -d "$PREFIX/bin"
+  install -m 0755 "$(swift build -c release --show-bin-path)/berth" "$PREFIX/bin/berth"
+  echo "installed $PREFIX/bin/berth"
+elif [ "$BERTH_INSTALL" != lib ]; then
+  echo "install: BERTH_INSTALL must be all or lib, not '$BERTH_INSTALL'" >&2
+  exit 1
+fi
+
+# --- The C library (design.md §3, §6) ---------------------------------------------------------
+# Self-contained: the Swift runtime and Foundation linked statically (-static-stdlib), SONAME
+# libberth.so.0, and only the functions of include/berth.h exported (linker version script).
+# These flags are passed here, not as unsafeFlags in Package.swift. The SwiftPM product is called
+# BerthC (the product name "berth" is the CLI's), so the build output is libBerthC.so.
+lib_so=${BERTH_LIB_SO:-}
+if [ -z "$lib_so" ]; then
+  scratch=${BERTH_LIB_SCRATCH:-.build-libberth}
+  flags=(-c release --scratch-path "$scratch")
+  swift build "${flags[@]}" --product BerthC -Xswiftc -static-stdlib \
+    -Xlinker -soname -Xlinker libberth.so.0 \
+    -Xlinker "--version-script=$PWD/Sources/BerthC/libberth.map"
+  lib_so="$(swift build "${flags[@]}" --show-bin-path)/libBerthC.so"
+fi
+[ -f "$lib_so" ] || { echo "install: no library at $lib_so" >&2; exit 1; }
+
+install -d "$LIBDIR" "$LIBDIR/pkgconfig" "$INCLUDEDIR"
+tmp_so="$LIBDIR/.libberth.so.0.tmp.$$"
+install -m 0755 "$lib_so" "$tmp_so"
+# As Debian strips shared libraries: debug info and the static symbol table go, the dynamic
+# symbol table stays (about 15 MB smaller; the static ICU data of Foundation is most of the rest).
+if command -v strip >/dev/null; then strip --strip-unneeded "$tmp_so"; fi
+mv -f "$tmp_so" "$LIBDIR/libberth.so.0"   # atomic: a running program keeps its mapped copy
+ln -sfn libberth.so.0 "$LIBDIR/libberth.so"
+install -m 0644 include/berth.h "$INCLUDEDIR/berth.h"
+
+# A libdir outside the dynamic linker's search path gets an rpath in berth.pc, so programs still
+# run without LD_LIBRARY_PATH.
+libs_extra=""
+case "$LIBDIR" in
+  /lib|/usr/lib|/lib64|/usr/lib64|/lib/*-linux-gnu|/usr/lib/*-linux-gnu) ;;
+  *)
+    if ! cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf 2>/dev/null | grep -qxF "$LIBDIR"; then
+      libs_extra=" -Wl,-rpath,\${libdir}"
+    fi
+    ;;
+esac
+sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@LIBDIR@|$LIBDIR|g" -e "s|@INCLUDEDIR@|$INCLUDEDIR|g" \
+    -e "s|@VERSION@|${BERTH_VERSION:-0.1.0}|g" -e "s|@LIBS_EXTRA@|$libs_extra|g" \
+    pkgconfig/berth.pc.in > "$LIBDIR/pkgconfig/berth.pc"
+chmod 0644 "$LIBDIR/pkgconfig/berth.pc"
+if [ "${BERTH_NO_LDCONFIG:-0}" != 1 ]; then ldconfig; fi
+echo "installed $LIBDIR/libberth.so.0, $INCLUDEDIR/berth.h, $LIBDIR/pkgconfig/berth.pc"

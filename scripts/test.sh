@@ -2,10 +2,15 @@
 # Runs the whole test suite. Building happens outside the sandbox; the tests themselves run inside
 # `unshare --net --mount`, a private network and mount namespace, so no test can touch the
 # machine's own network. Extra arguments go to `swift test` (e.g. --filter).
+# Then the C ABI tests (scripts/test-c-abi.sh: builds libberth.so outside the sandbox, runs the C
+# and Python examples inside one); BERTH_SKIP_C_ABI=1 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests
 # The machine namespace, so the sandbox and the tests can prove they are elsewhere.
 BERTH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
 export BERTH_HOST_NETNS
-exec unshare --net --mount -- scripts/in-sandbox.sh swift test --skip-build "$@"
+unshare --net --mount -- scripts/in-sandbox.sh swift test --skip-build "$@"
+if [ "${BERTH_SKIP_C_ABI:-0}" != 1 ]; then
+  scripts/test-c-abi.sh
+fi

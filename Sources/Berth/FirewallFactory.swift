@@ -6,7 +6,7 @@ enum FirewallFactory {
     static func make(_ kind: FirewallBackendKind, host: NetworkNamespace) throws -> any FirewallBackend {
         switch kind {
         case .iptables: try IptablesBackend(host: host)
-        case .nftables: throw FirewallError(.toolMissing, operation: "open firewall", object: "nftables", detail: "nftables backend not built yet")
+        case .nftables: NftablesBackend(host: host)
         }
     }
 }

@@ -1,3 +1,7 @@
+/* glibc's <netinet/in.h> first: linux/libc-compat.h then skips the uapi in_addr/in6_addr
+ * definitions that <linux/netfilter.h> would otherwise bring in a second time. */
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <libnftnl/table.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/rule.h>

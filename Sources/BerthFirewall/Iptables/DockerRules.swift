@@ -1,0 +1,148 @@
+import BerthNetlink
+
+/// The chain names of Docker 20.10's iptables layout.
+enum DockerChain {
+    static let docker = "DOCKER"
+    static let isolation1 = "DOCKER-ISOLATION-STAGE-1"
+    static let isolation2 = "DOCKER-ISOLATION-STAGE-2"
+    static let user = "DOCKER-USER"
+}
+
+/// Renders Docker 20.10's rules (libnetwork `setup_ip_tables.go`, `iptables.go`,
+/// `firewall_linux.go`, `portmapper`) as canonical `iptables-save` lines. Pure: no I/O.
+/// Inputs are assumed validated (`IptablesValidation`).
+enum DockerRules {
+    // MARK: Base (daemon start)
+
+    /// `-A FORWARD -j DOCKER-USER`, first in FORWARD.
+    static let forwardToUser = IptablesRule(.filter, "FORWARD", "-j \(DockerChain.user)")
+    /// `-A FORWARD -j DOCKER-ISOLATION-STAGE-1`, second in FORWARD.
+    static let forwardToIsolation1 = IptablesRule(.filter, "FORWARD", "-j \(DockerChain.isolation1)")
+    static let isolation1Return = IptablesRule(.filter, DockerChain.isolation1, "-j RETURN")
+    static let isolation2Return = IptablesRule(.filter, DockerChain.isolation2, "-j RETURN")
+    static let userReturn = IptablesRule(.filter, DockerChain.user, "-j RETURN")
+    /// nat `-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER`.
+    static let preroutingToDocker = IptablesRule(.nat, "PREROUTING", "-m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
+    /// nat `-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER` (userland proxy on).
+    static let outputToDocker = IptablesRule(.nat, "OUTPUT", "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
+
+    /// The FORWARD prefix Docker keeps on top: DOCKER-USER jump, then the isolation jump.
+    static let forwardPrefix = [forwardToUser, forwardToIsolation1]
+
+    /// Filter chains of the base layout, in creation order.
+    static let filterChains = [DockerChain.docker, DockerChain.isolation1, DockerChain.isolation2, DockerChain.user]
+    /// Nat chains of the base layout.
+    static let natChains = [DockerChain.docker]
+
+    // MARK: Networks
+
+    /// One network's rules grouped by where they go. Every `…Top` list is a block inserted in
+    /// that order above the older networks' blocks (Docker inserts with `-I`); `forwardAppend`
+    /// goes to the end of FORWARD (Docker appends the icc=false DROP).
+    struct NetworkRuleSet: Sendable, Equatable {
+        var forwardTop: [IptablesRule] = []
+        var forwardAppend: [IptablesRule] = []
+        var isolation1Top: [IptablesRule] = []
+        var isolation2Top: [IptablesRule] = []
+        var postroutingTop: [IptablesRule] = []
+        var natDockerTop: [IptablesRule] = []
+
+        /// Every block that is inserted on top, with its table and chain.
+        var topBlocks: [[IptablesRule]] {
+            [forwardTop, isolation1Top, isolation2Top, postroutingTop, natDockerTop]
+        }
+
+        var all: [IptablesRule] {
+            forwardTop + forwardAppend + isolation1Top + isolation2Top + postroutingTop + natDockerTop
+        }
+    }
+
+    /// The rules of `network`, in `iptables -S` order.
+    ///
+    /// Non-internal network `br` on `S` (defaults):
+    /// ```
+    /// -A FORWARD -o br -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+    /// -A FORWARD -o br -j DOCKER
+    /// -A FORWARD -i br ! -o br -j ACCEPT
+    /// -A FORWARD -i br -o br -j ACCEPT            (icc=false: -A FORWARD -i br -o br -j DROP, at the end)
+    /// -A DOCKER-ISOLATION-STAGE-1 -i br ! -o br -j DOCKER-ISOLATION-STAGE-2
+    /// -A DOCKER-ISOLATION-STAGE-2 -o br -j DROP
+    /// -t nat -A POSTROUTING -s S ! -o br -j MASQUERADE   (masquerade only)
+    /// -t nat -A DOCKER -i br -j RETURN                   (masquerade only, as Docker)
+    /// ```
+    /// Internal network: the icc rule and
+    /// `-A DOCKER-ISOLATION-STAGE-1 ! -s S -o br -j DROP`, `-A DOCKER-ISOLATION-STAGE-1 ! -d S -i br -j DROP`.
+    static func network(_ network: NetworkRules) -> NetworkRuleSet {
+        let br = network.bridge
+        let subnet = network.subnet.canonical.description
+        var set = NetworkRuleSet()
+        let iccAccept = IptablesRule(.filter, "FORWARD", "-i \(br) -o \(br) -j ACCEPT")
+        let iccDrop = IptablesRule(.filter, "FORWARD", "-i \(br) -o \(br) -j DROP")
+        if network.isInternal {
+            if network.icc { set.forwardTop = [iccAccept] } else { set.forwardAppend = [iccDrop] }
+            set.isolation1Top = [
+                IptablesRule(.filter, DockerChain.isolation1, "! -s \(subnet) -o \(br) -j DROP"),
+                IptablesRule(.filter, DockerChain.isolation1, "! -d \(subnet) -i \(br) -j DROP"),
+            ]
+            return set
+        }
+        set.forwardTop = [
+            IptablesRule(.filter, "FORWARD", "-o \(br) -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
+            IptablesRule(.filter, "FORWARD", "-o \(br) -j \(DockerChain.docker)"),
+            IptablesRule(.filter, "FORWARD", "-i \(br) ! -o \(br) -j ACCEPT"),
+        ]
+        if network.icc { set.forwardTop.append(iccAccept) } else { set.forwardAppend = [iccDrop] }
+        set.isolation1Top = [IptablesRule(.filter, DockerChain.isolation1, "-i \(br) ! -o \(br) -j \(DockerChain.isolation2)")]
+        set.isolation2Top = [IptablesRule(.filter, DockerChain.isolation2, "-o \(br) -j DROP")]
+        if network.masquerade {
+            set.postroutingTop = [IptablesRule(.nat, "POSTROUTING", "-s \(subnet) ! -o \(br) -j MASQUERADE")]
+            set.natDockerTop = [IptablesRule(.nat, DockerChain.docker, "-i \(br) -j RETURN")]
+        }
+        return set
+    }
+
+    /// Every rule any option combination of a network on (`bridge`, `subnet`) can have: what
+    /// removal deletes, so a removal with different options still cleans up completely.
+    static func allNetworkVariants(bridge: String, subnet: IPv4Subnet) -> [IptablesRule] {
+        var seen = Set<IptablesRule>()
+        var rules: [IptablesRule] = []
+        for isInternal in [false, true] {
+            for icc in [true, false] {
+                let n = NetworkRules(id: "", bridge: bridge, subnet: subnet, icc: icc, masquerade: true, isInternal: isInternal)
+                for rule in network(n).all where seen.insert(rule).inserted { rules.append(rule) }
+            }
+        }
+        return rules
+    }
+
+    // MARK: Ports
+
+    /// An endpoint's port rules, all appended, in Docker's order per port:
+    /// ```
+    /// -t nat -A DOCKER [-d HIP/32] ! -i br -p tcp -m tcp --dport HPORT -j DNAT --to-destination CIP:CPORT
+    /// -A DOCKER -d CIP/32 ! -i br -o br -p tcp -m tcp --dport CPORT -j ACCEPT
+    /// -t nat -A POSTROUTING -s CIP/32 -d CIP/32 -p tcp -m tcp --dport CPORT -j MASQUERADE
+    /// ```
+    /// Duplicates (two host ports on one container port) appear once.
+    static func ports(_ endpoint: EndpointPorts) -> [IptablesRule] {
+        let br = endpoint.bridge
+        let cip = endpoint.address.description
+        var seen = Set<IptablesRule>()
+        var rules: [IptablesRule] = []
+        for port in endpoint.ports {
+            let p = port.proto.rawValue
+            var dest = ""
+            if let hostIP = port.hostIP, hostIP.value != 0 { dest = "-d \(hostIP)/32 " }
+            let candidates = [
+                IptablesRule(.nat, DockerChain.docker,
+                             "\(dest)! -i \(br) -p \(p) -m \(p) --dport \(port.hostPort) -j DNAT --to-destination \(cip):\(port.containerPort)"),
+                IptablesRule(.filter, DockerChain.docker,
+                             "-d \(cip)/32 ! -i \(br) -o \(br) -p \(p) -m \(p) --dport \(port.containerPort) -j ACCEPT"),
+                IptablesRule(.nat, "POSTROUTING",
+                             "-s \(cip)/32 -d \(cip)/32 -p \(p) -m \(p) --dport \(port.containerPort) -j MASQUERADE"),
+            ]
+            for rule in candidates where seen.insert(rule).inserted { rules.append(rule) }
+        }
+        return rules
+    }
+}

@@ -1,0 +1,125 @@
+/// Turns Firewall operations into `RestorePlan` edits, reproducing Docker 20.10's rule order:
+/// base jumps on top of FORWARD, a newer network's blocks above older ones, the icc=false DROP
+/// and port rules appended. Pure: works on the simulated ruleset only.
+enum IptablesPlanner {
+    /// Base chains and jumps (daemon start + `arrangeUserFilterRule`), FORWARD policy DROP.
+    static func setUpBase(_ plan: inout RestorePlan) {
+        for chain in DockerRules.filterChains { plan.ensureChain(.filter, chain) }
+        for chain in DockerRules.natChains { plan.ensureChain(.nat, chain) }
+        plan.ensurePrefix(DockerRules.forwardPrefix)
+        plan.appendIfAbsent(DockerRules.isolation1Return)
+        plan.appendIfAbsent(DockerRules.isolation2Return)
+        plan.appendIfAbsent(DockerRules.userReturn)
+        plan.appendIfAbsent(DockerRules.preroutingToDocker)
+        plan.appendIfAbsent(DockerRules.outputToDocker)
+        plan.setPolicy(.filter, "FORWARD", "DROP")
+    }
+
+    /// One network's rules. `older`/`newer` are the networks created before/after it (nearest
+    /// first); they place the blocks between neighbours that are already present (reapply).
+    /// Rules of the same bridge that the options exclude (an icc switch) are deleted.
+    static func addNetwork(_ network: NetworkRules, _ plan: inout RestorePlan,
+                           older: [NetworkRules] = [], newer: [NetworkRules] = []) {
+        // Chains the rules refer to must exist; jumps and policy are setUpBase's business.
+        for chain in [DockerChain.docker, DockerChain.isolation1, DockerChain.isolation2] { plan.ensureChain(.filter, chain) }
+        plan.ensureChain(.nat, DockerChain.docker)
+
+        let wanted = DockerRules.network(network)
+        let wantedSet = Set(wanted.all)
+        for rule in DockerRules.allNetworkVariants(bridge: network.bridge, subnet: network.subnet) where !wantedSet.contains(rule) {
+            plan.delete(rule)
+        }
+        let olderSets = older.map(DockerRules.network)
+        let newerSets = newer.map(DockerRules.network)
+        for (blockIndex, block) in wanted.topBlocks.enumerated() {
+            guard let first = block.first else { continue }
+            let anchor = anchorIndex(for: first, plan.ruleset,
+                                     older: olderSets.map { $0.topBlocks[blockIndex] },
+                                     newer: newerSets.map { $0.topBlocks[blockIndex] })
+            plan.ensureBlock(block, anchor: anchor)
+        }
+        for rule in wanted.forwardAppend { plan.appendIfAbsent(rule) }
+    }
+
+    /// Where a network's block goes when none of its rules is present: right above the nearest
+    /// older network's block, else right below the nearest newer one's, else on top of the
+    /// chain (below Docker's leading jumps in FORWARD).
+    static func anchorIndex(for rule: IptablesRule, _ ruleset: IptablesRuleset,
+                            older: [[IptablesRule]], newer: [[IptablesRule]]) -> Int {
+        for block in older {
+            let indices = block.compactMap { ruleset.index(of: $0) }
+            if let top = indices.min() { return top }
+        }
+        for block in newer {
+            let indices = block.compactMap { ruleset.index(of: $0) }
+            if let bottom = indices.max() { return bottom + 1 }
+        }
+        let rules = ruleset.rules(rule.table, rule.chain)
+        var index = 0
+        if rule.table == .filter && rule.chain == "FORWARD" {
+            let prefix = Set(DockerRules.forwardPrefix.map(\.spec))
+            while index < rules.count && prefix.contains(rules[index]) { index += 1 }
+        }
+        return index
+    }
+
+    /// Deletes every rule any variant of the network can have.
+    static func removeNetwork(_ network: NetworkRules, _ plan: inout RestorePlan) {
+        for rule in DockerRules.allNetworkVariants(bridge: network.bridge, subnet: network.subnet) {
+            plan.delete(rule)
+        }
+    }
+
+    /// Appends the endpoint's DNAT, filter ACCEPT and hairpin MASQUERADE rules that are missing.
+    static func addPorts(_ endpoint: EndpointPorts, _ plan: inout RestorePlan) {
+        plan.ensureChain(.filter, DockerChain.docker)
+        plan.ensureChain(.nat, DockerChain.docker)
+        for rule in DockerRules.ports(endpoint) { plan.appendIfAbsent(rule) }
+    }
+
+    static func removePorts(_ endpoint: EndpointPorts, _ plan: inout RestorePlan) {
+        for rule in DockerRules.ports(endpoint) { plan.delete(rule) }
+    }
+
+    /// Base, then every network oldest first, then every endpoint's ports.
+    static func reapply(_ state: FirewallState, _ plan: inout RestorePlan) {
+        setUpBase(&plan)
+        let networks = state.networks
+        for (i, network) in networks.enumerated() {
+            addNetwork(network, &plan, older: Array(networks[..<i].reversed()), newer: Array(networks[(i + 1)...]))
+        }
+        for endpoint in state.endpoints { addPorts(endpoint, &plan) }
+    }
+
+    /// Removes everything Berth owns: the state's port and network rules, every rule elsewhere
+    /// that jumps to a Docker chain, the chains DOCKER, DOCKER-ISOLATION-STAGE-1/2 (filter) and
+    /// DOCKER (nat). DOCKER-USER and its FORWARD jump are removed only when the chain holds
+    /// nothing but Docker's `-j RETURN`; a DOCKER-USER with user rules stays as it is. The FORWARD
+    /// policy is left as it is (Docker leaves it DROP too).
+    static func removeAll(_ state: FirewallState, _ plan: inout RestorePlan) {
+        for endpoint in state.endpoints { removePorts(endpoint, &plan) }
+        for network in state.networks { removeNetwork(network, &plan) }
+
+        let userRules = plan.ruleset.rules(.filter, DockerChain.user)
+        let dropUser = plan.ruleset.hasChain(.filter, DockerChain.user)
+            && userRules.allSatisfy { $0 == DockerRules.userReturn.spec }
+        var owned: [IptablesTable: Set<String>] = [
+            .filter: [DockerChain.docker, DockerChain.isolation1, DockerChain.isolation2],
+            .nat: Set(DockerRules.natChains),
+        ]
+        if dropUser { owned[.filter]?.insert(DockerChain.user) }
+
+        for table in IptablesTable.allCases {
+            let chains = owned[table] ?? []
+            for chain in plan.ruleset.tables[table]?.chainOrder ?? [] where !chains.contains(chain) {
+                for spec in plan.ruleset.rules(table, chain) {
+                    if let target = IptablesRule.target(ofSpec: spec), chains.contains(target) {
+                        plan.delete(IptablesRule(table, chain, spec))
+                    }
+                }
+            }
+            let order = table == .filter ? DockerRules.filterChains : DockerRules.natChains
+            for chain in order where chains.contains(chain) { plan.deleteChain(table, chain) }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import BerthNetlink
+
+/// Names and desired content of Berth's table `ip <table>` (family ip: every value Berth programs
+/// is IPv4, and an ip table needs no `meta nfproto` guard nor NAT family attribute).
+///
+/// ```
+/// table ip berth {
+///     set bridges { type ifname }                  # every Berth bridge (isolation)
+///     map fwd-in { type ifname : verdict }         # oifname BR → jump fwd-in-BR
+///     map fwd-out { type ifname : verdict }        # iifname BR → jump fwd-out-BR
+///     map nat-out { type ifname : verdict }        # iifname BR → jump nat-BR
+///     chain berth-user { }                         # DOCKER-USER role: yours, kept by setUpBase
+///     chain published { }                          # DNAT of published ports (endpoint rules)
+///     chain forward {
+///         type filter hook forward priority filter; policy accept;
+///         jump berth-user
+///         oifname vmap @fwd-in
+///         iifname vmap @fwd-out
+///     }
+///     chain prerouting {
+///         type nat hook prerouting priority dstnat; policy accept;
+///         fib daddr type local jump published
+///     }
+///     chain output {
+///         type nat hook output priority -100; policy accept;
+///         ip daddr != 127.0.0.0/8 fib daddr type local jump published
+///     }
+///     chain postrouting {
+///         type nat hook postrouting priority srcnat; policy accept;
+///         iifname vmap @nat-out
+///     }
+///     # per network BR: fwd-in-BR, fwd-out-BR, fwd-ports-BR, nat-BR (see networkRules)
+/// }
+/// ```
+struct NftLayout: Sendable {
+    let table: String
+
+    static let userChain = "berth-user"
+    static let publishedChain = "published"
+    static let bridgesSet = "bridges"
+    static let forwardInMap = "fwd-in"
+    static let forwardOutMap = "fwd-out"
+    static let natOutMap = "nat-out"
+    /// The owner tag of the base rules.
+    static let baseOwner = "berth"
+
+    static let sets: [NftSetSpec] = [
+        NftSetSpec(name: bridgesSet, isVerdictMap: false),
+        NftSetSpec(name: forwardInMap, isVerdictMap: true),
+        NftSetSpec(name: forwardOutMap, isVerdictMap: true),
+        NftSetSpec(name: natOutMap, isVerdictMap: true),
+    ]
+
+    /// Base chains in creation order, with their hooks (nil: a regular chain).
+    static let baseChains: [(name: String, hook: NftHook?)] = [
+        (userChain, nil),
+        (publishedChain, nil),
+        ("forward", NftHook(type: "filter", point: .forward, priority: 0)),
+        ("prerouting", NftHook(type: "nat", point: .prerouting, priority: -100)),
+        ("output", NftHook(type: "nat", point: .output, priority: -100)),
+        ("postrouting", NftHook(type: "nat", point: .postrouting, priority: 100)),
+    ]
+
+    /// Prefixes of the per-network chains, each followed by the bridge name.
+    static let networkChainPrefixes = ["fwd-in-", "fwd-out-", "fwd-ports-", "nat-"]
+
+    static func forwardIn(_ bridge: String) -> String { "fwd-in-" + bridge }
+    static func forwardOut(_ bridge: String) -> String { "fwd-out-" + bridge }
+    static func forwardPorts(_ bridge: String) -> String { "fwd-ports-" + bridge }
+    static func nat(_ bridge: String) -> String { "nat-" + bridge }
+
+    static func networkChains(_ bridge: String) -> [String] {
+        networkChainPrefixes.map { $0 + bridge }
+    }
+
+    /// The bridge a per-network chain belongs to, or nil for other chains.
+    static func bridge(ofChain chain: String) -> String? {
+        for prefix in networkChainPrefixes where chain.hasPrefix(prefix) {
+            return String(chain.dropFirst(prefix.count))
+        }
+        return nil
+    }
+
+    /// Map elements of a network: (set, jump target or nil for the plain set).
+    static func elements(_ bridge: String) -> [(set: String, jump: String?)] {
+        [(bridgesSet, nil), (forwardInMap, forwardIn(bridge)), (forwardOutMap, forwardOut(bridge)), (natOutMap, nat(bridge))]
+    }
+
+    static func networkOwner(_ id: String) -> String { "net:" + id }
+    /// Endpoint rules name the endpoint and its bridge (`ep:<id> br:<bridge>`, at most 86 bytes,
+    /// within nft's 128-byte comment limit), so removing a network also drops its endpoints' DNAT
+    /// rules, which live in the shared `published` chain.
+    static func endpointOwner(_ endpoint: EndpointPorts) -> String { "ep:\(endpoint.endpointID) br:\(endpoint.bridge)" }
+    static func isEndpointOwner(_ owner: String, endpointID: String) -> Bool { owner.hasPrefix("ep:\(endpointID) br:") }
+    static func isEndpointOwner(_ owner: String, onBridge bridge: String) -> Bool {
+        owner.hasPrefix("ep:") && owner.hasSuffix(" br:\(bridge)")
+    }
+
+    /// The base rules.
+    static func baseRules() -> [NftRule] {
+        var rules: [NftRule] = []
+        var b = NftRuleBuilder()
+        b.verdict(.jump(userChain))
+        rules.append(b.rule(chain: "forward", owner: baseOwner))
+        b = NftRuleBuilder()
+        b.vmap(.oifname, forwardInMap)
+        rules.append(b.rule(chain: "forward", owner: baseOwner))
+        b = NftRuleBuilder()
+        b.vmap(.iifname, forwardOutMap)
+        rules.append(b.rule(chain: "forward", owner: baseOwner))
+        b = NftRuleBuilder()
+        b.fibDaddrLocal()
+        b.verdict(.jump(publishedChain))
+        rules.append(b.rule(chain: "prerouting", owner: baseOwner))
+        b = NftRuleBuilder()
+        if let loopback = IPv4Subnet(address: IPv4Address(127, 0, 0, 0), prefixLength: 8) {
+            b.ip(source: false, loopback, equal: false)
+        }
+        b.fibDaddrLocal()
+        b.verdict(.jump(publishedChain))
+        rules.append(b.rule(chain: "output", owner: baseOwner))
+        b = NftRuleBuilder()
+        b.vmap(.iifname, natOutMap)
+        rules.append(b.rule(chain: "postrouting", owner: baseOwner))
+        return rules
+    }
+
+    /// A network's rules, Docker 20.10's FORWARD/ISOLATION/POSTROUTING semantics per bridge BR:
+    /// ```
+    /// chain fwd-in-BR {                                  # oifname BR: entering the network
+    ///     iifname @bridges iifname != "BR" drop          # isolation (DOCKER-ISOLATION-STAGE-1/2)
+    ///     ct state established,related accept
+    ///     jump fwd-ports-BR                              # published ports (DOCKER chain)
+    ///     iifname "BR" accept                            # icc (drop when icc=false)
+    ///     drop                                           # FORWARD policy DROP, for BR only
+    /// }
+    /// chain fwd-out-BR { oifname != "BR" accept }        # leaving the network
+    /// chain nat-BR { ip saddr SUBNET oifname != "BR" masquerade }   # unless masquerade=false
+    /// ```
+    /// Internal network: `fwd-in-BR { iifname != "BR" drop; iifname "BR" accept|drop }`,
+    /// `fwd-out-BR { oifname != "BR" drop }`, no masquerade.
+    static func networkRules(_ n: NetworkRules) -> [NftRule] {
+        let owner = networkOwner(n.id)
+        let br = n.bridge
+        let inChain = forwardIn(br)
+        var rules: [NftRule] = []
+        var b = NftRuleBuilder()
+        if n.isInternal {
+            b.iifname(br, equal: false)
+            b.verdict(.drop)
+            rules.append(b.rule(chain: inChain, owner: owner))
+            b = NftRuleBuilder()
+            b.iifname(br)
+            b.verdict(n.icc ? .accept : .drop)
+            rules.append(b.rule(chain: inChain, owner: owner))
+            b = NftRuleBuilder()
+            b.oifname(br, equal: false)
+            b.verdict(.drop)
+            rules.append(b.rule(chain: forwardOut(br), owner: owner))
+            return rules
+        }
+        b.iifnameInSet(bridgesSet)
+        b.iifname(br, equal: false)
+        b.verdict(.drop)
+        rules.append(b.rule(chain: inChain, owner: owner))
+        b = NftRuleBuilder()
+        b.ctEstablishedRelated()
+        b.verdict(.accept)
+        rules.append(b.rule(chain: inChain, owner: owner))
+        b = NftRuleBuilder()
+        b.verdict(.jump(forwardPorts(br)))
+        rules.append(b.rule(chain: inChain, owner: owner))
+        b = NftRuleBuilder()
+        b.iifname(br)
+        b.verdict(n.icc ? .accept : .drop)
+        rules.append(b.rule(chain: inChain, owner: owner))
+        b = NftRuleBuilder()
+        b.verdict(.drop)
+        rules.append(b.rule(chain: inChain, owner: owner))
+        b = NftRuleBuilder()
+        b.oifname(br, equal: false)
+        b.verdict(.accept)
+        rules.append(b.rule(chain: forwardOut(br), owner: owner))
+        if n.masquerade {
+            b = NftRuleBuilder()
+            b.ip(source: true, n.subnet)
+            b.oifname(br, equal: false)
+            b.masquerade()
+            rules.append(b.rule(chain: nat(br), owner: owner))
+        }
+        return rules
+    }
+
+    /// An endpoint's rules, per published port (duplicates dropped):
+    /// ```
+    /// chain published    { iifname != "BR" [ip daddr HOSTIP] tcp dport HOSTPORT dnat to IP:PORT }
+    /// chain fwd-ports-BR { iifname != "BR" ip daddr IP tcp dport PORT accept }
+    /// chain nat-BR       { ip saddr IP ip daddr IP tcp dport PORT masquerade }     # hairpin
+    /// ```
+    static func endpointRules(_ e: EndpointPorts) -> [NftRule] {
+        let owner = endpointOwner(e)
+        var rules: [NftRule] = []
+        for p in e.ports {
+            var b = NftRuleBuilder()
+            b.iifname(e.bridge, equal: false)
+            if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
+            b.destinationPort(p.proto, p.hostPort)
+            b.dnat(to: e.address, port: p.containerPort)
+            rules.append(b.rule(chain: publishedChain, owner: owner))
+        }
+        for p in e.ports {
+            var b = NftRuleBuilder()
+            b.iifname(e.bridge, equal: false)
+            b.ip(source: false, e.address)
+            b.destinationPort(p.proto, p.containerPort)
+            b.verdict(.accept)
+            rules.append(b.rule(chain: forwardPorts(e.bridge), owner: owner))
+        }
+        for p in e.ports {
+            var b = NftRuleBuilder()
+            b.ip(source: true, e.address)
+            b.ip(source: false, e.address)
+            b.destinationPort(p.proto, p.containerPort)
+            b.masquerade()
+            rules.append(b.rule(chain: nat(e.bridge), owner: owner))
+        }
+        var seen = Set<NftRule>()
+        return rules.filter { seen.insert($0).inserted }
+    }
+}

@@ -1,0 +1,108 @@
+/// The pure (C-free) model of what the nftables backend programs: expressions, rules, and the
+/// commands of one transaction. `NftMessageEncoder` turns commands into libnftnl messages;
+/// `NftRuleDecoder` turns dumped rules back into `NftExpr` so they can be compared.
+
+/// A verdict (`accept`, `drop`, `jump CHAIN`).
+enum NftVerdict: Hashable, Sendable {
+    case accept
+    case drop
+    case jump(String)
+
+    var text: String {
+        switch self {
+        case .accept: "accept"
+        case .drop: "drop"
+        case .jump(let chain): "jump \(chain)"
+        }
+    }
+}
+
+/// One kernel expression, with registers fixed the way `nft` allocates them: loads go to reg 1,
+/// the DNAT port to reg 2 (nf_tables.h NFT_REG_1 / NFT_REG_2). Byte arrays are exactly what the
+/// kernel stores (network order for header fields, host order for ct state and fib results).
+enum NftExpr: Hashable, Sendable {
+    enum MetaKey: Hashable, Sendable { case iifname, oifname, l4proto }
+    enum PayloadBase: Hashable, Sendable { case network, transport }
+
+    /// `[ meta load KEY => reg 1 ]`
+    case meta(MetaKey)
+    /// `[ payload load LEN b @ BASE header + OFFSET => reg 1 ]`
+    case payload(PayloadBase, offset: UInt32, length: UInt32)
+    /// `[ bitwise reg 1 = ( reg 1 & MASK ) ^ XOR ]`
+    case bitwise(mask: [UInt8], xor: [UInt8])
+    /// `[ cmp eq|neq reg 1 DATA ]`
+    case cmp(equal: Bool, data: [UInt8])
+    /// `[ lookup reg 1 set NAME ]`
+    case lookup(set: String)
+    /// `[ lookup reg 1 set NAME dreg 0 ]` (a verdict map)
+    case vmap(set: String)
+    /// `[ ct load state => reg 1 ]`
+    case ctState
+    /// `[ fib daddr type => reg 1 ]`
+    case fibDaddrType
+    /// `[ immediate reg N DATA ]`
+    case immediate(register: UInt32, data: [UInt8])
+    /// `[ immediate reg 0 VERDICT ]`
+    case verdict(NftVerdict)
+    /// `[ nat dnat ip addr_min reg 1 proto_min reg 2 flags 0x2 ]`
+    case dnat
+    /// `[ masq ]`
+    case masquerade
+}
+
+/// One rule: where it goes, its owner tag (stored as the rule comment, NFTNL_UDATA_RULE_COMMENT),
+/// its expressions and the equivalent `nft` text (without the comment).
+struct NftRule: Hashable, Sendable {
+    var chain: String
+    var owner: String
+    var exprs: [NftExpr]
+    var text: String
+
+    /// The line `nft list ruleset` prints for this rule.
+    var listing: String { "\(text) comment \"\(owner)\"" }
+}
+
+/// A base chain's hook (`type T hook H priority P; policy accept;`).
+struct NftHook: Hashable, Sendable {
+    enum Point: Hashable, Sendable { case prerouting, forward, output, postrouting }
+    var type: String
+    var point: Point
+    var priority: Int32
+}
+
+/// A set or verdict map keyed by interface name (`type ifname` / `type ifname : verdict`).
+struct NftSetSpec: Hashable, Sendable {
+    var name: String
+    var isVerdictMap: Bool
+}
+
+/// One message of a transaction.
+enum NftCommand: Hashable, Sendable {
+    case addTable
+    case deleteTable
+    case addChain(String, hook: NftHook?)
+    case flushChain(String)
+    case deleteChain(String)
+    case addSet(NftSetSpec)
+    /// Adds `key` (an interface name) to a set, or `key : jump CHAIN` to a verdict map.
+    case addElement(set: String, key: String, jump: String?)
+    case deleteElement(set: String, key: String)
+    case addRule(NftRule)
+    case deleteRule(chain: String, handle: UInt64)
+
+    /// What the message does, for error texts (`add rule forward: jump berth-user`).
+    var summary: String {
+        switch self {
+        case .addTable: "add table"
+        case .deleteTable: "delete table"
+        case .addChain(let c, _): "add chain \(c)"
+        case .flushChain(let c): "flush chain \(c)"
+        case .deleteChain(let c): "delete chain \(c)"
+        case .addSet(let s): "add \(s.isVerdictMap ? "map" : "set") \(s.name)"
+        case .addElement(let s, let k, let j): "add element \(s) { \"\(k)\"\(j.map { " : jump \($0)" } ?? "") }"
+        case .deleteElement(let s, let k): "delete element \(s) { \"\(k)\" }"
+        case .addRule(let r): "add rule \(r.chain) \(r.listing)"
+        case .deleteRule(let c, let h): "delete rule \(c) handle \(h)"
+        }
+    }
+}

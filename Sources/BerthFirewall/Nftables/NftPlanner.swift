@@ -1,0 +1,160 @@
+/// Turns "what should be" into the commands of ONE transaction, given what the table holds
+/// (`NftSnapshot`). Pure: no I/O. Adding what is present yields no command; removing what is
+/// absent yields no command. Commands come out in an order the kernel accepts in one batch:
+/// rule deletions, element deletions, chain flushes, chain deletions, then table, chains, sets,
+/// rules and elements to add.
+struct NftPlanner {
+    let snapshot: NftSnapshot
+
+    private var deleteRules: [NftCommand] = []
+    private var deleteElements: [NftCommand] = []
+    private var flushChains: [NftCommand] = []
+    private var deleteChains: [NftCommand] = []
+    private var addTable: [NftCommand] = []
+    private var addChains: [NftCommand] = []
+    private var addSets: [NftCommand] = []
+    private var addRules: [NftCommand] = []
+    private var addElements: [NftCommand] = []
+
+    /// Chains that will exist after the transaction / that the transaction deletes.
+    private var pendingChains: Set<String> = []
+    private var deletedChains: Set<String> = []
+    private var deletedHandles: Set<UInt64> = []
+    private var pendingSets: Set<String> = []
+
+    init(snapshot: NftSnapshot) {
+        self.snapshot = snapshot
+    }
+
+    var commands: [NftCommand] {
+        deleteRules + deleteElements + flushChains + deleteChains + addTable + addChains + addSets + addRules + addElements
+    }
+
+    private func chainExists(_ chain: String) -> Bool {
+        (snapshot.chains.contains(chain) && !deletedChains.contains(chain)) || pendingChains.contains(chain)
+    }
+
+    private mutating func ensureChain(_ name: String, hook: NftHook?) {
+        if chainExists(name) { return }
+        addChains.append(.addChain(name, hook: hook))
+        pendingChains.insert(name)
+    }
+
+    private mutating func removeChain(_ name: String) {
+        guard snapshot.chains.contains(name), !deletedChains.contains(name) else { return }
+        flushChains.append(.flushChain(name))
+        deleteChains.append(.deleteChain(name))
+        deletedChains.insert(name)
+    }
+
+    private mutating func deleteRule(_ rule: NftSnapshot.Rule) {
+        guard !deletedChains.contains(rule.chain), deletedHandles.insert(rule.handle).inserted else { return }
+        deleteRules.append(.deleteRule(chain: rule.chain, handle: rule.handle))
+    }
+
+    /// Makes the rules matching `owns` equal `desired`, chain by chain: a chain whose owned rules
+    /// already equal the desired ones (same expressions, same order, same comment) is left alone;
+    /// otherwise its owned rules are deleted and the desired ones appended.
+    private mutating func syncRules(desired: [NftRule], owns: (String) -> Bool) {
+        var existing: [String: [NftSnapshot.Rule]] = [:]
+        for r in snapshot.rules where !deletedChains.contains(r.chain) {
+            if let owner = r.owner, owns(owner) { existing[r.chain, default: []].append(r) }
+        }
+        var wanted: [String: [NftRule]] = [:]
+        for r in desired { wanted[r.chain, default: []].append(r) }
+        for chain in Set(existing.keys).union(wanted.keys).sorted() {
+            let have = existing[chain] ?? []
+            let want = wanted[chain] ?? []
+            let same = have.count == want.count && zip(have, want).allSatisfy { h, w in
+                h.owner == w.owner && h.exprs == w.exprs
+            }
+            if same { continue }
+            for r in have { deleteRule(r) }
+            addRules += want.map { .addRule($0) }
+        }
+    }
+
+    private mutating func ensureElement(set: String, key: String, jump: String?) {
+        if let current = snapshot.elements[set]?[key], !pendingSets.contains(set) {
+            if current == jump { return }
+            deleteElements.append(.deleteElement(set: set, key: key))
+        }
+        addElements.append(.addElement(set: set, key: key, jump: jump))
+    }
+
+    private mutating func removeElement(set: String, key: String) {
+        guard snapshot.elements[set]?[key] != nil, !pendingSets.contains(set) else { return }
+        deleteElements.append(.deleteElement(set: set, key: key))
+    }
+
+    // MARK: - Operations
+
+    /// Table, base chains, user chain, sets and base rules; a pre-existing user chain keeps its rules.
+    mutating func ensureBase() {
+        if !snapshot.tableExists {
+            addTable.append(.addTable)
+        }
+        for (name, hook) in NftLayout.baseChains { ensureChain(name, hook: hook) }
+        for set in NftLayout.sets where !(snapshot.tableExists && snapshot.sets.contains(set.name)) && !pendingSets.contains(set.name) {
+            addSets.append(.addSet(set))
+            pendingSets.insert(set.name)
+        }
+        syncRules(desired: NftLayout.baseRules()) { $0 == NftLayout.baseOwner }
+    }
+
+    /// A network's chains, map elements and rules.
+    mutating func ensureNetwork(_ n: NetworkRules) {
+        for chain in NftLayout.networkChains(n.bridge) { ensureChain(chain, hook: nil) }
+        for (set, jump) in NftLayout.elements(n.bridge) { ensureElement(set: set, key: n.bridge, jump: jump) }
+        let owner = NftLayout.networkOwner(n.id)
+        syncRules(desired: NftLayout.networkRules(n)) { $0 == owner }
+    }
+
+    /// An endpoint's port rules; the network's chains must exist or be created in this batch.
+    mutating func ensureEndpoint(_ e: EndpointPorts, operation: String) throws(FirewallError) {
+        for chain in [NftLayout.forwardPorts(e.bridge), NftLayout.nat(e.bridge)] where !chainExists(chain) {
+            throw FirewallError(.invalidArgument, errno: 2, operation: operation, object: e.endpointID,
+                                detail: "bridge \(e.bridge) has no Berth network rules (chain \(chain) is missing); add the network first")
+        }
+        let id = e.endpointID
+        syncRules(desired: NftLayout.endpointRules(e)) { NftLayout.isEndpointOwner($0, endpointID: id) }
+    }
+
+    /// A network's chains, elements and every rule it or its endpoints own.
+    mutating func removeNetwork(_ n: NetworkRules) {
+        for (set, _) in NftLayout.elements(n.bridge) { removeElement(set: set, key: n.bridge) }
+        for chain in NftLayout.networkChains(n.bridge) { removeChain(chain) }
+        let owner = NftLayout.networkOwner(n.id)
+        for r in snapshot.rules {
+            guard let o = r.owner else { continue }
+            if o == owner || NftLayout.isEndpointOwner(o, onBridge: n.bridge) { deleteRule(r) }
+        }
+    }
+
+    /// Every rule an endpoint owns.
+    mutating func removeEndpoint(_ endpointID: String) {
+        for r in snapshot.rules {
+            if let o = r.owner, NftLayout.isEndpointOwner(o, endpointID: endpointID) { deleteRule(r) }
+        }
+    }
+
+    /// Removes networks, elements and owned rules that `state` does not describe.
+    mutating func removeStale(keeping state: FirewallState) {
+        let bridges = Set(state.networks.map(\.bridge))
+        let networkOwners = Set(state.networks.map { NftLayout.networkOwner($0.id) })
+        let endpointOwners = Set(state.endpoints.map { NftLayout.endpointOwner($0) })
+        for set in NftLayout.sets {
+            for key in (snapshot.elements[set.name] ?? [:]).keys.sorted() where !bridges.contains(key) {
+                removeElement(set: set.name, key: key)
+            }
+        }
+        for chain in snapshot.chains.sorted() {
+            if let bridge = NftLayout.bridge(ofChain: chain), !bridges.contains(bridge) { removeChain(chain) }
+        }
+        for r in snapshot.rules {
+            guard let o = r.owner else { continue }
+            if o.hasPrefix("net:"), !networkOwners.contains(o) { deleteRule(r) }
+            if o.hasPrefix("ep:"), !endpointOwners.contains(o) { deleteRule(r) }
+        }
+    }
+}

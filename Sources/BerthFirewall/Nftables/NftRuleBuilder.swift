@@ -1,0 +1,112 @@
+import BerthNetlink
+
+/// Builds one rule's expressions together with its `nft` text, match by match, producing the same
+/// expressions `nft` generates for that text (checked with `nft --debug=netlink` and by the parity
+/// test), so `nft list ruleset` prints our rules exactly like the equivalent script's.
+struct NftRuleBuilder {
+    private(set) var exprs: [NftExpr] = []
+    private var words: [String] = []
+
+    /// `iifname "NAME"` / `iifname != "NAME"`
+    mutating func iifname(_ name: String, equal: Bool = true) {
+        interface(.iifname, name, equal: equal)
+    }
+
+    /// `oifname "NAME"` / `oifname != "NAME"`
+    mutating func oifname(_ name: String, equal: Bool = true) {
+        interface(.oifname, name, equal: equal)
+    }
+
+    private mutating func interface(_ key: NftExpr.MetaKey, _ name: String, equal: Bool) {
+        exprs += [.meta(key), .cmp(equal: equal, data: NftRuleBuilder.ifnameBytes(name))]
+        words.append("\(key == .iifname ? "iifname" : "oifname") \(equal ? "" : "!= ")\"\(name)\"")
+    }
+
+    /// `iifname @SET`
+    mutating func iifnameInSet(_ set: String) {
+        exprs += [.meta(.iifname), .lookup(set: set)]
+        words.append("iifname @\(set)")
+    }
+
+    /// `iifname vmap @MAP` / `oifname vmap @MAP`
+    mutating func vmap(_ key: NftExpr.MetaKey, _ map: String) {
+        exprs += [.meta(key), .vmap(set: map)]
+        words.append("\(key == .iifname ? "iifname" : "oifname") vmap @\(map)")
+    }
+
+    /// `ip saddr A.B.C.D[/LEN]` (source) or `ip daddr ...` (destination), optionally `!=`.
+    /// Like nft: a prefix loads only its ceil(LEN/8) leading bytes, with a bitwise mask when LEN
+    /// is not a multiple of 8; a /32 is printed as a plain address.
+    mutating func ip(source: Bool, _ subnet: IPv4Subnet, equal: Bool = true) {
+        let length = subnet.prefixLength
+        let byteCount = (length + 7) / 8
+        let network = subnet.network.bytes
+        exprs.append(.payload(.network, offset: source ? 12 : 16, length: UInt32(byteCount)))
+        if length % 8 != 0 {
+            let maskBytes = IPv4Address(subnet.mask).bytes
+            exprs.append(.bitwise(mask: Array(maskBytes.prefix(byteCount)), xor: [UInt8](repeating: 0, count: byteCount)))
+        }
+        exprs.append(.cmp(equal: equal, data: Array(network.prefix(byteCount))))
+        let value = length == 32 ? subnet.network.description : "\(subnet.network)/\(length)"
+        words.append("ip \(source ? "saddr" : "daddr") \(equal ? "" : "!= ")\(value)")
+    }
+
+    /// `ip saddr A.B.C.D` / `ip daddr A.B.C.D`
+    mutating func ip(source: Bool, _ address: IPv4Address) {
+        guard let host = IPv4Subnet(address: address, prefixLength: 32) else { return }
+        ip(source: source, host)
+    }
+
+    /// `tcp dport N` / `udp dport N` (meta l4proto dependency, then the transport header).
+    mutating func destinationPort(_ proto: PortMapping.TransportProtocol, _ port: UInt16) {
+        exprs += [.meta(.l4proto), .cmp(equal: true, data: [proto == .tcp ? 6 : 17]),
+                  .payload(.transport, offset: 2, length: 2), .cmp(equal: true, data: NftRuleBuilder.bigEndian(port))]
+        words.append("\(proto.rawValue) dport \(port)")
+    }
+
+    /// `ct state established,related`
+    mutating func ctEstablishedRelated() {
+        // NF_CT_STATE_BIT(ESTABLISHED)=2 | NF_CT_STATE_BIT(RELATED)=4, host byte order.
+        exprs += [.ctState, .bitwise(mask: NftRuleBuilder.hostOrder(6), xor: NftRuleBuilder.hostOrder(0)),
+                  .cmp(equal: false, data: NftRuleBuilder.hostOrder(0))]
+        words.append("ct state established,related")
+    }
+
+    /// `fib daddr type local` (RTN_LOCAL = 2, host byte order).
+    mutating func fibDaddrLocal() {
+        exprs += [.fibDaddrType, .cmp(equal: true, data: NftRuleBuilder.hostOrder(2))]
+        words.append("fib daddr type local")
+    }
+
+    /// A final verdict.
+    mutating func verdict(_ verdict: NftVerdict) {
+        exprs.append(.verdict(verdict))
+        words.append(verdict.text)
+    }
+
+    /// `dnat to A.B.C.D:PORT`
+    mutating func dnat(to address: IPv4Address, port: UInt16) {
+        exprs += [.immediate(register: 1, data: address.bytes), .immediate(register: 2, data: NftRuleBuilder.bigEndian(port)), .dnat]
+        words.append("dnat to \(address):\(port)")
+    }
+
+    /// `masquerade`
+    mutating func masquerade() {
+        exprs.append(.masquerade)
+        words.append("masquerade")
+    }
+
+    func rule(chain: String, owner: String) -> NftRule {
+        NftRule(chain: chain, owner: owner, exprs: exprs, text: words.joined(separator: " "))
+    }
+
+    /// An interface name as the kernel compares it: 16 bytes (IFNAMSIZ), NUL padded.
+    static func ifnameBytes(_ name: String) -> [UInt8] {
+        let bytes = Array(name.utf8.prefix(15))
+        return bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
+    }
+
+    static func bigEndian(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xff)] }
+
+    static func hostOrder(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
+}

@@ -1,0 +1,114 @@
+internal import CNftnl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decodes a dumped rule's expressions (libnftnl `nftnl_expr_iter_*`, `nftnl_expr_get_*`) into
+/// `NftExpr`, the inverse of `NftMessageEncoder.makeExpr`. A rule using anything Berth never
+/// writes (other registers, operators or expressions) decodes to nil, so it never compares equal.
+enum NftRuleDecoder {
+    static func expressions(of rule: OpaquePointer) -> [NftExpr]? {
+        guard let iter = nftnl_expr_iter_create(rule) else { return nil }
+        defer { nftnl_expr_iter_destroy(iter) }
+        var out: [NftExpr] = []
+        var next = nftnl_expr_iter_next(iter)
+        while let e = next {
+            guard let decoded = decode(e) else { return nil }
+            out.append(decoded)
+            next = nftnl_expr_iter_next(iter)
+        }
+        return out
+    }
+
+    private static let reg1 = UInt32(NFT_REG_1.rawValue)
+    private static let reg2 = UInt32(NFT_REG_2.rawValue)
+    private static let regVerdict = UInt32(NFT_REG_VERDICT.rawValue)
+
+    private static func decode(_ e: OpaquePointer) -> NftExpr? {
+        func has(_ attr: Int) -> Bool { nftnl_expr_is_set(e, UInt16(attr)) }
+        func u32(_ attr: Int) -> UInt32 { nftnl_expr_get_u32(e, UInt16(attr)) }
+        func bytes(_ attr: Int) -> [UInt8] {
+            var length: UInt32 = 0
+            guard let p = nftnl_expr_get(e, UInt16(attr), &length) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: p, count: Int(length)))
+        }
+        func string(_ attr: Int) -> String? {
+            guard has(attr), let p = nftnl_expr_get_str(e, UInt16(attr)) else { return nil }
+            return String(cString: p)
+        }
+        guard let name = string(NFTNL_EXPR_NAME) else { return nil }
+        switch name {
+        case "meta":
+            guard u32(NFTNL_EXPR_META_DREG) == reg1 else { return nil }
+            switch u32(NFTNL_EXPR_META_KEY) {
+            case UInt32(NFT_META_IIFNAME.rawValue): return .meta(.iifname)
+            case UInt32(NFT_META_OIFNAME.rawValue): return .meta(.oifname)
+            case UInt32(NFT_META_L4PROTO.rawValue): return .meta(.l4proto)
+            default: return nil
+            }
+        case "payload":
+            guard u32(NFTNL_EXPR_PAYLOAD_DREG) == reg1 else { return nil }
+            let base: NftExpr.PayloadBase
+            switch u32(NFTNL_EXPR_PAYLOAD_BASE) {
+            case UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue): base = .network
+            case UInt32(NFT_PAYLOAD_TRANSPORT_HEADER.rawValue): base = .transport
+            default: return nil
+            }
+            return .payload(base, offset: u32(NFTNL_EXPR_PAYLOAD_OFFSET), length: u32(NFTNL_EXPR_PAYLOAD_LEN))
+        case "bitwise":
+            guard u32(NFTNL_EXPR_BITWISE_SREG) == reg1, u32(NFTNL_EXPR_BITWISE_DREG) == reg1,
+                  !has(NFTNL_EXPR_BITWISE_OP) || u32(NFTNL_EXPR_BITWISE_OP) == 0 else { return nil }
+            return .bitwise(mask: bytes(NFTNL_EXPR_BITWISE_MASK), xor: bytes(NFTNL_EXPR_BITWISE_XOR))
+        case "cmp":
+            guard u32(NFTNL_EXPR_CMP_SREG) == reg1 else { return nil }
+            switch u32(NFTNL_EXPR_CMP_OP) {
+            case UInt32(NFT_CMP_EQ.rawValue): return .cmp(equal: true, data: bytes(NFTNL_EXPR_CMP_DATA))
+            case UInt32(NFT_CMP_NEQ.rawValue): return .cmp(equal: false, data: bytes(NFTNL_EXPR_CMP_DATA))
+            default: return nil
+            }
+        case "lookup":
+            guard u32(NFTNL_EXPR_LOOKUP_SREG) == reg1, let set = string(NFTNL_EXPR_LOOKUP_SET),
+                  !has(NFTNL_EXPR_LOOKUP_FLAGS) || u32(NFTNL_EXPR_LOOKUP_FLAGS) == 0 else { return nil }
+            if has(NFTNL_EXPR_LOOKUP_DREG) {
+                return u32(NFTNL_EXPR_LOOKUP_DREG) == regVerdict ? .vmap(set: set) : nil
+            }
+            return .lookup(set: set)
+        case "ct":
+            guard u32(NFTNL_EXPR_CT_KEY) == UInt32(NFT_CT_STATE.rawValue), u32(NFTNL_EXPR_CT_DREG) == reg1,
+                  !has(NFTNL_EXPR_CT_DIR) else { return nil }
+            return .ctState
+        case "fib":
+            guard u32(NFTNL_EXPR_FIB_DREG) == reg1, u32(NFTNL_EXPR_FIB_FLAGS) == UInt32(NFTA_FIB_F_DADDR.rawValue),
+                  u32(NFTNL_EXPR_FIB_RESULT) == UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue) else { return nil }
+            return .fibDaddrType
+        case "immediate":
+            let dreg = u32(NFTNL_EXPR_IMM_DREG)
+            if dreg == regVerdict {
+                switch Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT)) {
+                case Int32(NF_ACCEPT): return .verdict(.accept)
+                case Int32(NF_DROP): return .verdict(.drop)
+                case NFT_JUMP.rawValue:
+                    guard let chain = string(NFTNL_EXPR_IMM_CHAIN) else { return nil }
+                    return .verdict(.jump(chain))
+                default: return nil
+                }
+            }
+            guard dreg == reg1 || dreg == reg2 else { return nil }
+            return .immediate(register: dreg == reg1 ? 1 : 2, data: bytes(NFTNL_EXPR_IMM_DATA))
+        case "nat":
+            guard u32(NFTNL_EXPR_NAT_TYPE) == UInt32(NFT_NAT_DNAT.rawValue), u32(NFTNL_EXPR_NAT_FAMILY) == UInt32(NFPROTO_IPV4),
+                  u32(NFTNL_EXPR_NAT_REG_ADDR_MIN) == reg1, u32(NFTNL_EXPR_NAT_REG_PROTO_MIN) == reg2,
+                  !has(NFTNL_EXPR_NAT_REG_ADDR_MAX) || u32(NFTNL_EXPR_NAT_REG_ADDR_MAX) == reg1,
+                  !has(NFTNL_EXPR_NAT_REG_PROTO_MAX) || u32(NFTNL_EXPR_NAT_REG_PROTO_MAX) == reg2,
+                  // The kernel adds NF_NAT_RANGE_MAP_IPS (1) to our NF_NAT_RANGE_PROTO_SPECIFIED (2).
+                  u32(NFTNL_EXPR_NAT_FLAGS) & ~UInt32(1) == 2 else { return nil }
+            return .dnat
+        case "masq":
+            guard !has(NFTNL_EXPR_MASQ_FLAGS) || u32(NFTNL_EXPR_MASQ_FLAGS) == 0,
+                  !has(NFTNL_EXPR_MASQ_REG_PROTO_MIN) else { return nil }
+            return .masquerade
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,108 @@
+internal import CNftnl
+internal import CMnl
+import BerthNetlink
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads `NftSnapshot` from the kernel: tables, chains and sets of family ip (attributes parsed
+/// directly), set elements and rules of our table (parsed with libnftnl, rules decoded back into
+/// `NftExpr` so they can be compared with what Berth wants).
+enum NftSnapshotReader {
+    // nf_tables.h attribute numbers of the names we read.
+    private static let tableName: UInt16 = 1   // NFTA_TABLE_NAME
+    private static let chainTable: UInt16 = 1  // NFTA_CHAIN_TABLE
+    private static let chainName: UInt16 = 3   // NFTA_CHAIN_NAME
+    private static let setTable: UInt16 = 1    // NFTA_SET_TABLE
+    private static let setName: UInt16 = 2     // NFTA_SET_NAME
+
+    static func read(table: String, channel: NftChannel) throws(FirewallError) -> NftSnapshot {
+        let op = "read nftables table"
+        var snapshot = NftSnapshot()
+        func names(_ messages: [NftChannel.Message], tableAttr: UInt16, nameAttr: UInt16) throws(FirewallError) -> [String] {
+            var out: [String] = []
+            for m in messages {
+                let attrs: [UInt16: ArraySlice<UInt8>]
+                do { attrs = try m.attributes(operation: op, object: table) } catch {
+                    throw FirewallError(.system, errno: EPROTO, operation: op, object: table, detail: "\(error)")
+                }
+                guard attrs[tableAttr]?.netlinkString == table, let name = attrs[nameAttr]?.netlinkString else { continue }
+                out.append(name)
+            }
+            return out
+        }
+        let tables = try channel.dump(NFT_MSG_GETTABLE, table: nil, operation: op)
+        guard try names(tables, tableAttr: tableName, nameAttr: tableName).contains(table) else { return snapshot }
+        snapshot.tableExists = true
+        snapshot.chains = Set(try names(try channel.dump(NFT_MSG_GETCHAIN, table: nil, operation: op), tableAttr: chainTable, nameAttr: chainName))
+        snapshot.sets = Set(try names(try channel.dump(NFT_MSG_GETSET, table: nil, operation: op), tableAttr: setTable, nameAttr: setName))
+        for spec in NftLayout.sets where snapshot.sets.contains(spec.name) {
+            let messages = try channel.dump(NFT_MSG_GETSETELEM, table: table, set: spec.name, operation: op)
+            var elements: [String: String?] = [:]
+            for m in messages { try parseElements(m, into: &elements) }
+            snapshot.elements[spec.name] = elements
+        }
+        for m in try channel.dump(NFT_MSG_GETRULE, table: table, operation: op) {
+            if let rule = try parseRule(m, table: table) { snapshot.rules.append(rule) }
+        }
+        return snapshot
+    }
+
+    private static func parseElements(_ m: NftChannel.Message, into elements: inout [String: String?]) throws(FirewallError) {
+        guard let s = nftnl_set_alloc() else { throw FirewallError(.system, errno: ENOMEM, operation: "parse set elements", object: "") }
+        defer { nftnl_set_free(s) }
+        let ok = m.bytes.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return false }
+            return nftnl_set_elems_nlmsg_parse(base.assumingMemoryBound(to: nlmsghdr.self), s) >= 0
+        }
+        guard ok, let iter = nftnl_set_elems_iter_create(s) else { return }
+        defer { nftnl_set_elems_iter_destroy(iter) }
+        var e = nftnl_set_elems_iter_next(iter)
+        while let elem = e {
+            var length: UInt32 = 0
+            if let key = nftnl_set_elem_get(elem, UInt16(NFTNL_SET_ELEM_KEY), &length) {
+                let bytes = UnsafeRawBufferPointer(start: key, count: Int(length))
+                let name = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+                var jump: String?
+                if nftnl_set_elem_is_set(elem, UInt16(NFTNL_SET_ELEM_CHAIN)), let chain = nftnl_set_elem_get_str(elem, UInt16(NFTNL_SET_ELEM_CHAIN)) {
+                    jump = String(cString: chain)
+                }
+                elements[name] = .some(jump)
+            }
+            e = nftnl_set_elems_iter_next(iter)
+        }
+    }
+
+    private static func parseRule(_ m: NftChannel.Message, table: String) throws(FirewallError) -> NftSnapshot.Rule? {
+        guard let r = nftnl_rule_alloc() else { throw FirewallError(.system, errno: ENOMEM, operation: "parse rule", object: table) }
+        defer { nftnl_rule_free(r) }
+        let ok = m.bytes.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return false }
+            return nftnl_rule_nlmsg_parse(base.assumingMemoryBound(to: nlmsghdr.self), r) >= 0
+        }
+        guard ok, let t = nftnl_rule_get_str(r, UInt16(NFTNL_RULE_TABLE.rawValue)), String(cString: t) == table,
+              let c = nftnl_rule_get_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue)) else { return nil }
+        var rule = NftSnapshot.Rule(chain: String(cString: c), handle: nftnl_rule_get_u64(r, UInt16(NFTNL_RULE_HANDLE.rawValue)),
+                                    owner: nil, exprs: NftRuleDecoder.expressions(of: r))
+        var length: UInt32 = 0
+        if nftnl_rule_is_set(r, UInt16(NFTNL_RULE_USERDATA.rawValue)),
+           let data = nftnl_rule_get_data(r, UInt16(NFTNL_RULE_USERDATA.rawValue), &length) {
+            rule.owner = comment(in: UnsafeRawBufferPointer(start: data, count: Int(length)))
+        }
+        return rule
+    }
+
+    /// The NFTNL_UDATA_RULE_COMMENT entry of rule userdata (TLVs of type u8, length u8, value).
+    static func comment(in udata: UnsafeRawBufferPointer) -> String? {
+        var offset = 0
+        while offset + 2 <= udata.count {
+            let type = udata[offset], length = Int(udata[offset + 1])
+            guard offset + 2 + length <= udata.count else { return nil }
+            if type == UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue) {
+                return String(decoding: udata[(offset + 2)..<(offset + 2 + length)].prefix { $0 != 0 }, as: UTF8.self)
+            }
+            offset += 2 + length
+        }
+        return nil
+    }
+}

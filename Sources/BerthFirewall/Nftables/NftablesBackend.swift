@@ -1,0 +1,255 @@
+import BerthNamespace
+import BerthNetlink
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The native nftables firewall: Docker 20.10's bridge-network filtering and NAT, programmed as
+/// libnftnl objects over a NETLINK_NETFILTER socket (libmnl) — no process is spawned.
+///
+/// **Table.** Everything lives in Berth's own table `ip <tableName>` (default `ip berth`); no
+/// other table is ever read for writing, flushed or changed. Base chains sit at the standard
+/// priorities: `forward` (filter, hook forward, priority filter = 0), `prerouting` (nat, dstnat =
+/// -100), `output` (nat, -100), `postrouting` (nat, srcnat = 100). Per-network chains
+/// (`fwd-in-BR`, `fwd-out-BR`, `fwd-ports-BR`, `nat-BR`) are reached through verdict maps keyed
+/// by interface name (`oifname vmap @fwd-in`, `iifname vmap @fwd-out`, `iifname vmap @nat-out`),
+/// so neither a packet's path nor the cost of adding a network grows with the number of networks.
+/// Every rule's comment names its owner: `berth` (base), `net:<network ID>`,
+/// `ep:<endpoint ID> br:<bridge>`.
+///
+/// **Policy.** The forward base chain keeps policy `accept`, so the host's unrelated forwarded
+/// traffic is untouched; instead each network's `fwd-in-BR` chain ends in `drop`, which gives
+/// Docker's `FORWARD` policy DROP to exactly the traffic going into Berth bridges (traffic
+/// leaving a bridge is accepted or, for internal networks, dropped by `fwd-out-BR`). As with any
+/// nftables ruleset, an `accept` here does not override a drop in another table or in iptables.
+///
+/// **User chain.** `berth-user` plays DOCKER-USER: `forward` jumps to it first; Berth never
+/// writes into it and `setUpBase` keeps its rules; a `drop` there is final.
+///
+/// **Transactions.** Each call reads the table (netlink dumps), computes the difference and sends
+/// ONE nf_tables batch (NFNL_MSG_BATCH_BEGIN … END, every message acknowledged and checked by
+/// seq). The kernel applies a batch entirely or not at all, so a failure leaves the previous
+/// ruleset intact, and a removal costs one RCU grace period however many rules it deletes.
+/// Nothing is sent when nothing differs. Calls on one instance are serialized; the table is read
+/// fresh each time, so an external flush is repaired by `reapply(_:)` (or the next add).
+///
+/// **Errors.** Bad input → `FirewallError(.invalidArgument)` before anything is sent; a kernel
+/// refusal → `.rejected` (errno plus the extended-ack text and the failing `nft`-style command),
+/// `.missingCapability` for EPERM; socket or namespace trouble → `.system` / `.namespace`.
+public final class NftablesBackend: FirewallBackend, Sendable {
+    public var kind: FirewallBackendKind { .nftables }
+    /// The namespace whose firewall this is; nil: the namespace of the thread that first uses it.
+    public let host: NetworkNamespace?
+    /// The table, `ip <tableName>`.
+    public let tableName: String
+
+    private let channel = Mutex<ChannelBox>(ChannelBox())
+
+    private struct ChannelBox: ~Copyable {
+        var channel: NftChannel?
+    }
+
+    /// - Parameters:
+    ///   - host: the namespace to program (nil: the caller's). The netlink socket is opened in it
+    ///     on first use (on the namespace thread) and kept.
+    ///   - tableName: 1–64 characters of `[A-Za-z0-9_-]`; checked on each call (`.invalidArgument`).
+    public init(host: NetworkNamespace? = nil, tableName: String = "berth") {
+        self.host = host
+        self.tableName = tableName
+    }
+
+    private var object: String { "ip \(tableName) in \(host?.description ?? "current netns")" }
+
+    // MARK: - FirewallBackend
+
+    /// Creates the table, base chains, maps and user chain, and writes `net.ipv4.ip_forward=1`
+    /// in the host namespace (after the rules are in place). A pre-existing `berth-user` chain
+    /// keeps its rules. Equivalent to:
+    /// ```
+    /// add table ip berth
+    /// add set ip berth bridges { type ifname; }
+    /// add map ip berth fwd-in { type ifname : verdict; }     # also fwd-out, nat-out
+    /// add chain ip berth berth-user
+    /// add chain ip berth published
+    /// add chain ip berth forward { type filter hook forward priority filter; policy accept; }
+    /// add chain ip berth prerouting { type nat hook prerouting priority dstnat; policy accept; }
+    /// add chain ip berth output { type nat hook output priority -100; policy accept; }
+    /// add chain ip berth postrouting { type nat hook postrouting priority srcnat; policy accept; }
+    /// add rule ip berth forward jump berth-user comment "berth"
+    /// add rule ip berth forward oifname vmap @fwd-in comment "berth"
+    /// add rule ip berth forward iifname vmap @fwd-out comment "berth"
+    /// add rule ip berth prerouting fib daddr type local jump published comment "berth"
+    /// add rule ip berth output ip daddr != 127.0.0.0/8 fib daddr type local jump published comment "berth"
+    /// add rule ip berth postrouting iifname vmap @nat-out comment "berth"
+    /// ```
+    /// - Throws: `FirewallError` (`.rejected`, `.missingCapability`, `.system`, `.namespace`).
+    public func setUpBase() throws(FirewallError) {
+        let op = "set up nftables base"
+        try transact(op) { (p: inout NftPlanner) throws(FirewallError) in p.ensureBase() }
+        try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
+    }
+
+    /// Adds one network's chains, map elements and rules (and the base, if missing). For bridge
+    /// `BR`, subnet `S`:
+    /// ```
+    /// add element ip berth bridges { "BR" }
+    /// add element ip berth fwd-in { "BR" : jump fwd-in-BR }      # fwd-out-BR, nat-BR likewise
+    /// add rule ip berth fwd-in-BR iifname @bridges iifname != "BR" drop comment "net:ID"
+    /// add rule ip berth fwd-in-BR ct state established,related accept comment "net:ID"
+    /// add rule ip berth fwd-in-BR jump fwd-ports-BR comment "net:ID"
+    /// add rule ip berth fwd-in-BR iifname "BR" accept comment "net:ID"        # drop if icc=false
+    /// add rule ip berth fwd-in-BR drop comment "net:ID"
+    /// add rule ip berth fwd-out-BR oifname != "BR" accept comment "net:ID"
+    /// add rule ip berth nat-BR ip saddr S oifname != "BR" masquerade comment "net:ID"  # unless masquerade=false
+    /// ```
+    /// Internal: `fwd-in-BR`: `iifname != "BR" drop`, `iifname "BR" accept|drop`; `fwd-out-BR`:
+    /// `oifname != "BR" drop`; no masquerade. With icc=false, `net.bridge.bridge-nf-call-iptables`
+    /// is set to 1 when br_netfilter is loaded (as Docker does), so same-bridge traffic is filtered.
+    /// A network already present with the same rules is left alone (nothing is sent); one whose
+    /// rules differ has them replaced in the same single batch.
+    /// - Throws: `.invalidArgument` (ID, bridge name, subnet) before anything is sent; kernel errors.
+    public func addNetwork(_ network: NetworkRules) throws(FirewallError) {
+        let op = "add nftables network"
+        try NftValidation.network(network, operation: op)
+        try transact(op) { (p: inout NftPlanner) throws(FirewallError) in
+            p.ensureBase()
+            p.ensureNetwork(network)
+        }
+        if !network.icc { try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true) }
+    }
+
+    /// Removes a network's map elements, its four chains, and every rule it or its endpoints own,
+    /// in ONE batch (one RCU grace period). Absent network: nothing is sent, no error.
+    /// Equivalent to `delete element ip berth fwd-in { "BR" }` (each map), `flush chain` +
+    /// `delete chain` for `fwd-in-BR`, `fwd-out-BR`, `fwd-ports-BR`, `nat-BR`, and `delete rule
+    /// ip berth published handle H` for the endpoints' DNAT rules.
+    public func removeNetwork(_ network: NetworkRules) throws(FirewallError) {
+        let op = "remove nftables network"
+        try NftValidation.network(network, operation: op)
+        try transact(op, createIfMissing: false) { (p: inout NftPlanner) throws(FirewallError) in p.removeNetwork(network) }
+    }
+
+    /// Adds one endpoint's published-port rules; the endpoint's network must have been added.
+    /// Per mapping `[HOSTIP:]HOSTPORT:PORT/PROTO` of address `IP` on bridge `BR`:
+    /// ```
+    /// add rule ip berth published iifname != "BR" [ip daddr HOSTIP] tcp dport HOSTPORT dnat to IP:PORT comment "ep:EID br:BR"
+    /// add rule ip berth fwd-ports-BR iifname != "BR" ip daddr IP tcp dport PORT accept comment "ep:EID br:BR"
+    /// add rule ip berth nat-BR ip saddr IP ip daddr IP tcp dport PORT masquerade comment "ep:EID br:BR"
+    /// ```
+    /// `published` is reached from prerouting/output only for local destinations
+    /// (`fib daddr type local`). Same rules present: nothing is sent; different: replaced atomically.
+    /// - Throws: `.invalidArgument` (port 0, bad IDs or bridge, network not added); kernel errors.
+    public func addPorts(_ endpoint: EndpointPorts) throws(FirewallError) {
+        let op = "add nftables ports"
+        try NftValidation.endpoint(endpoint, operation: op)
+        try transact(op) { (p: inout NftPlanner) throws(FirewallError) in
+            p.ensureBase()
+            try p.ensureEndpoint(endpoint, operation: op)
+        }
+    }
+
+    /// Deletes every rule the endpoint owns (`delete rule ... handle H`), in one batch; absent: no-op.
+    public func removePorts(_ endpoint: EndpointPorts) throws(FirewallError) {
+        let op = "remove nftables ports"
+        try NftValidation.identifier(endpoint.endpointID, what: "endpoint ID", operation: op)
+        try transact(op, createIfMissing: false) { (p: inout NftPlanner) throws(FirewallError) in p.removeEndpoint(endpoint.endpointID) }
+    }
+
+    /// Makes the table equal `state` in one batch: recreates what is missing or different (after
+    /// `nft flush ruleset`, everything), removes networks, elements and owned rules the state
+    /// does not describe, keeps what is right and the user chain's rules. Also sets ip_forward.
+    /// - Throws: `.invalidArgument` (any item invalid, duplicate IDs/bridges, an endpoint on a
+    ///   bridge that no network of `state` has); kernel errors.
+    public func reapply(_ state: FirewallState) throws(FirewallError) {
+        let op = "reapply nftables state"
+        try NftValidation.state(state, operation: op)
+        let bridges = Set(state.networks.map(\.bridge))
+        for e in state.endpoints where !bridges.contains(e.bridge) {
+            throw FirewallError(.invalidArgument, errno: EINVAL, operation: op, object: e.endpointID,
+                                detail: "endpoint is on bridge \(e.bridge), which no network of the state has")
+        }
+        try transact(op) { (p: inout NftPlanner) throws(FirewallError) in
+            p.ensureBase()
+            for n in state.networks { p.ensureNetwork(n) }
+            for e in state.endpoints { try p.ensureEndpoint(e, operation: op) }
+            p.removeStale(keeping: state)
+        }
+        try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
+        if state.networks.contains(where: { !$0.icc }) {
+            try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true)
+        }
+    }
+
+    /// Deletes Berth's table — base chains, maps, every network and endpoint rule, and the user
+    /// chain with it — in one batch (`delete table ip berth`); no table: no-op. Other tables are
+    /// untouched; sysctls are left as they are (Docker never turns ip_forward back off).
+    public func removeAll(_ state: FirewallState) throws(FirewallError) {
+        let op = "remove nftables table"
+        try NftValidation.tableName(tableName, operation: op)
+        try withChannel(op) { (ch: NftChannel) throws(FirewallError) in
+            let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
+            guard snapshot.tableExists else { return }
+            try ch.commit([.deleteTable], encoder: NftMessageEncoder(table: tableName), operation: op)
+        }
+    }
+
+    // MARK: - Plumbing
+
+    /// Reads the table, lets `plan` compute the commands, sends them as one batch (if any).
+    /// With `createIfMissing` false, a missing table means there is nothing to do.
+    private func transact(_ operation: String, createIfMissing: Bool = true,
+                          _ plan: (inout NftPlanner) throws(FirewallError) -> Void) throws(FirewallError) {
+        try NftValidation.tableName(tableName, operation: operation)
+        try withChannel(operation) { (ch: NftChannel) throws(FirewallError) in
+            let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
+            if !createIfMissing && !snapshot.tableExists { return }
+            var planner = NftPlanner(snapshot: snapshot)
+            try plan(&planner)
+            try ch.commit(planner.commands, encoder: NftMessageEncoder(table: tableName), operation: operation)
+        }
+    }
+
+    /// Runs `body` with the (lazily opened) channel under the lock; a socket-level failure drops
+    /// the channel so the next call opens a fresh one.
+    private func withChannel(_ operation: String, _ body: (NftChannel) throws(FirewallError) -> Void) throws(FirewallError) {
+        try channel.withLock { (box: inout ChannelBox) throws(FirewallError) in
+            let ch: NftChannel
+            if let existing = box.channel {
+                ch = existing
+            } else {
+                ch = try openChannel(operation)
+                box.channel = ch
+            }
+            do throws(FirewallError) {
+                try body(ch)
+            } catch {
+                if error.code == .system { box.channel = nil }
+                throw error
+            }
+        }
+    }
+
+    private func openChannel(_ operation: String) throws(FirewallError) -> NftChannel {
+        do {
+            let socket = try MnlSocket.open(bus: MnlSocket.netfilterBus, in: host)
+            return NftChannel(socket: socket, object: object)
+        } catch {
+            let code: FirewallError.Code = error.code == .namespace ? .namespace
+                : (error.errno == EPERM ? .missingCapability : .system)
+            throw FirewallError(code, errno: error.errno, operation: operation, object: object,
+                                detail: "open NETLINK_NETFILTER socket: \(error)")
+        }
+    }
+
+    /// Writes a sysctl in the host namespace; `optional`: a missing key is not an error.
+    private func sysctl(_ key: String, _ value: String, operation: String, optional: Bool) throws(FirewallError) {
+        do {
+            try Sysctl.write(key, value, in: host)
+        } catch {
+            if optional && error.code == .notFound { return }
+            throw FirewallError(error.code == .namespace ? .namespace : (error.code == .permissionDenied ? .missingCapability : .system),
+                                errno: error.errno, operation: operation, object: key, detail: "\(error)")
+        }
+    }
+}
