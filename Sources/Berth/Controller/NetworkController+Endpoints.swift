@@ -73,8 +73,8 @@ extension NetworkController {
                                         gateway: network.isInternal ? nil : network.gateway, mac: mac, ports: options.ports)
                 if !options.ports.isEmpty {
                     let ports = EndpointPorts(endpointID: endpoint.id, networkID: network.id, bridge: network.bridge, address: address, ports: options.ports)
-                    try firewall.addPorts(ports)
                     undo.push("remove ports of \(endpoint.id.prefix(12))") { try self.firewall.removePorts(ports) }
+                    try firewall.addPorts(ports)
                 }
                 try store.save(endpoint)
                 undo.commit()

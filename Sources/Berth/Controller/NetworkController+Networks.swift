@@ -115,8 +115,8 @@ extension NetworkController {
             var undo = UndoStack()
             do {
                 try ensureBridge(network, undo: &undo)
-                try firewall.addNetwork(network.firewallRules)
                 undo.push("remove rules of \(bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
+                try firewall.addNetwork(network.firewallRules)
                 try store.save(network)
                 undo.commit()
             } catch {

@@ -44,7 +44,13 @@ public final class NetworkController: @unchecked Sendable {
     /// are released. Opening again changes nothing that is already right.
     /// - Throws: `BerthError` `.permissionDenied` (no CAP_NET_ADMIN), `.state`, `.sandboxNotFound` /
     ///   `.notANetworkNamespace` (host path), `.system`.
-    public init(_ configuration: ControllerConfiguration = ControllerConfiguration()) throws(BerthError) {
+    public convenience init(_ configuration: ControllerConfiguration = ControllerConfiguration()) throws(BerthError) {
+        try self.init(configuration, firewall: nil)
+    }
+
+    /// - Parameter firewall: a backend to use instead of the configured one (tests wrap the real
+    ///   backend to inject failures into rollback paths).
+    init(_ configuration: ControllerConfiguration, firewall custom: (any FirewallBackend)?) throws(BerthError) {
         let op = "open controller"
         self.configuration = configuration
         do {
@@ -52,7 +58,7 @@ public final class NetworkController: @unchecked Sendable {
             host = try configuration.hostNamespacePath.map { p throws(NamespaceError) in try NetworkNamespace.open(path: p) }
                 ?? NetworkNamespace.current()
             hostSession = try NetlinkSession.route(in: host)
-            firewall = try FirewallFactory.make(configuration.backend, host: host)
+            firewall = try custom ?? FirewallFactory.make(configuration.backend, host: host)
         } catch {
             throw BerthError.wrap(error, operation: op, object: configuration.stateDirectory)
         }
@@ -100,8 +106,9 @@ public final class NetworkController: @unchecked Sendable {
                                   icc: true, masquerade: true, labels: [:], bridgeMAC: mac, created: Self.timestamp(),
                                   isDefault: true, ownsBridge: true)
             try ensureBridge(network, undo: &undo)
-            try firewall.addNetwork(network.firewallRules)
+            // Undo first: removing absent rules is not an error, so a partly applied add is covered too.
             undo.push("remove rules of \(network.bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
+            try firewall.addNetwork(network.firewallRules)
             try store.save(network)
             undo.commit()
         } catch {

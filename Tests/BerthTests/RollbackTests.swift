@@ -1,0 +1,72 @@
+@testable import Berth
+import BerthFirewall
+import BerthNamespace
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// The real backend, with one operation made to fail after it has really been applied — the
+/// worst case for rollback: the kernel has changed and the controller must undo it.
+final class FailingFirewall: FirewallBackend, @unchecked Sendable {
+    enum Step { case addNetwork, addPorts }
+    let real: any FirewallBackend
+    let failing: Step
+    init(_ real: any FirewallBackend, failing: Step) { self.real = real; self.failing = failing }
+    var kind: FirewallBackendKind { real.kind }
+    func injected(_ op: String) -> FirewallError { FirewallError(.rejected, operation: op, object: "test", detail: "injected failure") }
+    func setUpBase() throws(FirewallError) { try real.setUpBase() }
+    func addNetwork(_ n: NetworkRules) throws(FirewallError) {
+        try real.addNetwork(n)
+        if failing == .addNetwork && !n.bridge.hasPrefix("docker") { throw injected("add network rules") }
+    }
+    func removeNetwork(_ n: NetworkRules) throws(FirewallError) { try real.removeNetwork(n) }
+    func addPorts(_ e: EndpointPorts) throws(FirewallError) {
+        try real.addPorts(e)
+        if failing == .addPorts { throw injected("add ports") }
+    }
+    func removePorts(_ e: EndpointPorts) throws(FirewallError) { try real.removePorts(e) }
+    func reapply(_ s: FirewallState) throws(FirewallError) { try real.reapply(s) }
+    func removeAll(_ s: FirewallState) throws(FirewallError) { try real.removeAll(s) }
+}
+
+@Suite("Rollback of multi-step operations", .enabled(if: Sandbox.isActive))
+struct RollbackTests {
+    func controller(_ f: Fixture, failing: FailingFirewall.Step) throws -> NetworkController {
+        let host = try NetworkNamespace.open(path: "/run/netns/\(f.hostName)")
+        let real: any FirewallBackend = f.backend == .iptables ? try IptablesBackend(host: host) : NftablesBackend(host: host)
+        return try NetworkController(f.configuration, firewall: FailingFirewall(real, failing: failing))
+    }
+
+    @Test("a failed create leaves no bridge, no rule, no record", arguments: backends)
+    func failedCreate(_ backend: FirewallBackendKind) throws {
+        let f = try Fixture(backend)
+        let c = try controller(f, failing: .addNetwork)
+        let links = try f.linkNames(), rules = try f.ruleset()
+        #expect { try c.createNetwork(NetworkOptions(name: "doomed")) } throws: {
+            ($0 as? BerthError)?.cause.map { "\($0)" }?.contains("injected failure") == true
+        }
+        #expect(try f.linkNames() == links)
+        #expect(try f.ruleset() == rules)
+        #expect(f.stateFiles("networks").count == 1)
+    }
+
+    @Test("a failed attach leaves no veth, no lease, no rule, no namespace", arguments: backends)
+    func failedAttach(_ backend: FirewallBackendKind) throws {
+        let f = try Fixture(backend)
+        let c = try controller(f, failing: .addPorts)
+        let links = try f.linkNames(), rules = try f.ruleset()
+        let doomed = Sandbox.unique("bt-doomed-")
+        #expect {
+            try c.attach(network: "bridge", sandbox: .create(name: doomed),
+                         options: AttachOptions(ports: [PortMapping(hostPort: 8080, containerPort: 80)]))
+        } throws: { ($0 as? BerthError)?.code == .system }
+        #expect(try f.linkNames() == links)
+        #expect(try f.ruleset() == rules)
+        #expect(!Sandbox.namedNamespaces().contains(doomed))
+        #expect(f.stateFiles("endpoints").isEmpty)
+        // The address was not leased: the next attach gets the first one.
+        let ok = try NetworkController(f.configuration)
+        let s = try f.sandbox()
+        #expect(try ok.attach(network: "bridge", sandbox: .name(s)).cidr == "172.17.0.2/16")
+    }
+}
