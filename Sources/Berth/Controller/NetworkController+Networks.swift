@@ -112,17 +112,7 @@ extension NetworkController {
                                   isInternal: options.isInternal, icc: options.icc, masquerade: options.masquerade, labels: options.labels,
                                   bridgeMAC: MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: gateway),
                                   created: Self.timestamp(), isDefault: false, ownsBridge: preexisting == nil)
-            var undo = UndoStack()
-            do {
-                try ensureBridge(network, undo: &undo)
-                undo.push("remove rules of \(bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
-                try firewall.addNetwork(network.firewallRules)
-                try store.save(network)
-                undo.commit()
-            } catch {
-                undo.rollBack()
-                throw error
-            }
+            try realize(network, store: store)
             return network
         }
     }

@@ -98,13 +98,19 @@ public final class NetworkController: @unchecked Sendable {
         try firewall.setUpBase()
         if state.networks.values.contains(where: \.isDefault) { return }
         guard let subnet = IPv4Subnet(Self.defaultSubnet) else { return }
+        let mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: subnet.network)
+        let network = Network(id: RandomID.hex(64), name: Self.defaultNetworkName, bridge: Self.defaultBridge, subnet: subnet,
+                              gateway: IPv4Address(subnet.network.value + 1), ipRange: nil, mtu: nil, isInternal: false,
+                              icc: true, masquerade: true, labels: [:], bridgeMAC: mac, created: Self.timestamp(),
+                              isDefault: true, ownsBridge: true)
+        try realize(network, store: store)
+    }
+
+    /// Brings a new network into being: its bridge (with gateway address, up), its firewall rules,
+    /// then its record. On failure everything done so far is undone.
+    func realize(_ network: Network, store: StateStore) throws {
         var undo = UndoStack()
         do {
-            let mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: subnet.network)
-            let network = Network(id: RandomID.hex(64), name: Self.defaultNetworkName, bridge: Self.defaultBridge, subnet: subnet,
-                                  gateway: IPv4Address(subnet.network.value + 1), ipRange: nil, mtu: nil, isInternal: false,
-                                  icc: true, masquerade: true, labels: [:], bridgeMAC: mac, created: Self.timestamp(),
-                                  isDefault: true, ownsBridge: true)
             try ensureBridge(network, undo: &undo)
             // Undo first: removing absent rules is not an error, so a partly applied add is covered too.
             undo.push("remove rules of \(network.bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
