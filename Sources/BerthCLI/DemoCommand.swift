@@ -138,7 +138,9 @@ final class Demo {
     }
 
     func ping(from sandbox: String, to address: String, expect: Bool) {
-        let (status, _) = Self.capture(["ip", "netns", "exec", sandbox, "ping", "-c", "1", "-W", "1", "-q", address])
+        // Up to three tries where an answer is expected (a first packet may wait on ARP); one where it is not.
+        let count = expect ? ["-c", "3", "-i", "0.2"] : ["-c", "1"]
+        let (status, _) = Self.capture(["ip", "netns", "exec", sandbox, "ping"] + count + ["-W", "1", "-q", address])
         let ok = (status == 0) == expect
         if !ok { failures += 1 }
         print("    ping \(sandbox) → \(address): \(status == 0 ? "reachable" : "unreachable") (\(ok ? "as expected" : "UNEXPECTED"))")

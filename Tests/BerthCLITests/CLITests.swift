@@ -90,7 +90,7 @@ struct CLIEndToEndTests {
         let dup = try berth("network", "create", "test1")
         #expect(dup.stderr == "berth: create network test1: a network named test1 exists already\n")
         // run: CMD in a fresh sandbox on test1 reaches the first sandbox; its exit code comes back.
-        #expect(try berth("run", "--network", "test1", "--", "ping", "-c", "1", "-W", "1", "172.18.0.2").status == 0)
+        #expect(try berth("run", "--network", "test1", "--", "ping", "-c", "3", "-i", "0.2", "-W", "1", "172.18.0.2").status == 0)
         #expect(try berth("run", "--network", "test1", "--", "sh", "-c", "exit 7").status == 7)
         #expect(try berth("detach", "test1", sandbox).status == 0)
         #expect(!Sandbox.namedNamespaces().contains(sandbox))

@@ -192,6 +192,9 @@ struct KernelLinkTests {
 
     @Test func sysctlReadAndWriteOnlyWhenDifferent() throws {
         let host = try HostNamespace()
+        // A new namespace copies IPv4 settings from the initial one: start from a known value,
+        // set with an independent tool.
+        try Sandbox.exec(host.name, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
         #expect(try Sysctl.read("net.ipv4.ip_forward", in: host.namespace) == "0")
         #expect(try Sysctl.write("net.ipv4.ip_forward", "1", in: host.namespace))
         #expect(try Sandbox.exec(host.name, ["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout == "1\n")
