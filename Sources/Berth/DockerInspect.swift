@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `docker network inspect`'s JSON shape (Docker 20.10, golden/docker-20.10/
 /// docker-b-netcreate.network-inspect.json), with attached endpoints under `Containers`, keyed by
@@ -89,6 +93,6 @@ public struct DockerNetworkInspect: Encodable, Sendable {
         return lines.map { (line: Substring) -> String in
             let spaces = line.prefix { $0 == " " }.count
             return String(repeating: " ", count: spaces * 2) + String(line.dropFirst(spaces))
-        }.joined(separator: "\n").replacingOccurrences(of: "\" : ", with: "\": ")
+        }.joined(separator: "\n").replacing("\" : ", with: "\": ")
     }
 }

@@ -6,7 +6,11 @@
 import Berth
 import BerthFirewall
 import CBerth
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

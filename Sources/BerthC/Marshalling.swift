@@ -5,7 +5,11 @@ import Berth
 import BerthFirewall
 import BerthNetlink
 import CBerth
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,11 @@
 import BerthFirewall
 import BerthNamespace
 import BerthNetlink
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// How to open a controller.
 public struct ControllerConfiguration: Sendable, Equatable {
@@ -34,7 +38,7 @@ public final class NetworkController: @unchecked Sendable {
     let hostSession: NetlinkSession
     let firewall: any FirewallBackend
     /// Serializes operations in this process; `store` is only touched while it is held.
-    private let lock = NSLock()
+    private let lock = ProcessLock()
     private let store: StateStore
 
     /// Opens a controller. The first open on a state directory performs Docker's host set-up (the
@@ -72,9 +76,7 @@ public final class NetworkController: @unchecked Sendable {
     /// Runs a mutation holding the in-process lock and the state directory's exclusive flock.
     func mutate<T>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
         do {
-            lock.lock()
-            defer { lock.unlock() }
-            return try store.locked(exclusive: true) { try body(store) }
+            return try lock.withLock { try store.locked(exclusive: true) { try body(store) } }
         } catch {
             throw BerthError.wrap(error, operation: operation, object: object)
         }
@@ -83,9 +85,7 @@ public final class NetworkController: @unchecked Sendable {
     /// Runs a read holding a shared flock.
     func read<T>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
         do {
-            lock.lock()
-            defer { lock.unlock() }
-            return try store.locked(exclusive: false) { try body(store) }
+            return try lock.withLock { try store.locked(exclusive: false) { try body(store) } }
         } catch {
             throw BerthError.wrap(error, operation: operation, object: object)
         }
@@ -185,10 +185,9 @@ public final class NetworkController: @unchecked Sendable {
         return FirewallState(networks: networks.map(\.firewallRules), endpoints: endpoints)
     }
 
+    /// RFC 3339 with fractional seconds, UTC (as Docker's `Created`).
     static func timestamp() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
+        Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
     /// Finds a network by exact name, exact ID, or unique ID prefix (as Docker resolves).
