@@ -1,31 +1,56 @@
 import ArgumentParser
 import Berth
 import BerthNamespace
+import Dispatch
+import Foundation
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run CMD in a fresh network namespace attached to a network; clean up when it exits.",
-        discussion: "Returns CMD's exit code.")
+        discussion: """
+        Everything after -- is the command. Returns CMD's exit code (127 when CMD is not found). \
+        SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to CMD, and the sandbox is removed when it exits.
+        """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Network name or ID.") var network: String = NetworkController.defaultNetworkName
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO].") var publish: [String] = []
     @Option(help: "Static IPv4 address.") var ip: String?
-    @Argument(parsing: .captureForPassthrough, help: "-- CMD ARGS...") var command: [String] = []
+    @Argument(parsing: .postTerminator, help: "-- CMD ARGS...") var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("give a command after --") }
+    }
 
     func run() throws {
-        let argv = command.first == "--" ? Array(command.dropFirst()) : command
-        guard !argv.isEmpty else { throw ValidationError("give a command after --") }
         let status: Int32 = try Failure.guarded {
+            let ports = try publish.map(parsePublish)
             let c = try global.controller()
-            let endpoint = try c.attach(network: network, sandbox: .create(name: nil),
-                                        options: AttachOptions(address: ip, ports: try publish.map(parsePublish)))
+            let endpoint = try c.attach(network: network, sandbox: .create(name: nil), options: AttachOptions(address: ip, ports: ports))
             defer { _ = try? c.detach(endpoint: endpoint.id) }
-            let ns = try NetworkNamespace.open(path: endpoint.sandboxPath)
+            let pid: pid_t
             do {
-                return try NamespaceProcess.run(argv, in: ns)
+                let ns = try NetworkNamespace.open(path: endpoint.sandboxPath)
+                // Ignore these here, before the child exists (it starts with default dispositions),
+                // then pass them on: the child ends and the sandbox is cleaned up.
+                let forwarded = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+                for s in forwarded { signal(s, SIG_IGN) }
+                pid = try ProcessRunner.spawnInheritingStdio(command, environment: ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }, in: ns)
+                let sources = forwarded.map { s -> DispatchSourceSignal in
+                    let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
+                    source.setEventHandler { kill(pid, s) }
+                    source.resume()
+                    return source
+                }
+                defer { sources.forEach { $0.cancel() } }
+                return ProcessRunner.wait(pid)
             } catch let e as NamespaceError {
-                throw BerthError(.system, operation: "run", object: argv[0], cause: .namespace(e))
+                throw BerthError(.system, operation: "run", object: command[0], cause: .namespace(e))
+            } catch let e as ProcessFailure where e.errno == ENOENT || e.errno == EACCES {
+                FileHandleOutput.stderr("berth: run \(command[0]): \(String(cString: strerror(e.errno)))")
+                return e.errno == ENOENT ? 127 : 126
+            } catch let e as ProcessFailure {
+                throw BerthError(.system, operation: "run", object: command[0], detail: "\(e.step): \(String(cString: strerror(e.errno)))")
             }
         }
         if status != 0 { throw ExitCode(status) }

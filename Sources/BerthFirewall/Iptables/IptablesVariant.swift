@@ -1,3 +1,4 @@
+import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,7 +2,6 @@ import Foundation
 import Testing
 import BerthNamespace
 import BerthTestSupport
-@testable import BerthFirewall
 
 /// The posix_spawn runner: argv, stdin, both outputs, exit status, namespaces.
 @Suite("process runner")
