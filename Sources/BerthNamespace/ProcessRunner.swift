@@ -1,20 +1,19 @@
-import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The outcome of one child process.
-struct ProcessOutput: Sendable, Equatable {
+public struct ProcessOutput: Sendable, Equatable {
     /// Exit status (0–255), or 128 + signal number when the child was killed by a signal.
-    var status: Int32
-    var stdout: String
-    var stderr: String
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 }
 
 /// Why a child could not be run (spawn or I/O failed; its exit status is not an error here).
-struct ProcessFailure: Error, Sendable {
-    var errno: Int32
-    var step: String
+public struct ProcessFailure: Error, Sendable {
+    public var errno: Int32
+    public var step: String
 }
 
 /// Runs one program with `posix_spawn(3)` (argv only, never a shell; absolute path; fixed minimal
@@ -22,9 +21,10 @@ struct ProcessFailure: Error, Sendable {
 /// SIGPIPE in this process: writes use `MSG_NOSIGNAL`), and captures stdout and stderr (also socket pairs) with
 /// a `poll(2)` loop. With a namespace, only the spawn itself runs on the namespace thread inside it:
 /// the child inherits the spawning thread's network namespace. All unsafe pointer work of the
-/// iptables backend lives in this file.
-enum ProcessRunner {
-    static let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+/// process spawning of the project lives in this file.
+public enum ProcessRunner {
+    /// The fixed environment of children started by `run`.
+    public static let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
 
     /// - Parameters:
     ///   - argv: `argv[0]` must be an absolute path.
@@ -33,7 +33,7 @@ enum ProcessRunner {
     ///   - timeoutMilliseconds: the child is killed (SIGKILL) after this long.
     /// - Throws: `ProcessFailure` (spawn ENOENT/EACCES, pipe, poll, or ETIMEDOUT), or the
     ///   `NamespaceError` of entering the namespace.
-    static func run(_ argv: [String], stdin: String?, in namespace: NetworkNamespace?,
+    public static func run(_ argv: [String], stdin: String?, in namespace: NetworkNamespace?,
                     timeoutMilliseconds: Int32 = 60_000) throws -> ProcessOutput {
         var inPair: [Int32] = [-1, -1]
         var outPipe: [Int32] = [-1, -1]
@@ -46,7 +46,7 @@ enum ProcessRunner {
         if socketpair(AF_UNIX, type, 0, &outPipe) != 0 { throw ProcessFailure(errno: errno, step: "socketpair") }
         if socketpair(AF_UNIX, type, 0, &errPipe) != 0 { throw ProcessFailure(errno: errno, step: "socketpair") }
 
-        let pid = try spawn(argv, stdin: inPair[1], stdout: outPipe[1], stderr: errPipe[1], in: namespace)
+        let pid = try spawn(argv, stdio: (inPair[1], outPipe[1], errPipe[1]), in: namespace)
         // The child has its copies; close ours so EOF arrives when it exits.
         close(inPair[1]); inPair[1] = -1
         close(outPipe[1]); outPipe[1] = -1
@@ -64,17 +64,38 @@ enum ProcessRunner {
                              stderr: String(decoding: err, as: UTF8.self))
     }
 
-    private static func spawn(_ argv: [String], stdin: Int32, stdout: Int32, stderr: Int32,
-                              in namespace: NetworkNamespace?) throws -> pid_t {
-        guard let path = argv.first, path.hasPrefix("/") else {
+    /// Runs a program with the caller's standard input, output and error (as `berth run` does):
+    /// `argv[0]` is looked up in PATH when it has no `/`; `environment` is passed as is.
+    /// - Returns: the exit status (0–255), or 128 + the signal number.
+    /// - Throws: `ProcessFailure` (spawn failed: ENOENT, EACCES), or the `NamespaceError` of
+    ///   entering the namespace.
+    public static func runInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws -> Int32 {
+        wait(try spawnInheritingStdio(argv, environment: environment, in: namespace))
+    }
+
+    /// Starts a program as `runInheritingStdio` does and returns its pid without waiting; pair
+    /// with `wait(_:)`.
+    public static func spawnInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws -> pid_t {
+        try spawn(argv, stdio: nil, environment: environment, searchPath: true, in: namespace)
+    }
+
+    /// Waits for a child started by `spawnInheritingStdio`: its exit status, or 128 + signal.
+    public static func wait(_ pid: pid_t) -> Int32 { reap(pid) }
+
+    /// - Parameter stdio: descriptors to install as 0, 1, 2 in the child; nil keeps the caller's.
+    private static func spawn(_ argv: [String], stdio: (Int32, Int32, Int32)?, environment: [String] = environment,
+                              searchPath: Bool = false, in namespace: NetworkNamespace?) throws -> pid_t {
+        guard let path = argv.first, path.hasPrefix("/") || (searchPath && !path.isEmpty) else {
             throw ProcessFailure(errno: EINVAL, step: "spawn (argv[0] must be absolute)")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        if let (stdin, stdout, stderr) = stdio {
+            posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+            posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+            posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -83,7 +104,9 @@ enum ProcessRunner {
         sigemptyset(&noSignals)
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
+        // The child starts with default dispositions even when this process ignores these
+        // (`berth run` ignores the terminal's signals while it forwards them to its child).
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
@@ -94,12 +117,12 @@ enum ProcessRunner {
 
         var pid = pid_t()
         let rc: Int32
+        let call = { searchPath ? posix_spawnp(&pid, path, &actions, &attributes, cArgv, cEnv)
+                                : posix_spawn(&pid, path, &actions, &attributes, cArgv, cEnv) }
         if let namespace {
-            rc = try NamespaceThread.shared.run(in: namespace) {
-                posix_spawn(&pid, path, &actions, &attributes, cArgv, cEnv)
-            }
+            rc = try NamespaceThread.shared.run(in: namespace) { call() }
         } else {
-            rc = posix_spawn(&pid, path, &actions, &attributes, cArgv, cEnv)
+            rc = call()
         }
         if rc != 0 { throw ProcessFailure(errno: rc, step: "posix_spawn \(path)") }
         return pid
