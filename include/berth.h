@@ -139,7 +139,9 @@ enum berth_status_code {
     /** Several errors from one best-effort operation (detach, delete); the message lists all. */
     BERTH_ERR_MULTIPLE = 22,
     /** A failure inside the library that is not the caller's (e.g. a result that does not encode). */
-    BERTH_ERR_INTERNAL = 23
+    BERTH_ERR_INTERNAL = 23,
+    /** The host port is already published by another endpoint ("port is already allocated"). */
+    BERTH_ERR_PORT_ALLOCATED = 24
 };
 
 /** A status: one of `enum berth_status_code` (fixed width, so the ABI does not depend on enum size). */
@@ -327,7 +329,7 @@ berth_status berth_network_inspect(berth_controller *BERTH_REQUIRED controller,
  * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT, BERTH_ERR_NETWORK_NOT_FOUND,
  *         BERTH_ERR_SANDBOX_NOT_FOUND, BERTH_ERR_NOT_A_NETWORK_NAMESPACE,
  *         BERTH_ERR_INVALID_INTERFACE_NAME, BERTH_ERR_INTERFACE_IN_USE, BERTH_ERR_ADDRESS_IN_USE,
- *         BERTH_ERR_ADDRESS_OUTSIDE_SUBNET, BERTH_ERR_ADDRESSES_EXHAUSTED,
+ *         BERTH_ERR_ADDRESS_OUTSIDE_SUBNET, BERTH_ERR_ADDRESSES_EXHAUSTED, BERTH_ERR_PORT_ALLOCATED,
  *         BERTH_ERR_INVALID_NAME (sandbox name), BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_STATE,
  *         BERTH_ERR_SYSTEM, BERTH_ERR_INTERNAL.
  * Thread-safe. On failure every step is undone.

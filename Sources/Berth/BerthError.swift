@@ -53,6 +53,9 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         case system
         /// Several errors from one best-effort operation (detach, delete); see `errors`.
         case multiple
+        /// The host port (protocol, host address) is already published by another endpoint
+        /// (Docker: "port is already allocated").
+        case portAllocated
     }
 
     /// The lower layer's own error, kept whole.

@@ -30,10 +30,47 @@ public struct Network: Sendable, Codable, Equatable {
     public var isDefault: Bool
     /// True when Berth created the bridge link (a pre-existing, user-named bridge is kept on delete).
     public var ownsBridge: Bool
+    /// `-o com.docker.network.bridge.hairpin`: Docker's `--userland-proxy=false` behaviour for this
+    /// network (`NetworkRules.hairpin`). false is Docker 20.10's default (`--userland-proxy=true`),
+    /// which relies on docker-proxy for a sandbox reaching its own published port through a host
+    /// address and for a sandbox of another network reaching a published port through a host
+    /// address; Berth runs no proxy, so those need `hairpin == true`. With it, the host end of
+    /// every veth is in bridge-port hairpin mode and `net.ipv4.conf.BR.route_localnet` is 1.
+    /// Records written before this field existed decode as false.
+    public var hairpin: Bool = false
 
     /// The firewall description of this network.
     public var firewallRules: NetworkRules {
-        NetworkRules(id: id, bridge: bridge, subnet: subnet.canonical, icc: icc, masquerade: masquerade, isInternal: isInternal)
+        NetworkRules(id: id, bridge: bridge, subnet: subnet.canonical, icc: icc, masquerade: masquerade, isInternal: isInternal,
+                     hairpin: hairpin)
+    }
+}
+
+extension Network {
+    private enum CodingKeys: String, CodingKey {
+        case id, name, bridge, subnet, gateway, ipRange, mtu, isInternal, icc, masquerade, labels, bridgeMAC, created, isDefault,
+             ownsBridge, hairpin
+    }
+
+    /// Decodes a record; `hairpin` defaults to false when absent (older records).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        bridge = try c.decode(String.self, forKey: .bridge)
+        subnet = try c.decode(IPv4Subnet.self, forKey: .subnet)
+        gateway = try c.decode(IPv4Address.self, forKey: .gateway)
+        ipRange = try c.decodeIfPresent(IPv4Subnet.self, forKey: .ipRange)
+        mtu = try c.decodeIfPresent(UInt32.self, forKey: .mtu)
+        isInternal = try c.decode(Bool.self, forKey: .isInternal)
+        icc = try c.decode(Bool.self, forKey: .icc)
+        masquerade = try c.decode(Bool.self, forKey: .masquerade)
+        labels = try c.decode([String: String].self, forKey: .labels)
+        bridgeMAC = try c.decode(MACAddress.self, forKey: .bridgeMAC)
+        created = try c.decode(String.self, forKey: .created)
+        isDefault = try c.decode(Bool.self, forKey: .isDefault)
+        ownsBridge = try c.decode(Bool.self, forKey: .ownsBridge)
+        hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
     }
 }
 
@@ -88,9 +125,17 @@ public struct NetworkOptions: Sendable, Equatable {
     public var masquerade: Bool
     /// `--label`.
     public var labels: [String: String]
+    /// `-o com.docker.network.bridge.hairpin=true|false` (Berth's own key): Docker's
+    /// `--userland-proxy=false` rules for this network. false (default) is Docker 20.10's default
+    /// (`--userland-proxy=true`); since Berth runs no docker-proxy, a sandbox reaching its own
+    /// published port through a host address, or a published port of another network through a
+    /// host address, needs true (see `Network.hairpin`).
+    public var hairpin: Bool
 
     public init(name: String, subnet: String? = nil, gateway: String? = nil, ipRange: String? = nil, bridgeName: String? = nil,
-                mtu: UInt32? = nil, isInternal: Bool = false, icc: Bool = true, masquerade: Bool = true, labels: [String: String] = [:]) {
+                mtu: UInt32? = nil, isInternal: Bool = false, icc: Bool = true, masquerade: Bool = true, labels: [String: String] = [:],
+                hairpin: Bool = false) {
+        self.hairpin = hairpin
         self.name = name
         self.subnet = subnet
         self.gateway = gateway
@@ -105,7 +150,7 @@ public struct NetworkOptions: Sendable, Equatable {
 
     /// Applies one Docker driver option (`-o key=value`): `com.docker.network.bridge.name`,
     /// `com.docker.network.bridge.enable_icc`, `com.docker.network.bridge.enable_ip_masquerade`,
-    /// `com.docker.network.driver.mtu`.
+    /// `com.docker.network.driver.mtu`, `com.docker.network.bridge.hairpin` (Berth: userland-proxy=false).
     /// - Throws: `BerthError.Code.invalidArgument` for an unknown key or a bad value.
     public mutating func apply(option key: String, value: String) throws(BerthError) {
         func bool() throws(BerthError) -> Bool {
@@ -119,6 +164,7 @@ public struct NetworkOptions: Sendable, Equatable {
         case "com.docker.network.bridge.name": bridgeName = value
         case "com.docker.network.bridge.enable_icc": icc = try bool()
         case "com.docker.network.bridge.enable_ip_masquerade": masquerade = try bool()
+        case "com.docker.network.bridge.hairpin": hairpin = try bool()
         case "com.docker.network.driver.mtu":
             guard let m = UInt32(value), (68...65535).contains(m) else {
                 throw BerthError(.invalidArgument, operation: "create network", object: name, detail: "mtu must be 68–65535, not '\(value)'")
@@ -144,8 +190,9 @@ public enum SandboxSpec: Sendable, Equatable {
 
 /// Options of `attach`, shaped after `docker network connect` / `docker run --network`.
 public struct AttachOptions: Sendable, Equatable {
-    /// The interface name inside the sandbox.
-    public var interfaceName: String
+    /// The interface name inside the sandbox; nil picks the lowest free `ethN` (`eth0` for a
+    /// sandbox's first network, `eth1` for its second, as Docker names them).
+    public var interfaceName: String?
     /// `--ip`: a static address.
     public var address: String?
     /// `--mac-address`; 02:42 + the IPv4 bytes when nil.
@@ -153,7 +200,7 @@ public struct AttachOptions: Sendable, Equatable {
     /// `-p`: published ports.
     public var ports: [PortMapping]
 
-    public init(interfaceName: String = "eth0", address: String? = nil, mac: String? = nil, ports: [PortMapping] = []) {
+    public init(interfaceName: String? = nil, address: String? = nil, mac: String? = nil, ports: [PortMapping] = []) {
         self.interfaceName = interfaceName
         self.address = address
         self.mac = mac

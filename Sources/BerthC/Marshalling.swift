@@ -98,6 +98,7 @@ extension BerthError.Code {
         case .state: BERTH_ERR_STATE
         case .system: BERTH_ERR_SYSTEM
         case .multiple: BERTH_ERR_MULTIPLE
+        case .portAllocated: BERTH_ERR_PORT_ALLOCATED
         }
         return statusCode(code)
     }

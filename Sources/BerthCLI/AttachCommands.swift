@@ -49,7 +49,7 @@ struct AttachCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Static IPv4 address.") var ip: String?
     @Option(help: "MAC address.") var mac: String?
-    @Option(name: .customLong("ifname"), help: "Interface name inside the sandbox.") var interfaceName = "eth0"
+    @Option(name: .customLong("ifname"), help: "Interface name inside the sandbox (default: the lowest free ethN).") var interfaceName: String?
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO].") var publish: [String] = []
     @Flag(help: "Create SANDBOX as a new named network namespace (removed on detach).") var create = false
     @Argument(help: "Network name or ID.") var network: String

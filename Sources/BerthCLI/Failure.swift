@@ -8,11 +8,12 @@ enum Failure {
     static func exitCode(for code: BerthError.Code) -> Int32 {
         switch code {
         case .networkNotFound, .endpointNotFound, .sandboxNotFound: 3
-        case .duplicateName, .subnetOverlap, .interfaceInUse, .addressInUse, .hasActiveEndpoints, .predefinedNetwork: 4
+        case .duplicateName, .subnetOverlap, .interfaceInUse, .addressInUse, .hasActiveEndpoints, .predefinedNetwork,
+             .portAllocated, .addressesExhausted, .subnetsExhausted: 4
         case .permissionDenied: 5
         case .invalidName, .invalidInterfaceName, .invalidArgument, .gatewayOutsideSubnet, .ipRangeOutsideSubnet,
              .addressOutsideSubnet, .notANetworkNamespace: 64
-        case .subnetsExhausted, .addressesExhausted, .state, .system, .multiple: 1
+        case .state, .system, .multiple: 1
         }
     }
 

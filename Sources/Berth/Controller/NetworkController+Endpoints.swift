@@ -17,8 +17,11 @@ extension NetworkController {
     public func attach(network nameOrID: String, sandbox: SandboxSpec, options: AttachOptions = AttachOptions()) throws(BerthError) -> Endpoint {
         let op = "attach"
         let object = "\(nameOrID)"
-        do { try LinkName.validate(options.interfaceName, operation: op) } catch {
-            throw BerthError(.invalidInterfaceName, operation: op, object: object, detail: error.detail, cause: .netlink(error))
+        if let name = options.interfaceName {
+            do { try LinkName.validate(name, operation: op) } catch {
+                throw BerthError(.invalidInterfaceName, operation: op, object: object,
+                                 detail: "interface name '\(name)': \(error.detail ?? error.description)", cause: .netlink(error))
+            }
         }
         let staticAddress = try options.address.map { text throws(BerthError) -> IPv4Address in
             guard let a = IPv4Address(text) else { throw BerthError(.invalidArgument, operation: op, object: object, detail: "invalid address '\(text)'") }
@@ -36,6 +39,7 @@ extension NetworkController {
         return try mutate(op, object) { store throws -> Endpoint in
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)
+            try checkPortsFree(options.ports, in: state, operation: op, object: network.name)
             let allocator = AddressAllocator(subnet: network.subnet, gateway: network.gateway, range: network.ipRange)
             let used = Set(state.endpoints(of: network.id).map(\.address))
             let address: IPv4Address
@@ -48,31 +52,55 @@ extension NetworkController {
             var undo = UndoStack()
             do {
                 let (namespace, createdName) = try openSandbox(sandbox, undo: &undo)
-                let inside = try NetlinkSession.route(in: namespace)
-                if (try? inside.link(named: options.interfaceName)) != nil {
+                if namespace.isSame(as: host) {
+                    throw BerthError(.invalidArgument, operation: op, object: namespace.description,
+                                     detail: "the sandbox is the host namespace itself")
+                }
+                if state.endpoints(of: network.id).contains(where: { $0.sandboxInode == namespace.inode && $0.sandboxDevice == namespace.device }) {
                     throw BerthError(.interfaceInUse, operation: op, object: namespace.description,
-                                     detail: "interface \(options.interfaceName) already exists in the sandbox")
+                                     detail: "the sandbox is already attached to network \(network.name)")
+                }
+                let inside = try NetlinkSession.route(in: namespace)
+                let interfaceName: String
+                if let name = options.interfaceName {
+                    if (try? inside.link(named: name)) != nil {
+                        throw BerthError(.interfaceInUse, operation: op, object: namespace.description,
+                                         detail: "interface \(name) already exists in the sandbox")
+                    }
+                    interfaceName = name
+                } else {
+                    let present = Set(try inside.links().map(\.name))
+                    interfaceName = (0...).lazy.map { "eth\($0)" }.first { !present.contains($0) } ?? "eth0"
                 }
                 let bridge = try hostSession.link(named: network.bridge)
                 let mac = staticMAC ?? MACAddress.docker(for: address)
-                let hostName = try createVeth(network: network, bridgeIndex: bridge.index, peer: options.interfaceName,
+                let hostName = try createVeth(network: network, bridgeIndex: bridge.index, peer: interfaceName,
                                               namespace: namespace, mac: mac, undo: &undo)
-                let eth = try inside.link(named: options.interfaceName)
+                if network.hairpin {
+                    // Docker's LinkSetHairpin(host, true) with userland-proxy=false.
+                    try hostSession.setBridgePortHairpin(hostName)
+                }
+                let eth = try inside.link(named: interfaceName)
                 try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
                                                        linkIndex: eth.index, broadcast: network.subnet.broadcast))
-                try inside.setLink(index: eth.index, LinkChange(up: true), operation: "set link up", object: options.interfaceName)
+                try inside.setLink(index: eth.index, LinkChange(up: true), operation: "set link up", object: interfaceName)
                 try inside.setLink(index: 1, LinkChange(up: true), operation: "set link up", object: "lo")  // lo is ifindex 1 in every netns
                 if !network.isInternal {
-                    try inside.addRoute(.defaultRoute(via: .v4(network.gateway), outputIndex: eth.index))
+                    // As Docker: only the first network that gives the sandbox a gateway sets its
+                    // default route; a second one (`docker network connect`) leaves it alone.
+                    do {
+                        try inside.addRoute(.defaultRoute(via: .v4(network.gateway), outputIndex: eth.index))
+                    } catch let e as NetlinkError where e.code == .exists {}
                 }
                 let endpoint = Endpoint(id: RandomID.hex(64), networkID: network.id, networkName: network.name,
                                         sandboxPath: namespace.name.map { "\(NetworkNamespace.runDirectory)/\($0)" } ?? namespace.path,
                                         sandboxName: namespace.name ?? createdName, sandboxDevice: namespace.device, sandboxInode: namespace.inode,
-                                        createdSandbox: createdName != nil, hostInterface: hostName, interfaceName: options.interfaceName,
+                                        createdSandbox: createdName != nil, hostInterface: hostName, interfaceName: interfaceName,
                                         address: address, prefixLength: network.subnet.prefixLength,
                                         gateway: network.isInternal ? nil : network.gateway, mac: mac, ports: options.ports)
                 if !options.ports.isEmpty {
-                    let ports = EndpointPorts(endpointID: endpoint.id, networkID: network.id, bridge: network.bridge, address: address, ports: options.ports)
+                    let ports = EndpointPorts(endpointID: endpoint.id, networkID: network.id, bridge: network.bridge, address: address,
+                                              ports: options.ports, hairpin: network.hairpin)
                     undo.push("remove ports of \(endpoint.id.prefix(12))") { try self.firewall.removePorts(ports) }
                     try firewall.addPorts(ports)
                 }
@@ -83,6 +111,22 @@ extension NetworkController {
                 undo.rollBack()
                 throw error
             }
+        }
+    }
+
+    /// A host port (protocol, host address) may be published once (Docker: "port is already allocated").
+    private func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: String, object: String) throws(BerthError) {
+        var seen: [PortMapping] = []
+        let published = state.endpoints.values.flatMap(\.ports)
+        for p in ports {
+            let clash = (published + seen).first { q in
+                q.proto == p.proto && q.hostPort == p.hostPort && (q.hostIP == nil || p.hostIP == nil || q.hostIP == p.hostIP)
+            }
+            if let clash {
+                throw BerthError(.portAllocated, operation: operation, object: object,
+                                 detail: "host port \(clash.hostIP.map { "\($0):" } ?? "")\(p.hostPort)/\(p.proto.rawValue) is already allocated")
+            }
+            seen.append(p)
         }
     }
 
@@ -187,9 +231,9 @@ extension NetworkController {
     func releaseEndpoint(_ endpoint: Endpoint, store: StateStore) -> [BerthError] {
         var errors: [BerthError] = []
         if !endpoint.ports.isEmpty {
-            let bridge = (try? store.load().networks[endpoint.networkID]?.bridge) ?? nil
-            let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: bridge ?? "",
-                                      address: endpoint.address, ports: endpoint.ports)
+            let network = (try? store.load().networks[endpoint.networkID]) ?? nil
+            let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: network?.bridge ?? "",
+                                      address: endpoint.address, ports: endpoint.ports, hairpin: network?.hairpin ?? false)
             do { try firewall.removePorts(ports) } catch {
                 errors.append(BerthError.wrap(error, operation: "remove ports", object: endpoint.id))
             }
