@@ -77,6 +77,7 @@ public struct DockerNetworkInspect: Encodable, Sendable {
             if !n.icc { opts["com.docker.network.bridge.enable_icc"] = "false" }
             if !n.masquerade { opts["com.docker.network.bridge.enable_ip_masquerade"] = "false" }
             if let mtu = n.mtu { opts["com.docker.network.driver.mtu"] = String(mtu) }
+            if n.hairpin { opts["com.docker.network.bridge.hairpin"] = "true" }
         }
         options = opts
         labels = n.labels

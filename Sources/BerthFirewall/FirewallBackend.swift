@@ -15,14 +15,46 @@ public struct NetworkRules: Sendable, Hashable, Codable {
     public var masquerade: Bool
     /// `--internal`: no NAT and nothing leaves the bridge.
     public var isInternal: Bool
+    /// Hairpin NAT (`com.docker.network.bridge.hairpin`): Docker's `--userland-proxy=false` rules
+    /// for this network. false (the default) is Docker 20.10's default (`--userland-proxy=true`),
+    /// whose rules leave two cases to the docker-proxy process: a sandbox reaching its own
+    /// published port through a host address, and a sandbox of another network reaching a
+    /// published port through a host address. Berth runs no proxy, so those two cases only work
+    /// with `hairpin == true`, which renders (iptables):
+    /// ```
+    /// -t nat -A POSTROUTING -o BR -m addrtype --src-type LOCAL -j MASQUERADE
+    /// (no -t nat -A DOCKER -i BR -j RETURN)
+    /// -t nat -A DOCKER ... -j DNAT ...          (without "! -i BR")
+    /// -A DOCKER-ISOLATION-STAGE-1 -m conntrack --ctstate DNAT -j RETURN   (Berth extension, see IptablesBackend)
+    /// ```
+    /// The host end of every veth on the bridge is put in bridge-port hairpin mode and
+    /// `net.ipv4.conf.BR.route_localnet` is set to 1 (the façade does both).
+    /// Not applicable to internal networks' rules (Docker renders none of them there).
+    public var hairpin: Bool
 
-    public init(id: String, bridge: String, subnet: IPv4Subnet, icc: Bool = true, masquerade: Bool = true, isInternal: Bool = false) {
+    public init(id: String, bridge: String, subnet: IPv4Subnet, icc: Bool = true, masquerade: Bool = true, isInternal: Bool = false,
+                hairpin: Bool = false) {
         self.id = id
         self.bridge = bridge
         self.subnet = subnet
         self.icc = icc
         self.masquerade = masquerade
         self.isInternal = isInternal
+        self.hairpin = hairpin
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, bridge, subnet, icc, masquerade, isInternal, hairpin }
+
+    /// Decodes JSON written before `hairpin` existed as `hairpin == false`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        bridge = try c.decode(String.self, forKey: .bridge)
+        subnet = try c.decode(IPv4Subnet.self, forKey: .subnet)
+        icc = try c.decode(Bool.self, forKey: .icc)
+        masquerade = try c.decode(Bool.self, forKey: .masquerade)
+        isInternal = try c.decode(Bool.self, forKey: .isInternal)
+        hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
     }
 }
 
@@ -56,13 +88,32 @@ public struct EndpointPorts: Sendable, Hashable, Codable {
     /// The endpoint's IPv4 address.
     public var address: IPv4Address
     public var ports: [PortMapping]
+    /// The network's `NetworkRules.hairpin`: DNAT rules without the `! -i BR` (`iifname != "BR"`)
+    /// restriction, so the bridge's own sandboxes (and, via the host address, sandboxes of other
+    /// hairpin networks) reach the published ports. false is Docker 20.10's default.
+    public var hairpin: Bool
 
-    public init(endpointID: String, networkID: String, bridge: String, address: IPv4Address, ports: [PortMapping]) {
+    public init(endpointID: String, networkID: String, bridge: String, address: IPv4Address, ports: [PortMapping],
+                hairpin: Bool = false) {
         self.endpointID = endpointID
         self.networkID = networkID
         self.bridge = bridge
         self.address = address
         self.ports = ports
+        self.hairpin = hairpin
+    }
+
+    private enum CodingKeys: String, CodingKey { case endpointID, networkID, bridge, address, ports, hairpin }
+
+    /// Decodes JSON written before `hairpin` existed as `hairpin == false`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        endpointID = try c.decode(String.self, forKey: .endpointID)
+        networkID = try c.decode(String.self, forKey: .networkID)
+        bridge = try c.decode(String.self, forKey: .bridge)
+        address = try c.decode(IPv4Address.self, forKey: .address)
+        ports = try c.decode([PortMapping].self, forKey: .ports)
+        hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
     }
 }
 

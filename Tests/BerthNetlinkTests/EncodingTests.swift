@@ -60,6 +60,27 @@ struct EncodingTests {
         #expect(ours == reference)
     }
 
+    @Test func bridgePortHairpinMatchesLibmnl() {
+        for on in [true, false] {
+            let ours = LinkRequest.bridgePortHairpin(index: 17, on).finish(sequence: 5, portID: 0)
+            let reference = Mnl.build(type: UInt16(RTM_NEWLINK), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK), seq: 5) { nlh in
+                let ifm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<CMnl.ifinfomsg>.size).assumingMemoryBound(to: CMnl.ifinfomsg.self)
+                ifm.pointee.ifi_family = UInt8(AF_UNSPEC)
+                ifm.pointee.ifi_index = 17
+                let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
+                mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_SLAVE_KIND), "bridge")
+                let data = mnl_attr_nest_start(nlh, UInt16(IFLA_INFO_SLAVE_DATA))
+                mnl_attr_put_u8(nlh, UInt16(IFLA_BRPORT_MODE), on ? 1 : 0)
+                mnl_attr_nest_end(nlh, data)
+                mnl_attr_nest_end(nlh, info)
+            }
+            #expect(ours == reference)
+        }
+        #expect(Int(RTNL.IFLA_INFO_SLAVE_KIND) == Int(IFLA_INFO_SLAVE_KIND))
+        #expect(Int(RTNL.IFLA_INFO_SLAVE_DATA) == Int(IFLA_INFO_SLAVE_DATA))
+        #expect(Int(RTNL.IFLA_BRPORT_MODE) == Int(IFLA_BRPORT_MODE))
+    }
+
     @Test func addressRequestMatchesLibmnl() throws {
         let a = InterfaceAddress(address: .v4(try #require(IPv4Address("172.18.0.1"))), prefixLength: 16, linkIndex: 5,
                                  broadcast: IPv4Address("172.18.255.255"))

@@ -111,7 +111,8 @@ extension NetworkController {
             let network = Network(id: id, name: name, bridge: bridge, subnet: subnet, gateway: gateway, ipRange: range, mtu: options.mtu,
                                   isInternal: options.isInternal, icc: options.icc, masquerade: options.masquerade, labels: options.labels,
                                   bridgeMAC: MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: gateway),
-                                  created: Self.timestamp(), isDefault: false, ownsBridge: preexisting == nil)
+                                  created: Self.timestamp(), isDefault: false, ownsBridge: preexisting == nil,
+                                  hairpin: options.hairpin)
             try realize(network, store: store)
             return network
         }

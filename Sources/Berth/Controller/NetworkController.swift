@@ -143,6 +143,12 @@ public final class NetworkController: @unchecked Sendable {
         if !link.isUp {
             try hostSession.setLink(index: link.index, LinkChange(up: true), operation: "set link up", object: network.bridge)
         }
+        if network.hairpin {
+            // Docker's setupLoopbackAddressesRouting (userland-proxy=false). Dots of the name are
+            // written as "/" in the dotted sysctl key.
+            let key = "net.ipv4.conf.\(String(network.bridge.map { $0 == "." ? "/" : $0 })).route_localnet"
+            try Sysctl.write(key, "1", in: host)
+        }
     }
 
     private func reconcile(_ store: StateStore) throws {
@@ -166,6 +172,7 @@ public final class NetworkController: @unchecked Sendable {
             if veth.masterIndex != bridge.index || !veth.isUp {
                 try hostSession.setLink(index: veth.index, LinkChange(up: true, masterIndex: bridge.index),
                                         operation: "set master", object: endpoint.hostInterface)
+                if network.hairpin { try hostSession.setBridgePortHairpin(endpoint.hostInterface) }
             }
         }
         try firewall.reapply(firewallState(try store.load()))
@@ -180,7 +187,8 @@ public final class NetworkController: @unchecked Sendable {
         let networks = state.networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
         let endpoints = state.endpoints.values.filter { !$0.ports.isEmpty }.sorted { $0.id < $1.id }.compactMap { e -> EndpointPorts? in
             guard let n = state.networks[e.networkID] else { return nil }
-            return EndpointPorts(endpointID: e.id, networkID: n.id, bridge: n.bridge, address: e.address, ports: e.ports)
+            return EndpointPorts(endpointID: e.id, networkID: n.id, bridge: n.bridge, address: e.address, ports: e.ports,
+                                 hairpin: n.hairpin)
         }
         return FirewallState(networks: networks.map(\.firewallRules), endpoints: endpoints)
     }

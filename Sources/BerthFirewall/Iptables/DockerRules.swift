@@ -26,6 +26,20 @@ enum DockerRules {
     /// nat `-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER` (userland proxy on).
     static let outputToDocker = IptablesRule(.nat, "OUTPUT", "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
 
+    /// Berth extension for hairpin networks (not in Docker): DNAT'd flows (published ports reached
+    /// through a host address) skip the isolation chains, so a sandbox of another network reaches a
+    /// published port the way it does through docker-proxy in Docker's default mode. Kept first in
+    /// DOCKER-ISOLATION-STAGE-1 while at least one non-internal hairpin network exists (see
+    /// `isHairpinMarker`); absent otherwise, so the default rules stay Docker's.
+    static let isolationDNATReturn = IptablesRule(.filter, DockerChain.isolation1, "-m conntrack --ctstate DNAT -j RETURN")
+
+    /// True for a hairpin network's `-t nat -A POSTROUTING -o BR -m addrtype --src-type LOCAL -j MASQUERADE`,
+    /// the rule whose presence keeps `isolationDNATReturn`.
+    static func isHairpinMarker(_ spec: String) -> Bool {
+        let words = spec.split(separator: " ")
+        return words.count == 8 && words[0] == "-o" && words[2...].joined(separator: " ") == "-m addrtype --src-type LOCAL -j MASQUERADE"
+    }
+
     /// The FORWARD prefix Docker keeps on top: DOCKER-USER jump, then the isolation jump.
     static let forwardPrefix = [forwardToUser, forwardToIsolation1]
 
@@ -70,6 +84,9 @@ enum DockerRules {
     /// -t nat -A POSTROUTING -s S ! -o br -j MASQUERADE   (masquerade only)
     /// -t nat -A DOCKER -i br -j RETURN                   (masquerade only, as Docker)
     /// ```
+    /// `hairpin` (Docker's `--userland-proxy=false`): `-t nat -A POSTROUTING -o br -m addrtype
+    /// --src-type LOCAL -j MASQUERADE` above the masquerade rule (even with masquerade=false, as
+    /// Docker), and no nat `DOCKER -i br -j RETURN`.
     /// Internal network: the icc rule and
     /// `-A DOCKER-ISOLATION-STAGE-1 ! -s S -o br -j DROP`, `-A DOCKER-ISOLATION-STAGE-1 ! -d S -i br -j DROP`.
     static func network(_ network: NetworkRules) -> NetworkRuleSet {
@@ -94,9 +111,15 @@ enum DockerRules {
         if network.icc { set.forwardTop.append(iccAccept) } else { set.forwardAppend = [iccDrop] }
         set.isolation1Top = [IptablesRule(.filter, DockerChain.isolation1, "-i \(br) ! -o \(br) -j \(DockerChain.isolation2)")]
         set.isolation2Top = [IptablesRule(.filter, DockerChain.isolation2, "-o \(br) -j DROP")]
+        // Docker inserts the masquerade rule, then (hairpin) the host-source rule above it.
+        if network.hairpin {
+            set.postroutingTop.append(IptablesRule(.nat, "POSTROUTING", "-o \(br) -m addrtype --src-type LOCAL -j MASQUERADE"))
+        }
         if network.masquerade {
-            set.postroutingTop = [IptablesRule(.nat, "POSTROUTING", "-s \(subnet) ! -o \(br) -j MASQUERADE")]
-            set.natDockerTop = [IptablesRule(.nat, DockerChain.docker, "-i \(br) -j RETURN")]
+            set.postroutingTop.append(IptablesRule(.nat, "POSTROUTING", "-s \(subnet) ! -o \(br) -j MASQUERADE"))
+            if !network.hairpin {
+                set.natDockerTop = [IptablesRule(.nat, DockerChain.docker, "-i \(br) -j RETURN")]
+            }
         }
         return set
     }
@@ -108,8 +131,11 @@ enum DockerRules {
         var rules: [IptablesRule] = []
         for isInternal in [false, true] {
             for icc in [true, false] {
-                let n = NetworkRules(id: "", bridge: bridge, subnet: subnet, icc: icc, masquerade: true, isInternal: isInternal)
-                for rule in network(n).all where seen.insert(rule).inserted { rules.append(rule) }
+                for hairpin in [false, true] {
+                    let n = NetworkRules(id: "", bridge: bridge, subnet: subnet, icc: icc, masquerade: true, isInternal: isInternal,
+                                         hairpin: hairpin)
+                    for rule in network(n).all where seen.insert(rule).inserted { rules.append(rule) }
+                }
             }
         }
         return rules
@@ -123,7 +149,8 @@ enum DockerRules {
     /// -A DOCKER -d CIP/32 ! -i br -o br -p tcp -m tcp --dport CPORT -j ACCEPT
     /// -t nat -A POSTROUTING -s CIP/32 -d CIP/32 -p tcp -m tcp --dport CPORT -j MASQUERADE
     /// ```
-    /// Duplicates (two host ports on one container port) appear once.
+    /// Duplicates (two host ports on one container port) appear once. With `endpoint.hairpin`
+    /// the DNAT rule has no `! -i br` (Docker's `--userland-proxy=false`).
     static func ports(_ endpoint: EndpointPorts) -> [IptablesRule] {
         let br = endpoint.bridge
         let cip = endpoint.address.description
@@ -133,9 +160,10 @@ enum DockerRules {
             let p = port.proto.rawValue
             var dest = ""
             if let hostIP = port.hostIP, hostIP.value != 0 { dest = "-d \(hostIP)/32 " }
+            let notFromBridge = endpoint.hairpin ? "" : "! -i \(br) "
             let candidates = [
                 IptablesRule(.nat, DockerChain.docker,
-                             "\(dest)! -i \(br) -p \(p) -m \(p) --dport \(port.hostPort) -j DNAT --to-destination \(cip):\(port.containerPort)"),
+                             "\(dest)\(notFromBridge)-p \(p) -m \(p) --dport \(port.hostPort) -j DNAT --to-destination \(cip):\(port.containerPort)"),
                 IptablesRule(.filter, DockerChain.docker,
                              "-d \(cip)/32 ! -i \(br) -o \(br) -p \(p) -m \(p) --dport \(port.containerPort) -j ACCEPT"),
                 IptablesRule(.nat, "POSTROUTING",
@@ -144,5 +172,14 @@ enum DockerRules {
             for rule in candidates where seen.insert(rule).inserted { rules.append(rule) }
         }
         return rules
+    }
+
+    /// The rules of `endpoint` in both the default and the hairpin variant: what removal deletes,
+    /// so a removal with the other `hairpin` value still cleans up completely.
+    static func allPortVariants(_ endpoint: EndpointPorts) -> [IptablesRule] {
+        var variant = endpoint
+        variant.hairpin = !endpoint.hairpin
+        var seen = Set<IptablesRule>()
+        return (ports(endpoint) + ports(variant)).filter { seen.insert($0).inserted }
     }
 }

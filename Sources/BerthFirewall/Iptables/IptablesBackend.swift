@@ -15,8 +15,24 @@ import Glibc
 /// instance are serialized; other processes editing the same tables between the read and the
 /// write are not locked out (the façade's state lock serializes Berth processes).
 ///
-/// Not done, as in Docker 20.10 with its defaults: IPv6 (ip6tables), firewalld, the hairpin
-/// (userland-proxy=false) rules, raw-table direct-access rules.
+/// Not done, as in Docker 20.10 with its defaults: IPv6 (ip6tables), firewalld, raw-table
+/// direct-access rules.
+///
+/// Hairpin: Docker 20.10's default (`--userland-proxy=true`, `NetworkRules.hairpin == false`)
+/// leaves two cases to docker-proxy, which Berth does not run: a sandbox reaching its own
+/// published port through a host address (the DNAT rule has `! -i BR`), and a sandbox of another
+/// network reaching a published port through a host address (its nat `DOCKER -i BR2 -j RETURN`
+/// skips DNAT; without that rule the DNAT'd flow is dropped by DOCKER-ISOLATION). A network with
+/// `hairpin == true` gets Docker's `--userland-proxy=false` rules (see `addNetwork`/`addPorts`)
+/// plus one Berth extension, present while at least one non-internal hairpin network exists:
+/// ```
+/// -A DOCKER-ISOLATION-STAGE-1 -m conntrack --ctstate DNAT -j RETURN     (first in the chain)
+/// ```
+/// so DNAT'd flows (published ports, both directions) skip isolation while direct traffic
+/// between networks stays dropped. The OUTPUT jump keeps `! -d 127.0.0.0/8` (in Docker that part
+/// is daemon-wide), so published ports are not reachable via 127.0.0.1 from the host. A sandbox
+/// of network B reaches network A's published ports through a host address when B is a hairpin
+/// network (A may be either); its own published ports when its own network is.
 public final class IptablesBackend: FirewallBackend {
     public let kind: FirewallBackendKind = .iptables
     /// The namespace treated as the host (nil: the caller's).
@@ -93,7 +109,10 @@ public final class IptablesBackend: FirewallBackend {
     /// ```
     /// `icc == false`: `-A FORWARD -i br -o br -j DROP` appended at the end of FORWARD instead of
     /// the ACCEPT. `masquerade == false`: neither nat rule (Docker adds the nat RETURN only with
-    /// masquerading). `isInternal`: only the icc rule plus
+    /// masquerading). `hairpin == true` (Docker's `--userland-proxy=false`): no nat RETURN, and
+    /// `-t nat -A POSTROUTING -o br -m addrtype --src-type LOCAL -j MASQUERADE` above the
+    /// masquerade rule; `-A DOCKER-ISOLATION-STAGE-1 -m conntrack --ctstate DNAT -j RETURN` is put
+    /// first in that chain (Berth extension; deleted with the last hairpin network). `isInternal`: only the icc rule plus
     /// `-A DOCKER-ISOLATION-STAGE-1 ! -s S -o br -j DROP` and `-A DOCKER-ISOLATION-STAGE-1 ! -d S -i br -j DROP`.
     /// Rules of the same bridge that the options exclude are removed in the same apply.
     /// The chains DOCKER and DOCKER-ISOLATION-STAGE-1/2 are created if missing (call
@@ -119,7 +138,8 @@ public final class IptablesBackend: FirewallBackend {
     /// -t nat -A POSTROUTING -s CIP/32 -d CIP/32 -p P -m P --dport CPORT -j MASQUERADE
     /// -A DOCKER -d CIP/32 ! -i br -o br -p P -m P --dport CPORT -j ACCEPT
     /// ```
-    /// A host IP of 0.0.0.0 means all addresses (no `-d`).
+    /// A host IP of 0.0.0.0 means all addresses (no `-d`). `endpoint.hairpin`: the DNAT rule has
+    /// no `! -i br` (and the endpoint's DNAT rule of the other form is deleted).
     /// - Throws: `.invalidArgument` (bridge name, port 0, address 0.0.0.0/255.255.255.255);
     ///   `.rejected`, `.missingCapability`, `.namespace`, `.system`.
     public func addPorts(_ endpoint: EndpointPorts) throws(FirewallError) {

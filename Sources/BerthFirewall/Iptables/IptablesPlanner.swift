@@ -39,6 +39,20 @@ enum IptablesPlanner {
             plan.ensureBlock(block, anchor: anchor)
         }
         for rule in wanted.forwardAppend { plan.appendIfAbsent(rule) }
+        syncDNATExemption(&plan)
+    }
+
+    /// Keeps `DockerRules.isolationDNATReturn` first in DOCKER-ISOLATION-STAGE-1 while some
+    /// hairpin network's rules are present (`DockerRules.isHairpinMarker` in nat POSTROUTING),
+    /// and removes it when none is left.
+    static func syncDNATExemption(_ plan: inout RestorePlan) {
+        let rule = DockerRules.isolationDNATReturn
+        if plan.ruleset.rules(.nat, "POSTROUTING").contains(where: DockerRules.isHairpinMarker) {
+            plan.ensureChain(.filter, DockerChain.isolation1)
+            plan.ensurePrefix([rule])
+        } else {
+            plan.delete(rule)
+        }
     }
 
     /// Where a network's block goes when none of its rules is present: right above the nearest
@@ -60,6 +74,9 @@ enum IptablesPlanner {
             let prefix = Set(DockerRules.forwardPrefix.map(\.spec))
             while index < rules.count && prefix.contains(rules[index]) { index += 1 }
         }
+        if rule.table == .filter && rule.chain == DockerChain.isolation1 {
+            while index < rules.count && rules[index] == DockerRules.isolationDNATReturn.spec { index += 1 }
+        }
         return index
     }
 
@@ -68,17 +85,23 @@ enum IptablesPlanner {
         for rule in DockerRules.allNetworkVariants(bridge: network.bridge, subnet: network.subnet) {
             plan.delete(rule)
         }
+        syncDNATExemption(&plan)
     }
 
-    /// Appends the endpoint's DNAT, filter ACCEPT and hairpin MASQUERADE rules that are missing.
+    /// Appends the endpoint's DNAT, filter ACCEPT and hairpin MASQUERADE rules that are missing;
+    /// the endpoint's rules of the other `hairpin` variant (its other DNAT form) are deleted.
     static func addPorts(_ endpoint: EndpointPorts, _ plan: inout RestorePlan) {
         plan.ensureChain(.filter, DockerChain.docker)
         plan.ensureChain(.nat, DockerChain.docker)
-        for rule in DockerRules.ports(endpoint) { plan.appendIfAbsent(rule) }
+        let wanted = DockerRules.ports(endpoint)
+        let wantedSet = Set(wanted)
+        for rule in DockerRules.allPortVariants(endpoint) where !wantedSet.contains(rule) { plan.delete(rule) }
+        for rule in wanted { plan.appendIfAbsent(rule) }
     }
 
+    /// Deletes the endpoint's port rules of both `hairpin` variants.
     static func removePorts(_ endpoint: EndpointPorts, _ plan: inout RestorePlan) {
-        for rule in DockerRules.ports(endpoint) { plan.delete(rule) }
+        for rule in DockerRules.allPortVariants(endpoint) { plan.delete(rule) }
     }
 
     /// Base, then every network oldest first, then every endpoint's ports.

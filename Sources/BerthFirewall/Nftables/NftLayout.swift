@@ -139,6 +139,19 @@ struct NftLayout: Sendable {
     /// ```
     /// Internal network: `fwd-in-BR { iifname != "BR" drop; iifname "BR" accept|drop }`,
     /// `fwd-out-BR { oifname != "BR" drop }`, no masquerade.
+    ///
+    /// `hairpin` (Docker's `--userland-proxy=false`; non-internal only) adds, first in
+    /// `fwd-in-BR`, the isolation exception for DNAT'd flows (published ports reached through a
+    /// host address), and the host-source masquerade in the base `postrouting` chain (host-made
+    /// packets have no input interface, so `nat-out` never sees them):
+    /// ```
+    /// chain fwd-in-BR {
+    ///     ct status dnat jump fwd-ports-BR                        # DNAT'd, into a published port
+    ///     ct status dnat ct state established,related accept      # replies of DNAT'd flows BR started
+    ///     ...                                                     # as above
+    /// }
+    /// chain postrouting { oifname "BR" fib saddr type local masquerade }
+    /// ```
     static func networkRules(_ n: NetworkRules) -> [NftRule] {
         let owner = networkOwner(n.id)
         let br = n.bridge
@@ -158,6 +171,17 @@ struct NftLayout: Sendable {
             b.verdict(.drop)
             rules.append(b.rule(chain: forwardOut(br), owner: owner))
             return rules
+        }
+        if n.hairpin {
+            b.ctStatusDNAT()
+            b.verdict(.jump(forwardPorts(br)))
+            rules.append(b.rule(chain: inChain, owner: owner))
+            b = NftRuleBuilder()
+            b.ctStatusDNAT()
+            b.ctEstablishedRelated()
+            b.verdict(.accept)
+            rules.append(b.rule(chain: inChain, owner: owner))
+            b = NftRuleBuilder()
         }
         b.iifnameInSet(bridgesSet)
         b.iifname(br, equal: false)
@@ -188,6 +212,13 @@ struct NftLayout: Sendable {
             b.masquerade()
             rules.append(b.rule(chain: nat(br), owner: owner))
         }
+        if n.hairpin {
+            b = NftRuleBuilder()
+            b.oifname(br)
+            b.fibSaddrLocal()
+            b.masquerade()
+            rules.append(b.rule(chain: "postrouting", owner: owner))
+        }
         return rules
     }
 
@@ -197,12 +228,14 @@ struct NftLayout: Sendable {
     /// chain fwd-ports-BR { iifname != "BR" ip daddr IP tcp dport PORT accept }
     /// chain nat-BR       { ip saddr IP ip daddr IP tcp dport PORT masquerade }     # hairpin
     /// ```
+    /// With `e.hairpin` the DNAT rule has no `iifname != "BR"` (Docker's `--userland-proxy=false`),
+    /// so the bridge's own sandboxes reach the port through a host address too.
     static func endpointRules(_ e: EndpointPorts) -> [NftRule] {
         let owner = endpointOwner(e)
         var rules: [NftRule] = []
         for p in e.ports {
             var b = NftRuleBuilder()
-            b.iifname(e.bridge, equal: false)
+            if !e.hairpin { b.iifname(e.bridge, equal: false) }
             if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
             b.destinationPort(p.proto, p.hostPort)
             b.dnat(to: e.address, port: p.containerPort)

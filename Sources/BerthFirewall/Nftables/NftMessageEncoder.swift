@@ -256,9 +256,15 @@ struct NftMessageEncoder {
             setU32(e, NFTNL_EXPR_CT_KEY, UInt32(NFT_CT_STATE.rawValue))
             setU32(e, NFTNL_EXPR_CT_DREG, reg1)
             return e
-        case .fibDaddrType:
+        case .ctStatus:
+            guard let e = alloc("ct") else { return nil }
+            setU32(e, NFTNL_EXPR_CT_KEY, UInt32(NFT_CT_STATUS.rawValue))
+            setU32(e, NFTNL_EXPR_CT_DREG, reg1)
+            return e
+        case .fibDaddrType, .fibSaddrType:
             guard let e = alloc("fib") else { return nil }
-            setU32(e, NFTNL_EXPR_FIB_FLAGS, UInt32(NFTA_FIB_F_DADDR.rawValue))
+            let flag = expr == .fibDaddrType ? NFTA_FIB_F_DADDR : NFTA_FIB_F_SADDR
+            setU32(e, NFTNL_EXPR_FIB_FLAGS, UInt32(flag.rawValue))
             setU32(e, NFTNL_EXPR_FIB_RESULT, UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue))
             setU32(e, NFTNL_EXPR_FIB_DREG, reg1)
             return e

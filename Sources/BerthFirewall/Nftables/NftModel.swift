@@ -38,8 +38,12 @@ enum NftExpr: Hashable, Sendable {
     case vmap(set: String)
     /// `[ ct load state => reg 1 ]`
     case ctState
+    /// `[ ct load status => reg 1 ]`
+    case ctStatus
     /// `[ fib daddr type => reg 1 ]`
     case fibDaddrType
+    /// `[ fib saddr type => reg 1 ]`
+    case fibSaddrType
     /// `[ immediate reg N DATA ]`
     case immediate(register: UInt32, data: [UInt8])
     /// `[ immediate reg 0 VERDICT ]`

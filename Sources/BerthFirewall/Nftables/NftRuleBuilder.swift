@@ -72,6 +72,19 @@ struct NftRuleBuilder {
         words.append("ct state established,related")
     }
 
+    /// `ct status dnat` (IPS_DST_NAT = 1 << 5, host byte order): the connection was DNAT'd.
+    mutating func ctStatusDNAT() {
+        exprs += [.ctStatus, .bitwise(mask: NftRuleBuilder.hostOrder(0x20), xor: NftRuleBuilder.hostOrder(0)),
+                  .cmp(equal: false, data: NftRuleBuilder.hostOrder(0))]
+        words.append("ct status dnat")
+    }
+
+    /// `fib saddr type local` (RTN_LOCAL = 2, host byte order): the source is a local address.
+    mutating func fibSaddrLocal() {
+        exprs += [.fibSaddrType, .cmp(equal: true, data: NftRuleBuilder.hostOrder(2))]
+        words.append("fib saddr type local")
+    }
+
     /// `fib daddr type local` (RTN_LOCAL = 2, host byte order).
     mutating func fibDaddrLocal() {
         exprs += [.fibDaddrType, .cmp(equal: true, data: NftRuleBuilder.hostOrder(2))]

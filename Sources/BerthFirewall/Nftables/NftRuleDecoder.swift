@@ -74,13 +74,20 @@ enum NftRuleDecoder {
             }
             return .lookup(set: set)
         case "ct":
-            guard u32(NFTNL_EXPR_CT_KEY) == UInt32(NFT_CT_STATE.rawValue), u32(NFTNL_EXPR_CT_DREG) == reg1,
-                  !has(NFTNL_EXPR_CT_DIR) else { return nil }
-            return .ctState
+            guard u32(NFTNL_EXPR_CT_DREG) == reg1, !has(NFTNL_EXPR_CT_DIR) else { return nil }
+            switch u32(NFTNL_EXPR_CT_KEY) {
+            case UInt32(NFT_CT_STATE.rawValue): return .ctState
+            case UInt32(NFT_CT_STATUS.rawValue): return .ctStatus
+            default: return nil
+            }
         case "fib":
-            guard u32(NFTNL_EXPR_FIB_DREG) == reg1, u32(NFTNL_EXPR_FIB_FLAGS) == UInt32(NFTA_FIB_F_DADDR.rawValue),
+            guard u32(NFTNL_EXPR_FIB_DREG) == reg1,
                   u32(NFTNL_EXPR_FIB_RESULT) == UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue) else { return nil }
-            return .fibDaddrType
+            switch u32(NFTNL_EXPR_FIB_FLAGS) {
+            case UInt32(NFTA_FIB_F_DADDR.rawValue): return .fibDaddrType
+            case UInt32(NFTA_FIB_F_SADDR.rawValue): return .fibSaddrType
+            default: return nil
+            }
         case "immediate":
             let dreg = u32(NFTNL_EXPR_IMM_DREG)
             if dreg == regVerdict {

@@ -106,6 +106,14 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// Internal: `fwd-in-BR`: `iifname != "BR" drop`, `iifname "BR" accept|drop`; `fwd-out-BR`:
     /// `oifname != "BR" drop`; no masquerade. With icc=false, `net.bridge.bridge-nf-call-iptables`
     /// is set to 1 when br_netfilter is loaded (as Docker does), so same-bridge traffic is filtered.
+    /// `hairpin` (Docker's `--userland-proxy=false`; the default false is Docker 20.10's default,
+    /// which relies on docker-proxy, and Berth runs none): first in `fwd-in-BR`
+    /// `ct status dnat jump fwd-ports-BR` and `ct status dnat ct state established,related accept`
+    /// (Berth's isolation exception for published ports reached through a host address), plus
+    /// `add rule ip berth postrouting oifname "BR" fib saddr type local masquerade comment "net:ID"`;
+    /// bridge-nf-call-iptables is set as for icc=false. A sandbox of network B reaches network A's
+    /// published ports through a host address when both are hairpin networks (A accepts the
+    /// DNAT'd flow, B its replies); its own ports when its network is.
     /// A network already present with the same rules is left alone (nothing is sent); one whose
     /// rules differ has them replaced in the same single batch.
     /// - Throws: `.invalidArgument` (ID, bridge name, subnet) before anything is sent; kernel errors.
@@ -116,7 +124,9 @@ public final class NftablesBackend: FirewallBackend, Sendable {
             p.ensureBase()
             p.ensureNetwork(network)
         }
-        if !network.icc { try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true) }
+        if !network.icc || (network.hairpin && !network.isInternal) {
+            try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true)
+        }
     }
 
     /// Removes a network's map elements, its four chains, and every rule it or its endpoints own,
@@ -137,6 +147,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// add rule ip berth fwd-ports-BR iifname != "BR" ip daddr IP tcp dport PORT accept comment "ep:EID br:BR"
     /// add rule ip berth nat-BR ip saddr IP ip daddr IP tcp dport PORT masquerade comment "ep:EID br:BR"
     /// ```
+    /// With `endpoint.hairpin` the DNAT rule has no `iifname != "BR"`.
     /// `published` is reached from prerouting/output only for local destinations
     /// (`fib daddr type local`). Same rules present: nothing is sent; different: replaced atomically.
     /// - Throws: `.invalidArgument` (port 0, bad IDs or bridge, network not added); kernel errors.
@@ -176,7 +187,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
             p.removeStale(keeping: state)
         }
         try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
-        if state.networks.contains(where: { !$0.icc }) {
+        if state.networks.contains(where: { !$0.icc || ($0.hairpin && !$0.isInternal) }) {
             try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true)
         }
     }

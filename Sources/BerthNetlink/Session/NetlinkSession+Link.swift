@@ -82,6 +82,18 @@ extension NetlinkSession {
         try setLink(index: l.index, LinkChange(masterIndex: 0), operation: "set nomaster", object: name)
     }
 
+    /// `ip link set NAME type bridge_slave hairpin on|off`: bridge-port hairpin mode, so frames may
+    /// leave through the port they came in on (Docker's `LinkSetHairpin`, used with
+    /// `--userland-proxy=false`). The link must be enslaved to a bridge.
+    /// - Throws: `.invalidName`, `.missingCapability`, `.notFound` (no such link), `.invalidArgument`
+    ///   (e.g. not a bridge port).
+    public func setBridgePortHairpin(_ name: String, _ on: Bool = true) throws(NetlinkError) {
+        let op = on ? "set hairpin on" : "set hairpin off"
+        let l = try link(named: name)
+        try requireNetAdmin(op, name)
+        _ = try request(LinkRequest.bridgePortHairpin(index: l.index, on), operation: op, object: name)
+    }
+
     /// `ip link set NAME mtu M` (bytes).
     public func setMTU(_ name: String, _ mtu: UInt32) throws(NetlinkError) {
         let l = try link(named: name)

@@ -49,6 +49,10 @@ public enum RTNL {
     public static let IFLA_LINK_NETNSID: UInt16 = 37
     public static let IFLA_INFO_KIND: UInt16 = 1
     public static let IFLA_INFO_DATA: UInt16 = 2
+    public static let IFLA_INFO_SLAVE_KIND: UInt16 = 4
+    public static let IFLA_INFO_SLAVE_DATA: UInt16 = 5
+    /// linux/if_link.h: bridge port attributes (IFLA_BRPORT_*), inside IFLA_INFO_SLAVE_DATA.
+    public static let IFLA_BRPORT_MODE: UInt16 = 4
     public static let VETH_INFO_PEER: UInt16 = 1
     public static let RTEXT_FILTER_SKIP_STATS: UInt32 = 1 << 3
     // linux/if.h

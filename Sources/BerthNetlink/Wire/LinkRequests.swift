@@ -108,6 +108,21 @@ public enum LinkRequest {
         return b
     }
 
+    /// `ip link set NAME type bridge_slave hairpin on|off`: RTM_NEWLINK on the bridge port `index`
+    /// with IFLA_LINKINFO{IFLA_INFO_SLAVE_KIND "bridge", IFLA_INFO_SLAVE_DATA{IFLA_BRPORT_MODE u8}}
+    /// (1 = hairpin, BRIDGE_MODE_HAIRPIN), the bytes iproute2 sends.
+    public static func bridgePortHairpin(index: Int32, _ on: Bool) -> NetlinkMessageBuilder {
+        var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
+        ifinfomsg(into: &b, index: index)
+        let info = b.beginNested(RTNL.IFLA_LINKINFO)
+        b.attribute(RTNL.IFLA_INFO_SLAVE_KIND, string: "bridge")
+        let data = b.beginNested(RTNL.IFLA_INFO_SLAVE_DATA)
+        b.attribute(RTNL.IFLA_BRPORT_MODE, u8: on ? 1 : 0)
+        b.endNested(data)
+        b.endNested(info)
+        return b
+    }
+
     /// `ip link del`: RTM_DELLINK by index, or by IFLA_IFNAME when `index` is 0.
     public static func delete(index: Int32, name: String? = nil) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_DELLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
