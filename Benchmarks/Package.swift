@@ -33,6 +33,49 @@ let package = Package(
         ),
         // Plain executable printing per-iteration timings, for compare-netlink.sh.
         .executableTarget(name: "BerthAttachProbe", dependencies: ["AttachKit"]),
+        // Fixtures for the public-API and firewall-layer benchmarks and the compare-peers probe.
+        .target(
+            name: "BenchKit",
+            dependencies: [
+                "AttachKit",
+                .product(name: "Berth", package: "berth-root"),
+                .product(name: "BerthFirewall", package: "berth-root"),
+                .product(name: "BerthNetlink", package: "berth-root"),
+                .product(name: "BerthNamespace", package: "berth-root"),
+            ]
+        ),
+        // Issue 6: NetworkController per backend at 1/100/1000 endpoints and 1/50/200 networks.
+        .executableTarget(
+            name: "Controller",
+            dependencies: [
+                "BenchKit",
+                .product(name: "Berth", package: "berth-root"),
+                .product(name: "BerthFirewall", package: "berth-root"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Controller",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Issue 3: IptablesBackend / NftablesBackend alone with 1/50/200 networks present.
+        .executableTarget(
+            name: "Firewall",
+            dependencies: [
+                "BenchKit",
+                .product(name: "BerthFirewall", package: "berth-root"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Firewall",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The in-process Berth library contestant of compare-peers.sh.
+        .executableTarget(
+            name: "BerthProbe",
+            dependencies: [
+                "AttachKit", "BenchKit",
+                .product(name: "Berth", package: "berth-root"),
+                .product(name: "BerthFirewall", package: "berth-root"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -132,6 +132,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         case let e as NamespaceError:
             let code: Code = switch e.code {
             case .notFound: .sandboxNotFound
+            case .alreadyExists: .duplicateName
             case .notANetworkNamespace: .notANetworkNamespace
             case .missingCapability, .permissionDenied: .permissionDenied
             case .invalidName: .invalidName

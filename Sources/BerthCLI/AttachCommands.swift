@@ -37,6 +37,9 @@ func parsePublish(_ text: String) throws -> PortMapping {
     default:
         throw BerthError(.invalidArgument, operation: op, object: text, detail: "expected [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]")
     }
+    if ports.contains(where: { $0.contains("-") }) {
+        throw BerthError(.invalidArgument, operation: op, object: text, detail: "port ranges are not supported; publish each port")
+    }
     guard let host = UInt16(ports[0]), host > 0, let container = UInt16(ports[1]), container > 0 else {
         throw BerthError(.invalidArgument, operation: op, object: text, detail: "ports must be 1–65535")
     }

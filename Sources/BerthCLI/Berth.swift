@@ -1,6 +1,7 @@
 import ArgumentParser
 import Berth
 import BerthFirewall
+import Foundation
 
 /// `berth`: Docker-style bridge networking from the shell.
 @main
@@ -13,6 +14,27 @@ struct BerthCommand: ParsableCommand {
         """,
         subcommands: [NetworkCommand.self, AttachCommand.self, DetachCommand.self, RunCommand.self, DemoCommand.self]
     )
+
+    /// As swift-argument-parser's own entry point, except that a usage error is one line on stderr
+    /// (`berth: …`, exit 64) rather than the message plus the whole usage text.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandleOutput.stderr("berth: " + (text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text)
+                                    + " (see berth --help)")
+            Foundation.exit(code == .validationFailure ? 64 : code.rawValue)
+        }
+    }
 }
 
 /// Options every subcommand takes.
@@ -29,8 +51,10 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print results as JSON.")
     var json = false
 
-    func controller() throws -> NetworkController {
-        try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostNamespace))
+    /// - Parameter setUpHost: false for read-only commands, which must not change the host.
+    func controller(setUpHost: Bool = true) throws -> NetworkController {
+        try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostNamespace,
+                                                      setUpHost: setUpHost))
     }
 }
 

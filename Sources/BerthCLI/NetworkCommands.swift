@@ -35,7 +35,7 @@ struct NetworkCommand: ParsableCommand {
 
         func run() throws {
             try Failure.guarded {
-                let networks = try global.controller().networks()
+                let networks = try global.controller(setUpHost: false).networks()
                 if global.json { print(try JSONText.encode(networks)); return }
                 print(Table.render(header: ["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
                                    rows: networks.map { [String($0.id.prefix(12)), $0.name, "bridge", "local"] }), terminator: "")
@@ -54,8 +54,15 @@ struct NetworkCommand: ParsableCommand {
 
         func run() throws {
             try Failure.guarded {
-                let c = try global.controller()
-                print(DockerNetworkInspect.render(try names.map { try c.inspect($0) }))
+                let c = try global.controller(setUpHost: false)
+                // As docker: print what was found, then fail for what was not.
+                var found: [NetworkDetails] = []
+                var missing: (any Error)?
+                for name in names {
+                    do { found.append(try c.inspect(name)) } catch { missing = missing ?? error }
+                }
+                print(DockerNetworkInspect.render(found))
+                if let missing { throw missing }
             }
         }
     }
@@ -73,10 +80,18 @@ struct NetworkCommand: ParsableCommand {
         func run() throws {
             try Failure.guarded {
                 let c = try global.controller()
+                // As docker: remove every network that can be removed, then report the first failure.
+                var failure: (any Error)?
                 for name in names {
-                    try c.deleteNetwork(name, force: force)
-                    print(name)
+                    do {
+                        try c.deleteNetwork(name, force: force)
+                        print(name)
+                    } catch {
+                        FileHandleOutput.stderr("berth: \(error)")
+                        failure = failure ?? error
+                    }
                 }
+                if let failure { throw ExitCode((failure as? BerthError).map { Failure.exitCode(for: $0.code) } ?? 1) }
             }
         }
     }

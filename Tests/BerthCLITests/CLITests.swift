@@ -65,6 +65,13 @@ struct CLIEndToEndTests {
             let sub = args.prefix { !$0.hasPrefix("-") || $0 == "-p" }
             return try Sandbox.run([BerthBinary.path] + Array(sub) + global + args.dropFirst(sub.count))
         }
+        // Read-only commands and help change nothing; usage errors are one line, exit 64.
+        #expect(try berth("network", "ls").status == 0)
+        #expect(try Sandbox.linkNames(netns: host) == ["lo"])
+        let help = try Sandbox.run([BerthBinary.path, "run", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("OVERVIEW"))
+        let usage = try Sandbox.run([BerthBinary.path, "network", "create"])
+        #expect(usage.status == 64 && usage.stderr.split(separator: "\n").count == 1 && usage.stderr.hasPrefix("berth: "))
         let created = try berth("network", "create", "test1")
         #expect(created.status == 0, "\(created.stderr)")
         let ls = try berth("network", "ls")
@@ -92,6 +99,10 @@ struct CLIEndToEndTests {
         // run: CMD in a fresh sandbox on test1 reaches the first sandbox; its exit code comes back.
         #expect(try berth("run", "--network", "test1", "--", "ping", "-c", "3", "-i", "0.2", "-W", "1", "172.18.0.2").status == 0)
         #expect(try berth("run", "--network", "test1", "--", "sh", "-c", "exit 7").status == 7)
+        #expect(try berth("run", "--network", "test1", "--", "no-such-command").status == 127)
+        // A state directory belongs to one backend.
+        let other = try berth("network", "ls", "--backend", "nftables")
+        #expect(other.status == 1 && other.stderr.contains("uses the iptables backend"))
         #expect(try berth("detach", "test1", sandbox).status == 0)
         #expect(!Sandbox.namedNamespaces().contains(sandbox))
         #expect(try berth("network", "rm", "test1").status == 0)

@@ -41,11 +41,11 @@ struct IptablesHairpinTests {
         noMasq.masquerade = false
         #expect(DockerRules.network(noMasq).postroutingTop.map(\.spec) == ["-o br-2a02aed81558 -m addrtype --src-type LOCAL -j MASQUERADE"])
         #expect(DockerRules.network(noMasq).natDockerTop.isEmpty)
-        var internal = Self.hairpinTest1
-        internal.isInternal = true
+        var internalNet = Self.hairpinTest1
+        internalNet.isInternal = true
         var plainInternal = W.test1
         plainInternal.isInternal = true
-        #expect(DockerRules.network(internal) == DockerRules.network(plainInternal))
+        #expect(DockerRules.network(internalNet) == DockerRules.network(plainInternal))
     }
 
     @Test func portRulesHaveNoInterfaceRestriction() {

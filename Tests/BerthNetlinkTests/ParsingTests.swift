@@ -136,6 +136,8 @@ struct ParsingTests {
         #expect(IPv4Address("256.1.1.1") == nil)
         #expect(IPv4Address("1.2.3") == nil)
         #expect(IPv4Address("01.2.3.4a") == nil)
+        #expect(IPv4Address("010.1.0.0") == nil)   // leading zero: octal or decimal? refused
+        #expect(IPv4Address("10.0.0.0")?.description == "10.0.0.0")
         let s = try #require(IPv4Subnet("172.18.5.9/16"))
         #expect(s.network.description == "172.18.0.0" && s.broadcast.description == "172.18.255.255")
         #expect(s.overlaps(try #require(IPv4Subnet("172.18.128.0/20"))))

@@ -180,6 +180,12 @@ struct AcceptanceTests {
             (NetworkOptions(name: "x", subnet: "10.80.0.0/16", gateway: "10.81.0.1"), .gatewayOutsideSubnet),
             (NetworkOptions(name: "x", subnet: "10.70.128.0/17"), .subnetOverlap),
             (NetworkOptions(name: "x", subnet: "10.80.0.0/16", ipRange: "10.90.0.0/24"), .ipRangeOutsideSubnet),
+            (NetworkOptions(name: "x", subnet: "10.80.0.0/16", ipRange: "10.80.0.130/25"), .invalidArgument),
+            (NetworkOptions(name: "x", subnet: "10.9.0.0/31"), .invalidArgument),
+            (NetworkOptions(name: "x", subnet: "10.9.0.0/32"), .invalidArgument),
+            (NetworkOptions(name: "x", subnet: "127.0.0.0/8"), .invalidArgument),
+            (NetworkOptions(name: "x", subnet: "224.0.0.0/24"), .invalidArgument),
+            (NetworkOptions(name: "x", subnet: "010.1.0.0/16"), .invalidArgument),
         ]
         for (options, code) in cases {
             #expect { try c.createNetwork(options) } throws: { ($0 as? BerthError)?.code == code }

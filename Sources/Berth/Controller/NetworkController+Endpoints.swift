@@ -82,14 +82,14 @@ extension NetworkController {
                 }
                 let eth = try inside.link(named: interfaceName)
                 try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
-                                                       linkIndex: eth.index, broadcast: network.subnet.broadcast))
+                                                       linkIndex: eth.index, broadcast: network.subnet.broadcast), device: interfaceName)
                 try inside.setLink(index: eth.index, LinkChange(up: true), operation: "set link up", object: interfaceName)
                 try inside.setLink(index: 1, LinkChange(up: true), operation: "set link up", object: "lo")  // lo is ifindex 1 in every netns
                 if !network.isInternal {
                     // As Docker: only the first network that gives the sandbox a gateway sets its
                     // default route; a second one (`docker network connect`) leaves it alone.
                     do {
-                        try inside.addRoute(.defaultRoute(via: .v4(network.gateway), outputIndex: eth.index))
+                        try inside.addRoute(.defaultRoute(via: .v4(network.gateway), outputIndex: eth.index), device: interfaceName)
                     } catch let e as NetlinkError where e.code == .exists {}
                 }
                 let endpoint = Endpoint(id: RandomID.hex(64), networkID: network.id, networkName: network.name,

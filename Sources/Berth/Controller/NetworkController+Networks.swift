@@ -51,6 +51,9 @@ extension NetworkController {
             guard s.address == s.network else {
                 throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': it should be \(s.canonical)")
             }
+            if let reason = Self.unusableSubnetReason(s) {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': \(reason)")
+            }
             return s
         }
         return try mutate(op, name) { store throws -> Network in
@@ -59,7 +62,7 @@ extension NetworkController {
                 throw BerthError(.duplicateName, operation: op, object: name, detail: "a network named \(name) exists already")
             }
             if state.networks.values.contains(where: { $0.bridge == bridge }) {
-                throw BerthError(.invalidInterfaceName, operation: op, object: name, detail: "bridge \(bridge) is used by another network")
+                throw BerthError(.interfaceInUse, operation: op, object: name, detail: "bridge \(bridge) is used by another network")
             }
             let routes = try hostSession.routes().compactMap { r -> IPv4Subnet? in
                 guard case .v4(let d)? = r.destination, r.destinationPrefixLength > 0 else { return nil }
@@ -102,11 +105,14 @@ extension NetworkController {
                 guard subnet.contains(r) else {
                     throw BerthError(.ipRangeOutsideSubnet, operation: op, object: name, detail: "ip-range \(r) is not inside subnet \(subnet)")
                 }
-                range = r.canonical
+                guard r.address == r.network else {
+                    throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid ip-range '\(text)': it should be \(r.canonical)")
+                }
+                range = r
             }
             let preexisting = options.bridgeName != nil ? try? hostSession.link(named: bridge) : nil
             if let preexisting, preexisting.kind != "bridge" {
-                throw BerthError(.invalidInterfaceName, operation: op, object: name, detail: "\(bridge) exists and is not a bridge")
+                throw BerthError(.interfaceInUse, operation: op, object: name, detail: "\(bridge) exists and is not a bridge")
             }
             let network = Network(id: id, name: name, bridge: bridge, subnet: subnet, gateway: gateway, ipRange: range, mtu: options.mtu,
                                   isInternal: options.isInternal, icc: options.icc, masquerade: options.masquerade, labels: options.labels,
@@ -116,6 +122,18 @@ extension NetworkController {
             try realize(network, store: store)
             return network
         }
+    }
+
+    /// Why a subnet cannot carry a bridge network, or nil: room for a gateway and one endpoint
+    /// (prefix at most /30), and not in loopback, multicast, reserved or "this network" space.
+    static func unusableSubnetReason(_ s: IPv4Subnet) -> String? {
+        if s.prefixLength > 30 { return "a /\(s.prefixLength) has no room for a gateway and an endpoint (at most /30)" }
+        let special: [(String, String)] = [("0.0.0.0/8", "\"this network\""), ("127.0.0.0/8", "loopback"),
+                                           ("224.0.0.0/4", "multicast"), ("240.0.0.0/4", "reserved")]
+        for (cidr, what) in special {
+            if let block = IPv4Subnet(cidr), block.overlaps(s) { return "it overlaps the \(what) block \(cidr)" }
+        }
+        return nil
     }
 
     /// Every network, oldest first (`docker network ls`).

@@ -15,11 +15,16 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var backend: FirewallBackendKind
     /// The network namespace treated as "the host", as an nsfs path; nil = the caller's.
     public var hostNamespacePath: String?
+    /// Perform the host set-up and reconciliation on open (default). `false` opens for reading
+    /// only: nothing in the kernel is touched (`berth network ls` / `inspect`).
+    public var setUpHost: Bool
 
-    public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil) {
+    public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil,
+                setUpHost: Bool = true) {
         self.stateDirectory = stateDirectory
         self.backend = backend
         self.hostNamespacePath = hostNamespacePath
+        self.setUpHost = setUpHost
     }
 }
 
@@ -67,7 +72,14 @@ public final class NetworkController: @unchecked Sendable {
             throw BerthError.wrap(error, operation: op, object: configuration.stateDirectory)
         }
         store = try StateStore(directory: configuration.stateDirectory)
+        let binding = HostBinding(backend: configuration.backend, hostNamespacePath: configuration.hostNamespacePath,
+                                  hostDevice: host.device, hostInode: host.inode)
+        guard configuration.setUpHost else {
+            try read(op, configuration.stateDirectory) { store in try store.checkBinding(binding, update: false) }
+            return
+        }
         try mutate(op, configuration.stateDirectory) { store in
+            try store.checkBinding(binding, update: true)
             try setUpHost(store)
             try reconcile(store)
         }
@@ -204,7 +216,7 @@ public final class NetworkController: @unchecked Sendable {
         if let n = state.networks[nameOrID] { return n }
         let matches = nameOrID.isEmpty ? [] : state.networks.values.filter { $0.id.hasPrefix(nameOrID) }
         if matches.count == 1, let n = matches.first { return n }
-        throw BerthError(.networkNotFound, operation: operation, object: nameOrID,
-                         detail: matches.count > 1 ? "ambiguous network ID prefix \(nameOrID)" : "network \(nameOrID) not found")
+        throw BerthError(.networkNotFound, operation: operation, object: "'\(nameOrID)'",
+                         detail: matches.count > 1 ? "ambiguous network ID prefix '\(nameOrID)'" : "network '\(nameOrID)' not found")
     }
 }

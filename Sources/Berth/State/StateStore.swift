@@ -1,3 +1,4 @@
+import BerthFirewall
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -15,6 +16,17 @@ struct StateSnapshot: Sendable {
     func endpoints(of networkID: String) -> [Endpoint] {
         endpoints.values.filter { $0.networkID == networkID }.sorted { $0.address < $1.address }
     }
+}
+
+/// What a state directory belongs to: one firewall backend and one host namespace
+/// (`host.json`). Opening it with another backend, or for another host, would program a second
+/// set of rules next to the first, so it is refused.
+struct HostBinding: Codable, Equatable {
+    var backend: FirewallBackendKind
+    /// The configured path; nil for "the caller's namespace".
+    var hostNamespacePath: String?
+    var hostDevice: UInt64
+    var hostInode: UInt64
 }
 
 /// Durable state: one person-readable JSON file per network (`networks/<id>.json`) and per
@@ -105,10 +117,50 @@ final class StateStore {
                 let data = try Data(contentsOf: URL(fileURLWithPath: file))
                 out.append(try JSONDecoder().decode(T.self, from: data))
             } catch {
-                throw BerthError(.state, operation: "load state", object: file, detail: "record does not decode: \(error)")
+                throw BerthError(.state, operation: "load state", object: file,
+                                 detail: "record does not decode: \(Self.brief(error)); move it away to continue")
             }
         }
         return out
+    }
+
+    /// Checks `wanted` against `host.json` (call with the lock held); records it when there is
+    /// none yet and `update` is set. The same path naming a re-created namespace (new inode, e.g.
+    /// after a reboot) is accepted and recorded.
+    /// - Throws: `.state` when the directory belongs to another backend or host namespace.
+    func checkBinding(_ wanted: HostBinding, update: Bool) throws(BerthError) {
+        let path = "\(directory)/host.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if update { try write(wanted, toFile: path) }
+            return
+        }
+        let recorded: HostBinding
+        do { recorded = try JSONDecoder().decode(HostBinding.self, from: data) } catch {
+            throw BerthError(.state, operation: "open state", object: path, detail: "record does not decode: \(Self.brief(error))")
+        }
+        if recorded.backend != wanted.backend {
+            throw BerthError(.state, operation: "open state", object: directory,
+                             detail: "this state directory uses the \(recorded.backend.rawValue) backend, not \(wanted.backend.rawValue); "
+                                 + "pass --backend \(recorded.backend.rawValue) or use another state directory")
+        }
+        let sameNamespace = recorded.hostDevice == wanted.hostDevice && recorded.hostInode == wanted.hostInode
+        if recorded.hostNamespacePath != wanted.hostNamespacePath || (wanted.hostNamespacePath == nil && !sameNamespace) {
+            throw BerthError(.state, operation: "open state", object: directory,
+                             detail: "this state directory belongs to host namespace \(recorded.hostNamespacePath ?? "(the caller's, inode \(recorded.hostInode))"), "
+                                 + "not \(wanted.hostNamespacePath ?? "(the caller's, inode \(wanted.hostInode))"); use another state directory")
+        }
+        if !sameNamespace && update { try write(wanted, toFile: path) }
+    }
+
+    /// A one-line account of a decoding error (no debug dump).
+    static func brief(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let c): return "not valid JSON (\(c.debugDescription))"
+        case DecodingError.keyNotFound(let key, _): return "missing field \(key.stringValue)"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "bad value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        default: return "\(error)"
+        }
     }
 
     func save(_ network: Network) throws(BerthError) {
@@ -141,11 +193,15 @@ final class StateStore {
         syncDirectory("\(directory)/\(sub)")
     }
 
-    /// Temp file, fsync, rename over the record, fsync of the directory.
     private func write<T: Encodable>(_ value: T, to sub: String, id: String) throws(BerthError) {
-        let dir = "\(directory)/\(sub)"
-        let final = "\(dir)/\(id).json"
-        let temp = "\(dir)/.\(id).json.\(getpid()).tmp"
+        try write(value, toFile: "\(directory)/\(sub)/\(id).json")
+    }
+
+    /// Temp file, fsync, rename over the record, fsync of the directory.
+    private func write<T: Encodable>(_ value: T, toFile final: String) throws(BerthError) {
+        let dir = String(final[..<(final.lastIndex(of: "/") ?? final.endIndex)])
+        let name = String(final[final.index(after: final.lastIndex(of: "/") ?? final.startIndex)...])
+        let temp = "\(dir)/.\(name).\(getpid()).tmp"
         let data: Data
         do { data = try encoder.encode(value) + Data("\n".utf8) } catch {
             throw BerthError(.state, operation: "write record", object: final, detail: "\(error)")

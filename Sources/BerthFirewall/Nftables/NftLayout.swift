@@ -229,7 +229,9 @@ struct NftLayout: Sendable {
     /// chain nat-BR       { ip saddr IP ip daddr IP tcp dport PORT masquerade }     # hairpin
     /// ```
     /// With `e.hairpin` the DNAT rule has no `iifname != "BR"` (Docker's `--userland-proxy=false`),
-    /// so the bridge's own sandboxes reach the port through a host address too.
+    /// so the bridge's own sandboxes reach the port through a host address too, and the hairpin
+    /// masquerade moves to the base chain as
+    /// `chain postrouting { oifname "BR" ip saddr IP ip daddr IP tcp dport PORT masquerade }`.
     static func endpointRules(_ e: EndpointPorts) -> [NftRule] {
         let owner = endpointOwner(e)
         var rules: [NftRule] = []
@@ -251,11 +253,15 @@ struct NftLayout: Sendable {
         }
         for p in e.ports {
             var b = NftRuleBuilder()
+            // Hairpin: matched on the output bridge in the base chain, because a packet that
+            // br_netfilter DNATs back out of the bridge reaches postrouting without an input
+            // interface, so `iifname vmap @nat-out` never sends it to nat-BR.
+            if e.hairpin { b.oifname(e.bridge) }
             b.ip(source: true, e.address)
             b.ip(source: false, e.address)
             b.destinationPort(p.proto, p.containerPort)
             b.masquerade()
-            rules.append(b.rule(chain: nat(e.bridge), owner: owner))
+            rules.append(b.rule(chain: e.hairpin ? "postrouting" : nat(e.bridge), owner: owner))
         }
         var seen = Set<NftRule>()
         return rules.filter { seen.insert($0).inserted }

@@ -147,7 +147,9 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// add rule ip berth fwd-ports-BR iifname != "BR" ip daddr IP tcp dport PORT accept comment "ep:EID br:BR"
     /// add rule ip berth nat-BR ip saddr IP ip daddr IP tcp dport PORT masquerade comment "ep:EID br:BR"
     /// ```
-    /// With `endpoint.hairpin` the DNAT rule has no `iifname != "BR"`.
+    /// With `endpoint.hairpin` the DNAT rule has no `iifname != "BR"`, and the masquerade rule is
+    /// `add rule ip berth postrouting oifname "BR" ip saddr IP ip daddr IP tcp dport PORT masquerade`
+    /// (br_netfilter-bridged hairpin packets reach postrouting without an input interface).
     /// `published` is reached from prerouting/output only for local destinations
     /// (`fib daddr type local`). Same rules present: nothing is sent; different: replaced atomically.
     /// - Throws: `.invalidArgument` (port 0, bad IDs or bridge, network not added); kernel errors.

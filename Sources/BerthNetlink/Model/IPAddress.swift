@@ -18,8 +18,9 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
         guard parts.count == 4 else { return nil }
         var v: UInt32 = 0
         for part in parts {
+            // No leading zeros: "010" is octal to inet_aton, decimal to others; refuse the ambiguity.
             guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let n = UInt32(part), n <= 255 else { return nil }
+                  part.count == 1 || part.first != "0", let n = UInt32(part), n <= 255 else { return nil }
             v = v << 8 | n
         }
         value = v

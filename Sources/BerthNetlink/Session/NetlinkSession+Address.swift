@@ -3,9 +3,10 @@ extension NetlinkSession {
     /// `ip addr add A/LEN [brd B] dev IF`.
     /// - Throws: `.missingCapability`, `.exists` (already assigned), `.notFound` (no such link),
     ///   `.invalidArgument` (prefix length beyond the family's width).
-    public func addAddress(_ address: InterfaceAddress) throws(NetlinkError) {
+    /// - Parameter device: the link's name, for error messages (default `#index`).
+    public func addAddress(_ address: InterfaceAddress, device: String? = nil) throws(NetlinkError) {
         let op = "add address"
-        let obj = "\(address.address)/\(address.prefixLength) on #\(address.linkIndex)"
+        let obj = "\(address.address)/\(address.prefixLength) on \(device ?? "#\(address.linkIndex)")"
         guard address.prefixLength >= 0, address.prefixLength <= address.address.bitWidth else {
             throw NetlinkError(.invalidArgument, errno: 22, operation: op, object: obj, detail: "prefix length out of range")
         }
@@ -39,9 +40,10 @@ extension NetlinkSession {
 extension NetlinkSession {
     /// `ip route add [DST/LEN | default] [via GW] [dev IF] [metric M]`.
     /// - Throws: `.missingCapability`, `.exists`, `.notFound`/`.kernel` (ENETUNREACH: gateway not on-link).
-    public func addRoute(_ route: Route) throws(NetlinkError) {
+    /// - Parameter device: the output link's name, for error messages (default `#index`).
+    public func addRoute(_ route: Route, device: String? = nil) throws(NetlinkError) {
         let op = "add route"
-        let obj = Self.describe(route)
+        let obj = Self.describe(route, device: device)
         try requireNetAdmin(op, obj)
         _ = try request(RouteRequest.add(route), operation: op, object: obj)
     }
@@ -66,10 +68,10 @@ extension NetlinkSession {
         return out
     }
 
-    static func describe(_ r: Route) -> String {
+    static func describe(_ r: Route, device: String? = nil) -> String {
         var s = r.destination.map { "\($0)/\(r.destinationPrefixLength)" } ?? "default"
         if let g = r.gateway { s += " via \(g)" }
-        if let o = r.outputIndex { s += " dev #\(o)" }
+        if let d = device { s += " dev \(d)" } else if let o = r.outputIndex { s += " dev #\(o)" }
         return s
     }
 }
