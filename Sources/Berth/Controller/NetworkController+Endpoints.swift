@@ -69,8 +69,10 @@ extension NetworkController {
                     }
                     interfaceName = name
                 } else {
-                    let present = Set(try inside.links().map(\.name))
-                    interfaceName = (0...).lazy.map { "eth\($0)" }.first { !present.contains($0) } ?? "eth0"
+                    // One RTM_GETLINK per name tried: usually just eth0, answered with ENODEV.
+                    var index = 0
+                    while (try? inside.link(named: "eth\(index)")) != nil { index += 1 }
+                    interfaceName = "eth\(index)"
                 }
                 let bridge = try hostSession.link(named: network.bridge)
                 let mac = staticMAC ?? MACAddress.docker(for: address)
