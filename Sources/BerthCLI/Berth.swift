@@ -1,7 +1,9 @@
 import ArgumentParser
 import Berth
 import BerthFirewall
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `berth`: Docker-style bridge networking from the shell.
 @main
@@ -22,17 +24,17 @@ struct BerthCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
+            Glibc.exit(code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
-                Foundation.exit(0)
+                Glibc.exit(0)
             }
             let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandleOutput.stderr("berth: " + (text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text)
                                     + " (see berth --help)")
-            Foundation.exit(code == .validationFailure ? 64 : code.rawValue)
+            Glibc.exit(code == .validationFailure ? 64 : code.rawValue)
         }
     }
 }

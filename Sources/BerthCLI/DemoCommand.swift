@@ -2,7 +2,14 @@ import ArgumentParser
 import Berth
 import BerthFirewall
 import BerthNamespace
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `berth demo`: the seed story, replayed in a throw-away namespace that plays the host, with the
 /// evidence (`ip`, `iptables -S` / `nft list ruleset`, `ping`) printed at each step. Never touches
@@ -15,8 +22,8 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let hostName = "berth-demo-\(suffix)"
-        let stateDirectory = NSTemporaryDirectory() + "berth-demo-\(suffix)"
-        let started = Date()
+        let stateDirectory = "/tmp/berth-demo-\(suffix)"
+        let started = ContinuousClock.now
         try Failure.guarded {
             _ = try wrap { try NetworkNamespace.create(name: hostName) }
             defer {
@@ -73,7 +80,7 @@ struct DemoCommand: ParsableCommand {
             demo.step("7. Clean up")
             try c.detach(endpoint: e0.id)
             demo.say("detached \(e0.id.prefix(12)); removing netns \(hostName) and \(stateDirectory)")
-            demo.finish(seconds: Date().timeIntervalSince(started))
+            demo.finish(elapsed: ContinuousClock.now - started)
             if demo.failures > 0 { throw BerthError(.system, operation: "demo", object: hostName, detail: "\(demo.failures) check(s) failed") }
         }
     }
@@ -146,20 +153,24 @@ final class Demo {
         print("    ping \(sandbox) → \(address): \(status == 0 ? "reachable" : "unreachable") (\(ok ? "as expected" : "UNEXPECTED"))")
     }
 
-    func finish(seconds: Double) {
-        print("\nDone in \(String(format: "%.1f", seconds)) s; \(failures == 0 ? "every check held" : "\(failures) check(s) failed"). Nothing is left behind.")
+    func finish(elapsed: Duration) {
+        let tenths = elapsed.components.seconds * 10 + elapsed.components.attoseconds / 100_000_000_000_000_000
+        print("\nDone in \(tenths / 10).\(tenths % 10) s; \(failures == 0 ? "every check held" : "\(failures) check(s) failed"). Nothing is left behind.")
     }
 
+    /// Runs a tool (argv, no shell; looked up in the usual system directories) and returns its
+    /// status and combined output.
     static func capture(_ argv: [String]) -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try p.run() } catch { return (127, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        guard let tool = argv.first,
+              let path = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map({ (dir: String) -> String in "\(dir)/\(tool)" })
+                  .first(where: { (candidate: String) -> Bool in access(candidate, X_OK) == 0 }) else {
+            return (127, "\(argv.first ?? ""): not found")
+        }
+        do {
+            let out = try ProcessRunner.run([path] + argv.dropFirst(), stdin: nil, in: nil)
+            return (out.status, out.stdout + out.stderr)
+        } catch {
+            return (127, "\(error)")
+        }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Berth
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Maps Berth's typed errors to one stderr line and a distinct exit code per class:
 /// 1 system, 3 not found, 4 conflict, 5 permission, 64 usage / invalid input.
@@ -30,6 +32,7 @@ enum Failure {
 
 enum FileHandleOutput {
     static func stderr(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Berth
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 struct NetworkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -119,7 +123,7 @@ enum Table {
         let all = [header] + rows
         let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
         return all.map { row in
-            row.indices.map { i in i == row.count - 1 ? row[i] : row[i].padding(toLength: widths[i] + 3, withPad: " ", startingAt: 0) }.joined()
+            row.indices.map { i in i == row.count - 1 ? row[i] : row[i] + String(repeating: " ", count: widths[i] + 3 - row[i].count) }.joined()
         }.joined(separator: "\n") + "\n"
     }
 }

@@ -2,7 +2,14 @@ import ArgumentParser
 import Berth
 import BerthNamespace
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
