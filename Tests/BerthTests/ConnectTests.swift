@@ -43,6 +43,21 @@ struct ConnectTests {
         }
     }
 
+    @Test("an unrecorded veth of ours (a crash before the record was written) is removed on open")
+    func orphanVethRemoved() throws {
+        let f = try Fixture(.iptables)
+        let c = try f.controller()
+        let s = try f.sandbox()
+        let e = try c.attach(network: "bridge", sandbox: .name(s))
+        // The record is lost, as after a crash before it reached the disk.
+        try FileManager.default.removeItem(atPath: "\(f.stateDirectory)/endpoints/\(e.id).json")
+        _ = try f.controller()
+        #expect(try Sandbox.link(e.hostInterface, netns: f.hostName) == nil)
+        #expect(try Sandbox.link("eth0", netns: s) == nil)
+        // The address is free again.
+        #expect(try c.attach(network: "bridge", sandbox: .name(s)).cidr == "172.17.0.2/16")
+    }
+
     @Test("the host namespace cannot be a sandbox")
     func hostIsNotASandbox() throws {
         let f = try Fixture(.iptables)

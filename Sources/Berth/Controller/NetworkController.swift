@@ -171,7 +171,17 @@ public final class NetworkController: @unchecked Sendable {
         }
         undo.commit()
         // Endpoints whose sandbox is gone (or whose veth vanished with it) are released.
-        let hostLinks = Set(try hostSession.links().map(\.name))
+        let allLinks = try hostSession.links()
+        let hostLinks = Set(allLinks.map(\.name))
+        // A veth of ours on one of our bridges without a record (a crash between creating it and
+        // recording it) is removed: nothing leaks.
+        let bridgeIndexes = Set(allLinks.filter { l in state.networks.values.contains { $0.bridge == l.name } }.map(\.index))
+        let recorded = Set(state.endpoints.values.map(\.hostInterface))
+        for link in allLinks where link.kind == "veth" && Self.isBerthVethName(link.name) && !recorded.contains(link.name) {
+            if let master = link.masterIndex, bridgeIndexes.contains(master) {
+                try? hostSession.deleteLink(index: link.index)
+            }
+        }
         for endpoint in state.endpoints.values {
             guard sandboxAlive(endpoint), hostLinks.contains(endpoint.hostInterface) else {
                 _ = releaseEndpoint(endpoint, store: store)
@@ -188,6 +198,11 @@ public final class NetworkController: @unchecked Sendable {
             }
         }
         try firewall.reapply(firewallState(try store.load()))
+    }
+
+    /// `veth` + 7 lowercase hex: the names Berth (and Docker) give host ends.
+    static func isBerthVethName(_ name: String) -> Bool {
+        name.count == 11 && name.hasPrefix("veth") && name.dropFirst(4).allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
     }
 
     func sandboxAlive(_ endpoint: Endpoint) -> Bool {
