@@ -29,7 +29,7 @@ if [ "${BERTH_SANDBOX:-}" != 1 ]; then
   cc -O2 -Wall -o "$FLOOR_BIN" floor/attach_floor.c $(pkg-config --cflags --libs libmnl)
   BERTH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
   export BERTH_HOST_NETNS ROUNDS
-  exec unshare --net --mount -- "$HERE/../scripts/in-sandbox.sh" "$0" "$ITER" "$STEPS"
+  exec unshare --net --mount -- "$HERE/../scripts/in-sandbox.sh" "$HERE/$(basename "$0")" "$ITER" "$STEPS"
 fi
 
 # ---- inside the sandbox from here on ----

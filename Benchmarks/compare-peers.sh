@@ -72,7 +72,7 @@ if [ "${BERTH_SANDBOX:-}" != 1 ]; then
   fi
   BERTH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
   export BERTH_HOST_NETNS ROUNDS NET_ITER SCALE PEER_SCALE SCALE_NETS RESULTS SKIP_SCALE="${SKIP_SCALE:-}"
-  exec unshare --net --mount -- "$HERE/../scripts/in-sandbox.sh" "$0" "$ITER"
+  exec unshare --net --mount -- "$HERE/../scripts/in-sandbox.sh" "$HERE/$(basename "$0")" "$ITER"
 fi
 
 # ---- inside the sandbox from here on ----
