@@ -184,16 +184,18 @@ final class StateStore {
         stamp = currentStamp()
     }
 
+    /// Without the directory fsync, like `save(_: Endpoint)`: a removal lost in a crash brings the
+    /// record back, and the next open releases it (its veth is gone).
     func removeEndpoint(_ id: String) throws(BerthError) {
-        try remove("endpoints", id)
+        try remove("endpoints", id, syncDirectory: false)
         cache.endpoints[id] = nil
         stamp = currentStamp()
     }
 
-    private func remove(_ sub: String, _ id: String) throws(BerthError) {
+    private func remove(_ sub: String, _ id: String, syncDirectory sync: Bool = true) throws(BerthError) {
         let path = "\(directory)/\(sub)/\(id).json"
         if unlink(path) != 0 && errno != ENOENT { throw Self.error(errno, "remove record", path) }
-        syncDirectory("\(directory)/\(sub)")
+        if sync { syncDirectory("\(directory)/\(sub)") }
     }
 
     private func write<T: Encodable>(_ value: T, to sub: String, id: String) throws(BerthError) {

@@ -13,6 +13,9 @@ final class NftChannel {
     private let socket: MnlSocket
     private var sequence: UInt32
     private let object: String
+    /// The largest SO_RCVBUFFORCE / SO_SNDBUFFORCE set so far (0: defaults).
+    private var receiveBufferSize: Int32 = 0
+    private var sendBufferSize: Int32 = 0
 
     init(socket: MnlSocket, object: String) {
         self.socket = socket
@@ -84,10 +87,11 @@ final class NftChannel {
     /// Sends a dump request and collects every reply message up to NLMSG_DONE; an interrupted
     /// dump (NLM_F_DUMP_INTR) is retried up to five times.
     /// - Throws: `.rejected` with the kernel's errno (ENOENT when the set/table is absent).
-    func dump(_ type: nf_tables_msg_types, table: String?, set: String? = nil, operation: String) throws(FirewallError) -> [Message] {
+    func dump(_ type: nf_tables_msg_types, table: String?, set: String? = nil, chain: String? = nil,
+              operation: String) throws(FirewallError) -> [Message] {
         for _ in 0..<5 {
             let seq = nextSeq()
-            try send(try NftMessageEncoder.dumpRequest(type, table: table, set: set, seq: seq), operation: operation)
+            try send(try NftMessageEncoder.dumpRequest(type, table: table, set: set, chain: chain, seq: seq), operation: operation)
             var out: [Message] = []
             var interrupted = false
             var done = false
@@ -113,6 +117,46 @@ final class NftChannel {
         }
         throw FirewallError(.system, errno: EINTR, operation: operation, object: object,
                             detail: "dump interrupted five times by concurrent ruleset changes")
+    }
+
+    /// The answer to one `NftQuery`: the kernel's errno (0: found, ENOENT: absent) and the
+    /// object message(s) it sent before its acknowledgement.
+    struct QueryReply {
+        var errno: Int32 = 0
+        var text: String?
+        var messages: [Message] = []
+    }
+
+    /// Sends every query (single-object GETs, each with NLM_F_ACK) in ONE sendmsg and collects
+    /// each one's reply up to its acknowledgement: one round trip however many objects.
+    func query(_ queries: [NftQuery], table: String, operation: String) throws(FirewallError) -> [QueryReply] {
+        guard !queries.isEmpty else { return [] }
+        var bytes: [UInt8] = []
+        var index: [UInt32: Int] = [:]
+        index.reserveCapacity(queries.count)
+        for (i, q) in queries.enumerated() {
+            let seq = nextSeq()
+            index[seq] = i
+            bytes += try NftMessageEncoder.queryRequest(q, table: table, seq: seq)
+        }
+        // Each answer is up to two skbs (object, ack), each up to a page plus overhead.
+        sizeBuffers(messages: queries.count * 8, bytes: bytes.count)
+        try send(bytes, operation: operation)
+        var replies = [QueryReply](repeating: QueryReply(), count: queries.count)
+        while !index.isEmpty {
+            for m in try receive(operation: operation) where m.portID == socket.portID {
+                guard let i = index[m.seq] else { continue }
+                if m.type == Self.nlmsgError {
+                    let (err, text) = try decodeError(m, operation: operation)
+                    replies[i].errno = err
+                    replies[i].text = text
+                    index.removeValue(forKey: m.seq)
+                } else {
+                    replies[i].messages.append(m)
+                }
+            }
+        }
+        return replies
     }
 
     private func decodeError(_ m: Message, operation: String) throws(FirewallError) -> (Int32, String?) {
@@ -170,13 +214,20 @@ final class NftChannel {
     /// Every message gets its own ACK skb (~1 KiB of receive buffer each); a large batch also
     /// needs a send buffer bigger than the batch. Forced sizes need CAP_NET_ADMIN, which any
     /// nf_tables change needs anyway; failures here only leave the defaults.
+    /// Sizes only ever grow, and a size already set is not set again (no syscall per batch).
     private func sizeBuffers(messages: Int, bytes: Int) {
         let fd = socket.fileDescriptor
         var receive = Int32(clamping: max(messages * 1024, 1 << 18))
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive, socklen_t(MemoryLayout<Int32>.size))
+        if receive > receiveBufferSize {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive, socklen_t(MemoryLayout<Int32>.size))
+            receiveBufferSize = receive
+        }
         if bytes > 100_000 {
             var send = Int32(clamping: bytes + 65536)
-            _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &send, socklen_t(MemoryLayout<Int32>.size))
+            if send > sendBufferSize {
+                _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &send, socklen_t(MemoryLayout<Int32>.size))
+                sendBufferSize = send
+            }
         }
     }
 }

@@ -28,13 +28,16 @@ struct NftMessageEncoder {
 
     /// A dump request (NLM_F_DUMP) of tables, chains, sets or rules of our family; rules and
     /// set elements are filtered by table (and set) in the kernel.
-    static func dumpRequest(_ type: nf_tables_msg_types, table: String?, set: String? = nil, seq: UInt32) throws(FirewallError) -> [UInt8] {
+    /// With `chain` (GETRULE only), the kernel dumps that chain's rules alone (a hash lookup).
+    static func dumpRequest(_ type: nf_tables_msg_types, table: String?, set: String? = nil, chain: String? = nil,
+                            seq: UInt32) throws(FirewallError) -> [UInt8] {
         let flags = UInt16(NLM_F_DUMP)
         switch type {
         case NFT_MSG_GETRULE:
             guard let r = nftnl_rule_alloc() else { throw allocFailure("rule") }
             defer { nftnl_rule_free(r) }
             if let table { nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table) }
+            if let chain { nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), chain) }
             return message { buf in
                 let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(type.rawValue), family, flags, seq)
                 nftnl_rule_nlmsg_build_payload(nlh, r)
@@ -52,6 +55,57 @@ struct NftMessageEncoder {
             }
         default:
             return message { buf in nftnl_nlmsg_build_hdr(buf, UInt16(type.rawValue), family, flags, seq) }
+        }
+    }
+
+    /// A single-object GET (no NLM_F_DUMP, NLM_F_ACK set): the kernel answers with the object
+    /// (when found) followed by an NLMSG_ERROR carrying 0 or the errno (ENOENT: absent).
+    static func queryRequest(_ query: NftQuery, table: String, seq: UInt32) throws(FirewallError) -> [UInt8] {
+        let flags = UInt16(NLM_F_ACK)
+        switch query {
+        case .table:
+            guard let t = nftnl_table_alloc() else { throw allocFailure("table") }
+            defer { nftnl_table_free(t) }
+            nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), table)
+            return message { buf in
+                let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_GETTABLE.rawValue), family, flags, seq)
+                nftnl_table_nlmsg_build_payload(nlh, t)
+                return nlh
+            }
+        case .chain(let name):
+            guard let c = nftnl_chain_alloc() else { throw allocFailure("chain") }
+            defer { nftnl_chain_free(c) }
+            nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TABLE.rawValue), table)
+            nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
+            return message { buf in
+                let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_GETCHAIN.rawValue), family, flags, seq)
+                nftnl_chain_nlmsg_build_payload(nlh, c)
+                return nlh
+            }
+        case .set(let name):
+            guard let s = nftnl_set_alloc() else { throw allocFailure("set") }
+            defer { nftnl_set_free(s) }
+            nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table)
+            nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), name)
+            return message { buf in
+                let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_GETSET.rawValue), family, flags, seq)
+                nftnl_set_nlmsg_build_payload(nlh, s)
+                return nlh
+            }
+        case .element(let set, let key):
+            guard let s = nftnl_set_alloc() else { throw allocFailure("set") }
+            defer { nftnl_set_free(s) }
+            nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table)
+            nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), set)
+            guard let e = nftnl_set_elem_alloc() else { throw allocFailure("set element") }
+            let keyBytes = NftRuleBuilder.ifnameBytes(key)
+            keyBytes.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+            nftnl_set_elem_add(s, e)  // the set owns the element from here on
+            return message { buf in
+                let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_GETSETELEM.rawValue), family, flags, seq)
+                nftnl_set_elems_nlmsg_build_payload(nlh, s)
+                return nlh
+            }
         }
     }
 

@@ -110,3 +110,12 @@ enum NftCommand: Hashable, Sendable {
         }
     }
 }
+
+/// One single-object lookup of `NftSnapshotReader.read(table:scope:channel:)`.
+enum NftQuery: Hashable, Sendable {
+    case table
+    case chain(String)
+    case set(String)
+    /// The element `key` of a set or verdict map (its verdict comes back with it).
+    case element(set: String, key: String)
+}

@@ -21,3 +21,52 @@ struct NftSnapshot: Sendable, Equatable {
 
     static let empty = NftSnapshot()
 }
+
+/// What one operation reads (`NftSnapshotReader.read(table:scope:channel:)`): chains whose
+/// existence matters, chains whose rules are read (their existence is checked too), and interface names
+/// looked up in every set/map. Everything the planner consults for the operation must be named.
+struct NftReadScope: Sendable, Equatable {
+    var chains: [String] = []
+    var ruleChains: [String] = []
+    var elementKeys: [String] = []
+
+    /// The base chains' existence and the base rules (owner `berth`, in the hooked chains;
+    /// `postrouting` also holds hairpin rules, which ensureNetwork/ensureEndpoint compare).
+    static let base = NftReadScope(chains: NftLayout.baseChains.map(\.name),
+                                   ruleChains: ["forward", "prerouting", "output", "postrouting"])
+
+    /// A network's chains and elements, and the rules its `net:` owner can have
+    /// (`fwd-in-BR`, `fwd-out-BR`, `nat-BR`, hairpin `postrouting`).
+    static func network(_ bridge: String) -> NftReadScope {
+        NftReadScope(chains: NftLayout.networkChains(bridge) + ["postrouting"],
+                     ruleChains: [NftLayout.forwardIn(bridge), NftLayout.forwardOut(bridge), NftLayout.nat(bridge), "postrouting"],
+                     elementKeys: [bridge])
+    }
+
+    /// For removing a network: its chains (flushed and deleted whole, so their rules need not be
+    /// read), its elements, and the shared chains where its and its endpoints' rules also live.
+    static func networkRemoval(_ bridge: String) -> NftReadScope {
+        NftReadScope(chains: NftLayout.networkChains(bridge) + [NftLayout.publishedChain, "postrouting"],
+                     ruleChains: [NftLayout.publishedChain, "postrouting"], elementKeys: [bridge])
+    }
+
+    /// Endpoint rules on `bridges`: `published`, `postrouting` (hairpin), `fwd-ports-BR`, `nat-BR`.
+    static func endpoint(bridges: [String]) -> NftReadScope {
+        var scope = NftReadScope(chains: [NftLayout.publishedChain, "postrouting"], ruleChains: [NftLayout.publishedChain, "postrouting"])
+        for bridge in bridges {
+            scope.chains += [NftLayout.forwardPorts(bridge), NftLayout.nat(bridge)]
+            scope.ruleChains += [NftLayout.forwardPorts(bridge), NftLayout.nat(bridge)]
+        }
+        return scope
+    }
+
+    /// Both scopes, each name once (first occurrence kept).
+    func union(_ other: NftReadScope) -> NftReadScope {
+        func merge(_ a: [String], _ b: [String]) -> [String] {
+            var seen = Set<String>()
+            return (a + b).filter { seen.insert($0).inserted }
+        }
+        return NftReadScope(chains: merge(chains, other.chains), ruleChains: merge(ruleChains, other.ruleChains),
+                            elementKeys: merge(elementKeys, other.elementKeys))
+    }
+}

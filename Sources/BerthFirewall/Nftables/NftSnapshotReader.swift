@@ -48,6 +48,59 @@ enum NftSnapshotReader {
         return snapshot
     }
 
+    /// Reads only what `scope` names, so the cost does not grow with the number of networks:
+    /// ONE round trip of single-object GETs (the table, the sets, the scope's chains, the scope's
+    /// keys in every set), then a rule dump of each existing chain of `scope.ruleChains`
+    /// (filtered by table and chain in the kernel). The snapshot holds exactly those objects;
+    /// the planner only looks at what the operation touches, which the scope must cover.
+    static func read(table: String, scope: NftReadScope, channel: NftChannel) throws(FirewallError) -> NftSnapshot {
+        let op = "read nftables table"
+        var queries: [NftQuery] = [.table]
+        for spec in NftLayout.sets { queries.append(.set(spec.name)) }
+        for chain in scope.chains { queries.append(.chain(chain)) }
+        for chain in scope.ruleChains where !scope.chains.contains(chain) { queries.append(.chain(chain)) }
+        for key in scope.elementKeys {
+            for spec in NftLayout.sets { queries.append(.element(set: spec.name, key: key)) }
+        }
+        let replies = try channel.query(queries, table: table, operation: op)
+        var snapshot = NftSnapshot()
+        for (query, reply) in zip(queries, replies) {
+            if reply.errno == ENOENT { continue }
+            if reply.errno != 0 {
+                if case .element(let set, _) = query, reply.errno == EOPNOTSUPP, snapshot.sets.contains(set) {
+                    // A set type without single-element lookup: read the whole set instead.
+                    var elements: [String: String?] = [:]
+                    for m in try channel.dump(NFT_MSG_GETSETELEM, table: table, set: set, operation: op) { try parseElements(m, into: &elements) }
+                    for key in scope.elementKeys { if let v = elements[key] { snapshot.elements[set, default: [:]][key] = v } }
+                    continue
+                }
+                let err = reply.errno
+                throw FirewallError(err == EPERM ? .missingCapability : .rejected, errno: err, operation: op, object: table,
+                                    detail: "\(query): " + (reply.text ?? String(cString: strerror(err))))
+            }
+            switch query {
+            case .table:
+                snapshot.tableExists = true
+            case .set(let name):
+                snapshot.sets.insert(name)
+                if snapshot.elements[name] == nil { snapshot.elements[name] = [:] }
+            case .chain(let name):
+                snapshot.chains.insert(name)
+            case .element(let set, _):
+                var elements = snapshot.elements[set] ?? [:]
+                for m in reply.messages { try parseElements(m, into: &elements) }
+                snapshot.elements[set] = elements
+            }
+        }
+        guard snapshot.tableExists else { return NftSnapshot() }
+        for chain in scope.ruleChains where snapshot.chains.contains(chain) {
+            for m in try channel.dump(NFT_MSG_GETRULE, table: table, chain: chain, operation: op) {
+                if let rule = try parseRule(m, table: table) { snapshot.rules.append(rule) }
+            }
+        }
+        return snapshot
+    }
+
     private static func parseElements(_ m: NftChannel.Message, into elements: inout [String: String?]) throws(FirewallError) {
         guard let s = nftnl_set_alloc() else { throw FirewallError(.system, errno: ENOMEM, operation: "parse set elements", object: "") }
         defer { nftnl_set_free(s) }

@@ -27,7 +27,9 @@ import Glibc
 /// **User chain.** `berth-user` plays DOCKER-USER: `forward` jumps to it first; Berth never
 /// writes into it and `setUpBase` keeps its rules; a `drop` there is final.
 ///
-/// **Transactions.** Each call reads the table (netlink dumps), computes the difference and sends
+/// **Transactions.** Each call reads what it touches (one round trip of single-object GETs for
+/// the table, sets, its chains and map elements, then rule dumps of its own and the shared
+/// chains; `reapply` and `removeAll` read the whole table), computes the difference and sends
 /// ONE nf_tables batch (NFNL_MSG_BATCH_BEGIN … END, every message acknowledged and checked by
 /// seq). The kernel applies a batch entirely or not at all, so a failure leaves the previous
 /// ruleset intact, and a removal costs one RCU grace period however many rules it deletes.
@@ -86,7 +88,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// - Throws: `FirewallError` (`.rejected`, `.missingCapability`, `.system`, `.namespace`).
     public func setUpBase() throws(FirewallError) {
         let op = "set up nftables base"
-        try transact(op) { (p: inout NftPlanner) throws(FirewallError) in p.ensureBase() }
+        try transact(op, scope: .base) { (p: inout NftPlanner) throws(FirewallError) in p.ensureBase() }
         try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
     }
 
@@ -120,7 +122,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     public func addNetwork(_ network: NetworkRules) throws(FirewallError) {
         let op = "add nftables network"
         try NftValidation.network(network, operation: op)
-        try transact(op) { (p: inout NftPlanner) throws(FirewallError) in
+        try transact(op, scope: NftReadScope.base.union(.network(network.bridge))) { (p: inout NftPlanner) throws(FirewallError) in
             p.ensureBase()
             p.ensureNetwork(network)
         }
@@ -137,7 +139,9 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     public func removeNetwork(_ network: NetworkRules) throws(FirewallError) {
         let op = "remove nftables network"
         try NftValidation.network(network, operation: op)
-        try transact(op, createIfMissing: false) { (p: inout NftPlanner) throws(FirewallError) in p.removeNetwork(network) }
+        try transact(op, createIfMissing: false, scope: .networkRemoval(network.bridge)) { (p: inout NftPlanner) throws(FirewallError) in
+            p.removeNetwork(network)
+        }
     }
 
     /// Adds one endpoint's published-port rules; the endpoint's network must have been added.
@@ -156,7 +160,8 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     public func addPorts(_ endpoint: EndpointPorts) throws(FirewallError) {
         let op = "add nftables ports"
         try NftValidation.endpoint(endpoint, operation: op)
-        try transact(op) { (p: inout NftPlanner) throws(FirewallError) in
+        let scope = NftReadScope.base.union(.endpoint(bridges: [endpoint.bridge]))
+        try transact(op, scope: scope, widen: Self.widening(scope, endpointID: endpoint.endpointID)) { (p: inout NftPlanner) throws(FirewallError) in
             p.ensureBase()
             try p.ensureEndpoint(endpoint, operation: op)
         }
@@ -166,7 +171,11 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     public func removePorts(_ endpoint: EndpointPorts) throws(FirewallError) {
         let op = "remove nftables ports"
         try NftValidation.identifier(endpoint.endpointID, what: "endpoint ID", operation: op)
-        try transact(op, createIfMissing: false) { (p: inout NftPlanner) throws(FirewallError) in p.removeEndpoint(endpoint.endpointID) }
+        let scope = NftReadScope.endpoint(bridges: [endpoint.bridge])
+        try transact(op, createIfMissing: false, scope: scope,
+                     widen: Self.widening(scope, endpointID: endpoint.endpointID)) { (p: inout NftPlanner) throws(FirewallError) in
+            p.removeEndpoint(endpoint.endpointID)
+        }
     }
 
     /// Makes the table equal `state` in one batch: recreates what is missing or different (after
@@ -209,17 +218,44 @@ public final class NftablesBackend: FirewallBackend, Sendable {
 
     // MARK: - Plumbing
 
-    /// Reads the table, lets `plan` compute the commands, sends them as one batch (if any).
+    /// Reads the table — all of it (`scope` nil), or only what `scope` names, so that adding or
+    /// removing one network or endpoint costs the same however many networks exist — lets
+    /// `plan` compute the commands, sends them as one batch (if any). `widen` may name more to
+    /// read once the first read is seen (an endpoint's rules on another bridge); it is read again.
     /// With `createIfMissing` false, a missing table means there is nothing to do.
-    private func transact(_ operation: String, createIfMissing: Bool = true,
+    private func transact(_ operation: String, createIfMissing: Bool = true, scope: NftReadScope? = nil,
+                          widen: ((NftSnapshot) -> NftReadScope?)? = nil,
                           _ plan: (inout NftPlanner) throws(FirewallError) -> Void) throws(FirewallError) {
         try NftValidation.tableName(tableName, operation: operation)
         try withChannel(operation) { (ch: NftChannel) throws(FirewallError) in
-            let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
+            var snapshot: NftSnapshot
+            if let scope {
+                snapshot = try NftSnapshotReader.read(table: tableName, scope: scope, channel: ch)
+                if let widen, let wider = widen(snapshot) {
+                    snapshot = try NftSnapshotReader.read(table: tableName, scope: wider, channel: ch)
+                }
+            } else {
+                snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
+            }
             if !createIfMissing && !snapshot.tableExists { return }
             var planner = NftPlanner(snapshot: snapshot)
             try plan(&planner)
             try ch.commit(planner.commands, encoder: NftMessageEncoder(table: tableName), operation: operation)
+        }
+    }
+
+    /// For endpoint operations: an endpoint's rules found (in `published`/`postrouting`) on a
+    /// bridge other than the scope's — the endpoint moved — make its chains part of the read too.
+    private static func widening(_ scope: NftReadScope, endpointID: String) -> (NftSnapshot) -> NftReadScope? {
+        { snapshot in
+            let prefix = "ep:\(endpointID) br:"
+            var extra: [String] = []
+            for r in snapshot.rules {
+                guard let o = r.owner, o.hasPrefix(prefix) else { continue }
+                let bridge = String(o.dropFirst(prefix.count))
+                if !scope.chains.contains(NftLayout.forwardPorts(bridge)), !extra.contains(bridge) { extra.append(bridge) }
+            }
+            return extra.isEmpty ? nil : scope.union(.endpoint(bridges: extra))
         }
     }
 
