@@ -80,7 +80,9 @@ struct DetachCommand: ParsableCommand {
 
     func run() throws {
         try Failure.guarded {
-            let c = try global.controller()
+            // Detach needs no host set-up or reconciliation (it only removes): skip both, so a
+            // detach per process costs the veth delete and little else.
+            let c = try global.controller(setUpHost: false)
             let released = targets.count == 1
                 ? try c.detach(endpoint: targets[0])
                 : try c.detach(network: targets[0], sandbox: sandboxSpec(targets[1], create: false))

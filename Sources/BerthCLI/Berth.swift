@@ -53,7 +53,7 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print results as JSON.")
     var json = false
 
-    /// - Parameter setUpHost: false for read-only commands, which must not change the host.
+    /// - Parameter setUpHost: false for commands that need no host set-up (reads, detach).
     func controller(setUpHost: Bool = true) throws -> NetworkController {
         try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostNamespace,
                                                       setUpHost: setUpHost))

@@ -15,8 +15,9 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var backend: FirewallBackendKind
     /// The network namespace treated as "the host", as an nsfs path; nil = the caller's.
     public var hostNamespacePath: String?
-    /// Perform the host set-up and reconciliation on open (default). `false` opens for reading
-    /// only: nothing in the kernel is touched (`berth network ls` / `inspect`).
+    /// Perform the host set-up and reconciliation on open (default). `false` skips both, so the
+    /// open itself touches nothing in the kernel: for reads (`berth network ls` / `inspect`) and
+    /// for operations that need neither (`berth detach`).
     public var setUpHost: Bool
 
     public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil,
