@@ -280,19 +280,3 @@ struct IptablesRenderingTests {
         #expect(IptablesDetection.variant(fromResolvedPath: "/usr/sbin/iptables") == nil)
     }
 }
-
-/// The embedded golden copies equal the shared golden files (when the shared directory is there).
-@Suite("golden copies")
-struct GoldenCopyTests {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/golden/docker-20.10")
-
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: directory.path)))
-    func embeddedCopiesMatch() throws {
-        for (name, text) in DockerGolden.files {
-            let file = try String(contentsOf: Self.directory.appendingPathComponent(name), encoding: .utf8)
-            #expect(file.trimmingCharacters(in: .newlines) == text, "\(name)")
-        }
-    }
-}
