@@ -108,40 +108,22 @@ final class Demo {
     func step(_ text: String) { print("\n==> \(text)") }
     func say(_ text: String) { print("    \(text)") }
 
-    @discardableResult
-    func show(_ argv: [String], filter: ((Substring) -> Bool)? = nil) -> Int32 {
-        print("$ \(argv.joined(separator: " "))")
-        let (status, out) = Self.capture(argv)
-        for line in out.split(separator: "\n") where filter?(line) ?? true { print("    \(line)") }
-        return status
+    /// Prints a command and its output; with `grep`, only the lines containing it ("(no rules)"
+    /// when none do).
+    func show(_ argv: [String], grep: String? = nil) {
+        print("$ \(argv.joined(separator: " "))" + (grep.map { " | grep \($0)" } ?? ""))
+        let lines = Self.capture(argv).1.split(separator: "\n").filter { line in grep.map { line.contains($0) } ?? true }
+        if grep != nil && lines.isEmpty { print("    (no rules)") }
+        for line in lines { print("    \(line)") }
     }
 
-    /// The firewall evidence: all of Berth's chains, or only the lines naming `filter`.
+    /// The firewall evidence: all of Berth's chains, or only the lines naming `bridge`.
     func rules(filter bridge: String?) {
-        switch backend {
-        case .iptables:
-            for table in ["filter", "nat"] {
-                let argv = ["ip", "netns", "exec", host, "iptables", "-t", table, "-S"]
-                if let bridge {
-                    print("$ \(argv.joined(separator: " ")) | grep \(bridge)")
-                    let lines = Self.capture(argv).1.split(separator: "\n").filter { $0.contains(bridge) }
-                    if lines.isEmpty { print("    (no rules)") }
-                    for l in lines { print("    \(l)") }
-                } else {
-                    show(argv)
-                }
-            }
-        case .nftables:
-            let argv = ["ip", "netns", "exec", host, "nft", "list", "ruleset"]
-            if let bridge {
-                print("$ \(argv.joined(separator: " ")) | grep \(bridge)")
-                let lines = Self.capture(argv).1.split(separator: "\n").filter { $0.contains(bridge) }
-                if lines.isEmpty { print("    (no rules)") }
-                for l in lines { print("    \(l)") }
-            } else {
-                show(argv)
-            }
+        let listings: [[String]] = switch backend {
+        case .iptables: ["filter", "nat"].map { ["iptables", "-t", $0, "-S"] }
+        case .nftables: [["nft", "list", "ruleset"]]
         }
+        for listing in listings { show(["ip", "netns", "exec", host] + listing, grep: bridge) }
     }
 
     func ping(from sandbox: String, to address: String, expect: Bool) {
