@@ -141,7 +141,9 @@ enum berth_status_code {
     /** A failure inside the library that is not the caller's (e.g. a result that does not encode). */
     BERTH_ERR_INTERNAL = 23,
     /** The host port is already published by another endpoint ("port is already allocated"). */
-    BERTH_ERR_PORT_ALLOCATED = 24
+    BERTH_ERR_PORT_ALLOCATED = 24,
+    /** The state directory belongs to another backend or host namespace. */
+    BERTH_ERR_STATE_CONFLICT = 25
 };
 
 /** A status: one of `enum berth_status_code` (fixed width, so the ABI does not depend on enum size). */
@@ -221,7 +223,7 @@ void berth_error_free(berth_error *BERTH_NULLABLE error);
  *                         Ownership: the caller closes it with berth_controller_close().
  * @param out_error        optional; receives an error on failure (free with berth_error_free()).
  * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT (NULL out_controller, bad UTF-8, unknown backend),
- *         BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_STATE, BERTH_ERR_SANDBOX_NOT_FOUND or
+ *         BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_STATE, BERTH_ERR_STATE_CONFLICT, BERTH_ERR_SANDBOX_NOT_FOUND or
  *         BERTH_ERR_NOT_A_NETWORK_NAMESPACE (host_netns_path), BERTH_ERR_SYSTEM, BERTH_ERR_INTERNAL.
  * Thread-safe.
  */

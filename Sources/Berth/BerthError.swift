@@ -56,6 +56,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         /// The host port (protocol, host address) is already published by another endpoint
         /// (Docker: "port is already allocated").
         case portAllocated
+        /// The state directory belongs to another firewall backend or host namespace.
+        case stateConflict
     }
 
     /// The lower layer's own error, kept whole.

@@ -99,6 +99,7 @@ extension BerthError.Code {
         case .system: BERTH_ERR_SYSTEM
         case .multiple: BERTH_ERR_MULTIPLE
         case .portAllocated: BERTH_ERR_PORT_ALLOCATED
+        case .stateConflict: BERTH_ERR_STATE_CONFLICT
         }
         return statusCode(code)
     }

@@ -61,8 +61,10 @@ struct AttachCommand: ParsableCommand {
     func run() throws {
         try Failure.guarded {
             let ports = try publish.map(parsePublish)
-            let e = try global.controller().attach(network: network, sandbox: sandboxSpec(sandbox, create: create),
-                                                   options: AttachOptions(interfaceName: interfaceName, address: ip, mac: mac, ports: ports))
+            let spec = sandboxSpec(sandbox, create: create)
+            let options = AttachOptions(interfaceName: interfaceName, address: ip, mac: mac, ports: ports)
+            try NetworkController.preflight(attach: network, sandbox: spec, options: options)  // before any host set-up
+            let e = try global.controller().attach(network: network, sandbox: spec, options: options)
             print(global.json ? try JSONText.encode(e) : "\(e.id)\t\(e.cidr)\t\(e.mac)\t\(e.hostInterface)")
         }
     }

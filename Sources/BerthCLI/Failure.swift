@@ -11,7 +11,7 @@ enum Failure {
         switch code {
         case .networkNotFound, .endpointNotFound, .sandboxNotFound: 3
         case .duplicateName, .subnetOverlap, .interfaceInUse, .addressInUse, .hasActiveEndpoints, .predefinedNetwork,
-             .portAllocated, .addressesExhausted, .subnetsExhausted: 4
+             .portAllocated, .addressesExhausted, .subnetsExhausted, .stateConflict: 4
         case .permissionDenied: 5
         case .invalidName, .invalidInterfaceName, .invalidArgument, .gatewayOutsideSubnet, .ipRangeOutsideSubnet,
              .addressOutsideSubnet, .notANetworkNamespace: 64

@@ -27,6 +27,7 @@ struct NetworkCommand: ParsableCommand {
                 var options = NetworkOptions(name: name, subnet: subnet, gateway: gateway, ipRange: ipRange, isInternal: `internal`)
                 for o in opts { let (k, v) = try pair(o, "-o"); try options.apply(option: k, value: v) }
                 for l in labels { let (k, v) = try pair(l, "--label"); options.labels[k] = v }
+                try NetworkController.preflight(options)   // bad input changes nothing, host set-up included
                 let network = try global.controller().createNetwork(options)
                 print(global.json ? try JSONText.encode(network) : network.id)
             }

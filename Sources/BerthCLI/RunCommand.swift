@@ -32,6 +32,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let status: Int32 = try Failure.guarded {
             let ports = try publish.map(parsePublish)
+            try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip, ports: ports))
             let c = try global.controller()
             let endpoint = try c.attach(network: network, sandbox: .create(name: nil), options: AttachOptions(address: ip, ports: ports))
             defer { _ = try? c.detach(endpoint: endpoint.id) }
@@ -50,7 +51,10 @@ struct RunCommand: ParsableCommand {
                     return source
                 }
                 defer { sources.forEach { $0.cancel() } }
-                return ProcessRunner.wait(pid)
+                let status = ProcessRunner.wait(pid)
+                // As stopping a container: whatever CMD left running in the sandbox goes too.
+                killProcesses(in: ns)
+                return status
             } catch let e as NamespaceError {
                 throw BerthError(.system, operation: "run", object: command[0], cause: .namespace(e))
             } catch let e as ProcessFailure where e.errno == ENOENT || e.errno == EACCES {
@@ -63,3 +67,21 @@ struct RunCommand: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 }
+
+/// SIGKILL to every process whose network namespace is `namespace` (the sandbox of `berth run`,
+/// which only CMD and its descendants can have entered), found through /proc/PID/ns/net.
+func killProcesses(in namespace: NetworkNamespace) {
+    guard let dir = opendir("/proc") else { return }
+    defer { closedir(dir) }
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        guard let pid = Int32(name), pid != getpid() else { continue }
+        var st = stat()
+        guard stat("/proc/\(pid)/ns/net", &st) == 0,
+              UInt64(st.st_ino) == namespace.inode, UInt64(st.st_dev) == namespace.device else { continue }
+        kill(pid, SIGKILL)
+    }
+}
+

@@ -3,6 +3,43 @@ import BerthNamespace
 import BerthNetlink
 
 extension NetworkController {
+    /// Checks what `attach` can check without the kernel or the state (interface name, address
+    /// and MAC syntax, ports, the name of a namespace to create), so a caller can refuse bad input
+    /// before opening a controller. `attach` runs it too.
+    /// - Returns: the parsed static address and MAC.
+    /// - Throws: `.invalidInterfaceName`, `.invalidArgument`, `.invalidName` (namespace name).
+    @discardableResult
+    public static func preflight(attach network: String, sandbox: SandboxSpec,
+                                 options: AttachOptions) throws(BerthError) -> (address: IPv4Address?, mac: MACAddress?) {
+        let op = "attach"
+        if let name = options.interfaceName {
+            do { try LinkName.validate(name, operation: op) } catch {
+                throw BerthError(.invalidInterfaceName, operation: op, object: network,
+                                 detail: "interface name '\(name)': \(error.detail ?? error.description)", cause: .netlink(error))
+            }
+        }
+        if case .create(let name?) = sandbox {
+            do { try NetworkNamespace.validateName(name, operation: op) } catch {
+                throw BerthError(.invalidName, operation: op, object: network, detail: "sandbox name: \(error.detail ?? error.description)",
+                                 cause: .namespace(error))
+            }
+        }
+        let address = try options.address.map { text throws(BerthError) -> IPv4Address in
+            guard let a = IPv4Address(text) else { throw BerthError(.invalidArgument, operation: op, object: network, detail: "invalid address '\(text)'") }
+            return a
+        }
+        let mac = try options.mac.map { text throws(BerthError) -> MACAddress in
+            guard let m = MACAddress(text), m.isValidUnicast else {
+                throw BerthError(.invalidArgument, operation: op, object: network, detail: "invalid MAC address '\(text)'")
+            }
+            return m
+        }
+        for p in options.ports where p.hostPort == 0 || p.containerPort == 0 {
+            throw BerthError(.invalidArgument, operation: op, object: network, detail: "port \(p.hostPort):\(p.containerPort) is outside 1–65535")
+        }
+        return (address, mac)
+    }
+
     /// Attaches a sandbox to a network, as Docker does when a container joins it: a veth pair
     /// `veth<7 hex>` whose peer is created directly inside the sandbox and named there (default
     /// `eth0`), MAC 02:42 + the IPv4 bytes unless given, the lowest free address (or the static one),
@@ -17,25 +54,7 @@ extension NetworkController {
     public func attach(network nameOrID: String, sandbox: SandboxSpec, options: AttachOptions = AttachOptions()) throws(BerthError) -> Endpoint {
         let op = "attach"
         let object = "\(nameOrID)"
-        if let name = options.interfaceName {
-            do { try LinkName.validate(name, operation: op) } catch {
-                throw BerthError(.invalidInterfaceName, operation: op, object: object,
-                                 detail: "interface name '\(name)': \(error.detail ?? error.description)", cause: .netlink(error))
-            }
-        }
-        let staticAddress = try options.address.map { text throws(BerthError) -> IPv4Address in
-            guard let a = IPv4Address(text) else { throw BerthError(.invalidArgument, operation: op, object: object, detail: "invalid address '\(text)'") }
-            return a
-        }
-        let staticMAC = try options.mac.map { text throws(BerthError) -> MACAddress in
-            guard let m = MACAddress(text), m.isValidUnicast else {
-                throw BerthError(.invalidArgument, operation: op, object: object, detail: "invalid MAC address '\(text)'")
-            }
-            return m
-        }
-        for p in options.ports where p.hostPort == 0 || p.containerPort == 0 {
-            throw BerthError(.invalidArgument, operation: op, object: object, detail: "port \(p.hostPort):\(p.containerPort) is outside 1–65535")
-        }
+        let (staticAddress, staticMAC) = try Self.preflight(attach: nameOrID, sandbox: sandbox, options: options)
         return try mutate(op, object) { store throws -> Endpoint in
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)

@@ -20,6 +20,72 @@ extension NetworkController {
         }
     }
 
+    /// Checks everything about `options` that needs neither the kernel nor the state (name,
+    /// reserved names, MTU, bridge name, CIDR syntax and sanity, gateway and ip-range against an
+    /// explicit subnet), so a caller can refuse bad input before opening a controller (which sets
+    /// up the host). `createNetwork` runs it too.
+    /// - Returns: the explicit subnet, parsed, when one was given.
+    /// - Throws: `.invalidName`, `.duplicateName` (`host`, `none`), `.invalidInterfaceName`,
+    ///   `.invalidArgument`, `.gatewayOutsideSubnet`, `.ipRangeOutsideSubnet`.
+    @discardableResult
+    public static func preflight(_ options: NetworkOptions) throws(BerthError) -> IPv4Subnet? {
+        let op = "create network"
+        let name = options.name
+        guard isValidNetworkName(name) else {
+            throw BerthError(.invalidName, operation: op, object: "'\(name)'",
+                             detail: "invalid network name '\(name)': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        if name == "host" || name == "none" {
+            throw BerthError(.duplicateName, operation: op, object: name, detail: "network with name \(name) already exists (predefined)")
+        }
+        if let mtu = options.mtu, !(68...65535).contains(mtu) {
+            throw BerthError(.invalidArgument, operation: op, object: name, detail: "mtu \(mtu) is outside 68–65535")
+        }
+        if let bridge = options.bridgeName {
+            do { try LinkName.validate(bridge, operation: op) } catch {
+                throw BerthError(.invalidInterfaceName, operation: op, object: name, detail: "bridge name: \(error.detail ?? error.description)", cause: .netlink(error))
+            }
+        }
+        let subnet = try options.subnet.map { text throws(BerthError) -> IPv4Subnet in
+            guard let s = IPv4Subnet(text) else {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': expected a.b.c.d/len")
+            }
+            guard s.address == s.network else {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': it should be \(s.canonical)")
+            }
+            if let reason = unusableSubnetReason(s) {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': \(reason)")
+            }
+            return s
+        }
+        if let text = options.gateway {
+            guard let g = IPv4Address(text) else {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid gateway '\(text)'")
+            }
+            if let subnet, !AddressAllocator(subnet: subnet, gateway: nil).isAssignable(g) {
+                throw BerthError(.gatewayOutsideSubnet, operation: op, object: name, detail: "gateway \(g) is not a usable address of \(subnet)")
+            }
+        }
+        if let text = options.ipRange {
+            guard let r = IPv4Subnet(text) else {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid ip-range '\(text)'")
+            }
+            guard r.address == r.network else {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid ip-range '\(text)': it should be \(r.canonical)")
+            }
+            if let subnet {
+                guard subnet.contains(r) else {
+                    throw BerthError(.ipRangeOutsideSubnet, operation: op, object: name, detail: "ip-range \(r) is not inside subnet \(subnet)")
+                }
+                let gateway = options.gateway.flatMap(IPv4Address.init) ?? IPv4Address(subnet.network.value + 1)
+                if (try? AddressAllocator(subnet: subnet, gateway: gateway, range: r).allocate(used: [], operation: op, object: name)) == nil {
+                    throw BerthError(.invalidArgument, operation: op, object: name, detail: "ip-range \(r) holds no usable address")
+                }
+            }
+        }
+        return subnet
+    }
+
     /// Creates a bridge network (`docker network create`): a 64-hex ID; bridge `br-<first 12 hex>`
     /// unless named; the subnet given or the first free one of Docker's default pools (skipping
     /// other networks and the host's routes); the gateway (first address unless given) on the
@@ -32,30 +98,9 @@ extension NetworkController {
     public func createNetwork(_ options: NetworkOptions) throws(BerthError) -> Network {
         let op = "create network"
         let name = options.name
-        guard Self.isValidNetworkName(name) else {
-            throw BerthError(.invalidName, operation: op, object: "'\(name)'",
-                             detail: "invalid network name '\(name)': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
-        }
-        if let mtu = options.mtu, !(68...65535).contains(mtu) {
-            throw BerthError(.invalidArgument, operation: op, object: name, detail: "mtu \(mtu) is outside 68–65535")
-        }
+        let explicitSubnet = try Self.preflight(options)
         let id = RandomID.hex(64)
         let bridge = options.bridgeName ?? "br-" + id.prefix(12)
-        do { try LinkName.validate(bridge, operation: op) } catch {
-            throw BerthError(.invalidInterfaceName, operation: op, object: name, detail: "bridge name: \(error.detail ?? error.description)", cause: .netlink(error))
-        }
-        let explicitSubnet = try options.subnet.map { text throws(BerthError) -> IPv4Subnet in
-            guard let s = IPv4Subnet(text) else {
-                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': expected a.b.c.d/len")
-            }
-            guard s.address == s.network else {
-                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': it should be \(s.canonical)")
-            }
-            if let reason = Self.unusableSubnetReason(s) {
-                throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid subnet '\(text)': \(reason)")
-            }
-            return s
-        }
         return try mutate(op, name) { store throws -> Network in
             let state = try store.load()
             if state.networks.values.contains(where: { $0.name == name }) {

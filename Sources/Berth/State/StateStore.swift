@@ -139,13 +139,16 @@ final class StateStore {
             throw BerthError(.state, operation: "open state", object: path, detail: "record does not decode: \(Self.brief(error))")
         }
         if recorded.backend != wanted.backend {
-            throw BerthError(.state, operation: "open state", object: directory,
+            throw BerthError(.stateConflict, operation: "open state", object: directory,
                              detail: "this state directory uses the \(recorded.backend.rawValue) backend, not \(wanted.backend.rawValue); "
                                  + "pass --backend \(recorded.backend.rawValue) or use another state directory")
         }
+        // The same namespace under any name is fine; a new namespace at the recorded path (re-created,
+        // e.g. after a reboot) is taken over; anything else is another host.
         let sameNamespace = recorded.hostDevice == wanted.hostDevice && recorded.hostInode == wanted.hostInode
-        if recorded.hostNamespacePath != wanted.hostNamespacePath || (wanted.hostNamespacePath == nil && !sameNamespace) {
-            throw BerthError(.state, operation: "open state", object: directory,
+        let recreatedAtSamePath = recorded.hostNamespacePath != nil && recorded.hostNamespacePath == wanted.hostNamespacePath
+        if !sameNamespace && !recreatedAtSamePath {
+            throw BerthError(.stateConflict, operation: "open state", object: directory,
                              detail: "this state directory belongs to host namespace \(recorded.hostNamespacePath ?? "(the caller's, inode \(recorded.hostInode))"), "
                                  + "not \(wanted.hostNamespacePath ?? "(the caller's, inode \(wanted.hostInode))"); use another state directory")
         }
@@ -158,7 +161,8 @@ final class StateStore {
         case DecodingError.dataCorrupted(let c): return "not valid JSON (\(c.debugDescription))"
         case DecodingError.keyNotFound(let key, _): return "missing field \(key.stringValue)"
         case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
-            return "bad value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "not a record (wrong JSON type)" : "bad value at \(path)"
         default: return "\(error)"
         }
     }
