@@ -47,7 +47,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: "State directory.")
     var stateDirectory: String = "/var/lib/berth"
 
-    @Option(name: .customLong("host-netns"), help: "Network namespace path to treat as the host (default: this process's).")
+    @Option(name: .customLong("host-netns"), help: "Network namespace to treat as the host: a path, or a name under /run/netns (default: this process's).")
     var hostNamespace: String?
 
     @Flag(help: "Print results as JSON.")
@@ -55,7 +55,9 @@ struct GlobalOptions: ParsableArguments {
 
     /// - Parameter setUpHost: false for commands that need no host set-up (reads, detach).
     func controller(setUpHost: Bool = true) throws -> NetworkController {
-        try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostNamespace,
+        // A bare name means /run/netns/NAME, as for sandbox arguments.
+        let hostPath = hostNamespace.map { $0.contains("/") ? $0 : "/run/netns/\($0)" }
+        return try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostPath,
                                                       setUpHost: setUpHost))
     }
 }
