@@ -6,6 +6,7 @@
 # and Python examples inside one); BERTH_SKIP_C_ABI=1 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
 swift build --build-tests
 # The machine namespace, so the sandbox and the tests can prove they are elsewhere.
 BERTH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
