@@ -495,6 +495,7 @@ struct NetworkJSON: Encodable {
     var is_internal: Bool
     var icc: Bool
     var masquerade: Bool
+    var hairpin: Bool
     var labels: [String: String]
     var bridge_mac: String
     var created: String
@@ -514,6 +515,7 @@ struct NetworkJSON: Encodable {
         is_internal = n.isInternal
         icc = n.icc
         masquerade = n.masquerade
+        hairpin = n.hairpin
         labels = n.labels
         bridge_mac = n.bridgeMAC.description
         created = n.created

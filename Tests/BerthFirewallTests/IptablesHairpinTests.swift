@@ -20,9 +20,7 @@ struct IptablesHairpinTests {
     }
 
     private func plan(from save: String? = nil, _ build: (inout RestorePlan) -> Void) -> RestorePlan {
-        var plan = RestorePlan(current: save.map { IptablesRuleset(parsing: $0) } ?? IptablesRuleset())
-        build(&plan)
-        return plan
+        W.plan(from: save, build)
     }
 
     @Test func networkRulesFollowDockersHairpinGolden() {

@@ -9,9 +9,7 @@ struct IptablesRenderingTests {
     typealias W = Walkthrough
 
     private func plan(from save: String? = nil, _ build: (inout RestorePlan) -> Void) -> RestorePlan {
-        var plan = RestorePlan(current: save.map { IptablesRuleset(parsing: $0) } ?? IptablesRuleset())
-        build(&plan)
-        return plan
+        W.plan(from: save, build)
     }
 
     @Test func networkRulesAreDockers() {

@@ -40,3 +40,12 @@ enum Walkthrough {
         return blocks.sorted { ($0.first ?? "") < ($1.first ?? "") }.flatMap { $0 }
     }
 }
+
+extension Walkthrough {
+    /// A restore plan against `save` (or an empty ruleset), built by `build`.
+    static func plan(from save: String? = nil, _ build: (inout RestorePlan) -> Void) -> RestorePlan {
+        var plan = RestorePlan(current: save.map { IptablesRuleset(parsing: $0) } ?? IptablesRuleset())
+        build(&plan)
+        return plan
+    }
+}
