@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// Berth: Docker-style container networking as an embeddable library (see ../shared/design.md §2).
+// Berth: Docker-style container networking as an embeddable library (layers: see README.md, Layout).
 import PackageDescription
 
 let package = Package(
