@@ -21,7 +21,17 @@ final class Fixture {
         ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: "/run/netns/\(hostName)")
     }
 
-    func controller() throws -> NetworkController { try NetworkController(configuration) }
+    /// A controller opened as a runtime does at its start: open, then the host set-up and the
+    /// reconciliation as explicit steps (which the first change would otherwise run).
+    func controller() throws -> NetworkController {
+        let c = try NetworkController(configuration)
+        try c.setUpHost()
+        try c.reconcile()
+        return c
+    }
+
+    /// A controller that is only opened (nothing runs until its first change).
+    func openedController() throws -> NetworkController { try NetworkController(configuration) }
 
     /// A sandbox namespace made with iproute2.
     func sandbox() throws -> String {
