@@ -112,7 +112,7 @@ struct GlobalOptionsEndToEndTests {
         func berth(_ args: String...) throws -> Sandbox.Output { try Sandbox.run([BerthBinary.path] + args) }
 
         let ls = try berth("--state-dir", state, "--host-netns", host, "network", "ls")
-        #expect(ls.status == 0 && ls.stdout.hasPrefix("NETWORK ID     NAME"), "\(ls.stderr)")
+        #expect(ls.status == 0 && ls.stdout.hasPrefix("NETWORK ID "), "\(ls.stderr)")
         #expect(try Sandbox.linkNames(netns: host) == ["lo"])
         let created = try berth("--host-netns", "/run/netns/\(host)", "--state-dir", state, "network", "create", "test1")
         #expect(created.status == 0, "\(created.stderr)")
