@@ -97,7 +97,8 @@ enum berth_status_code {
     BERTH_ERR_INVALID_NAME = 1,
     /** Another network has that name. */
     BERTH_ERR_DUPLICATE_NAME = 2,
-    /** A bridge or interface name the kernel would refuse (over 15 bytes, '/', ':', space). */
+    /** A bridge or interface name outside 1-15 bytes of [A-Za-z0-9_.-] (not starting with '-', not
+        '.' or '..'): what the kernel, iptables and nftables all take literally. */
     BERTH_ERR_INVALID_INTERFACE_NAME = 3,
     /** A bad argument: NULL where a value is required, invalid UTF-8, JSON that does not parse,
      *  an unknown key or option, a value of the wrong type, a malformed address/subnet/MAC/port. */
