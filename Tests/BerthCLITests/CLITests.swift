@@ -1,5 +1,6 @@
 @testable import BerthCLI
 import Berth
+import BerthFixtures
 import BerthTestSupport
 import Foundation
 import Testing
@@ -84,9 +85,8 @@ struct CLIEndToEndTests {
         let inspect = try berth("network", "inspect", "test1")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])
         let keys = Set(json.first?.keys.map { $0 } ?? [])
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let goldenURL = repo.deletingLastPathComponent().appendingPathComponent("shared/golden/docker-20.10/docker-b-netcreate.network-inspect.json")
-        let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: goldenURL)) as? [[String: Any]]
+        let goldenJSON = try #require(DockerGolden.bNetcreateInspect, "golden docker-b-netcreate.network-inspect.json")
+        let golden = try JSONSerialization.jsonObject(with: goldenJSON) as? [[String: Any]]
         #expect(keys == Set(golden?.first?.keys.map { $0 } ?? []))
         #expect(json.first?["Name"] as? String == "test1")
         let sandbox = Sandbox.unique("bt-cs-")

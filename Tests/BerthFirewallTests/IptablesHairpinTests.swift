@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import BerthFixtures
 import BerthNetlink
 @testable import BerthFirewall
 

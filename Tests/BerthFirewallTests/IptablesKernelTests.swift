@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import BerthNamespace
+import BerthFixtures
 import BerthNetlink
 import BerthTestSupport
 @testable import BerthFirewall

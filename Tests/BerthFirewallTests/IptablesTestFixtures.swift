@@ -1,7 +1,7 @@
 import BerthNetlink
 @testable import BerthFirewall
 
-/// The networks and endpoint of the golden walkthrough (golden/docker-20.10).
+/// The networks and endpoint of the golden walkthrough (Tests/Fixtures/docker-20.10).
 enum Walkthrough {
     static let docker0 = NetworkRules(id: String(repeating: "d", count: 64), bridge: "docker0",
                                       subnet: subnet("172.17.0.0/16"))
