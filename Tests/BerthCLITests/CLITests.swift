@@ -56,9 +56,9 @@ enum BerthBinary {
 @Suite("CLI end to end", .enabled(if: Sandbox.isActive))
 struct CLIEndToEndTests {
     @Test func commandsExitCodesAndOutputs() throws {
-        let host = Sandbox.unique("bt-cli-")
-        try Sandbox.addNamespace(host)
-        defer { Sandbox.deleteNamespace(host) }
+        let scratch = try ScratchNamespace(prefix: "bt-cli-")
+        defer { scratch.close() }
+        let host = scratch.name
         let state = NSTemporaryDirectory() + Sandbox.unique("berth-cli-")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let global = ["--state-dir", state, "--host-netns", "/run/netns/\(host)"]
