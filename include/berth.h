@@ -35,8 +35,11 @@
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)
  * endpoint: {"id","network_id","network_name","sandbox_path","sandbox_name","sandbox_device",
  *            "sandbox_inode","created_sandbox","host_interface","interface_name","address",
- *            "prefix_length","cidr","gateway","mac","ports":[{"proto","host_ip","host_port",
- *            "container_port"}]}
+ *            "prefix_length","cidr","gateway","mac","ports":[port, ...]}
+ * port:     {"proto","host_ip","host_port","container_port"}
+ * Every field of Berth's own records (the state directory's networks/<id>.json and
+ * endpoints/<id>.json, camelCase there) is in these objects under its snake_case name;
+ * scripts/test-c-abi.sh checks both that and these lists against what the calls return.
  *
  * Versioning: the status enum and the function list are append-only; BERTH_ABI_VERSION grows when
  * something is added. An incompatible change would change the SONAME (libberth.so.0).
@@ -86,11 +89,27 @@ extern "C" {
 /** The ABI version this header describes; compare with berth_abi_version() at run time. */
 #define BERTH_ABI_VERSION 1
 
-/**
- * Status codes (append-only: values never change, new codes are only added at the end).
- * One per Berth error code, plus BERTH_ERR_INTERNAL.
+/*
+ * BERTH_CLOSED_ENUM marks an enum whose enumerators are all its values (clang's
+ * `enum_extensibility(closed)`; nothing for compilers without it). Swift imports such an enum as a
+ * frozen Swift enum, so the library's exhaustive switches over it fail to build when a status is
+ * added without its name and mapping.
  */
-enum berth_status_code {
+#if defined(__has_attribute)
+#  if __has_attribute(enum_extensibility)
+#    define BERTH_CLOSED_ENUM __attribute__((enum_extensibility(closed)))
+#  endif
+#endif
+#if !defined(BERTH_CLOSED_ENUM)
+#  define BERTH_CLOSED_ENUM
+#endif
+
+/**
+ * Status codes (append-only: values never change, new codes are only added at the end with the
+ * next value, so the values are exactly 0 up to the last one). One per Berth error code, plus
+ * BERTH_ERR_INTERNAL. berth_status_name() returns each one's own spelling below.
+ */
+enum BERTH_CLOSED_ENUM berth_status_code {
     /** Success. */
     BERTH_OK = 0,
     /** A network name outside Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, or empty. */

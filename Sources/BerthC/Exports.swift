@@ -1,6 +1,6 @@
 // The functions of include/berth.h, implemented with `@c @implementation`: the compiler checks
 // every signature against the header. Documentation (ownership, thread safety, statuses) lives in
-// the header; each function here only marshals arguments and results (see Marshalling.swift).
+// the header; each function here only marshals arguments and results (the other files of this directory, one concept each).
 // Nothing Swift crosses the boundary: every error becomes a status (and a berth_error).
 
 import Berth
@@ -39,7 +39,7 @@ public func berth_free(_ pointer: UnsafeMutableRawPointer?) {
 
 @c @implementation
 public func berth_error_status(_ error: OpaquePointer?) -> berth_status {
-    ErrorBox.borrow(error)?.status ?? statusCode(BERTH_OK)
+    ErrorBox.borrow(error)?.status ?? statusCode(.BERTH_OK)
 }
 
 @c @implementation
