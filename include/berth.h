@@ -87,7 +87,7 @@ extern "C" {
 /* ---- Versions and status codes ----------------------------------------------------------- */
 
 /** The ABI version this header describes; compare with berth_abi_version() at run time. */
-#define BERTH_ABI_VERSION 1
+#define BERTH_ABI_VERSION 2
 
 /*
  * BERTH_CLOSED_ENUM marks an enum whose enumerators are all its values (clang's
@@ -230,10 +230,10 @@ void berth_error_free(berth_error *BERTH_NULLABLE error);
 /* ---- Controller -------------------------------------------------------------------------- */
 
 /**
- * Opens a controller. The first open on a state directory performs Docker's host set-up (network
- * `bridge` on docker0, 172.17.0.1/16, the firewall base chains, net.ipv4.ip_forward=1); every open
- * reconciles state and kernel (recreates missing bridges and rules, releases endpoints whose
- * sandbox is gone).
+ * Opens a controller. Opening changes nothing in the kernel: Docker's host set-up
+ * (berth_host_setup()) and the reconciliation of state and kernel (berth_reconcile()) run by
+ * themselves, once per controller, before its first call that changes something, or when the
+ * caller calls them.
  *
  * @param state_dir        state directory; NULL = "/var/lib/berth".
  * @param backend          "iptables" or "nftables"; NULL = "iptables".
@@ -259,6 +259,31 @@ berth_status berth_controller_open(const char *BERTH_NULLABLE state_dir,
  * Thread safety: no other call may use this controller concurrently or afterwards.
  */
 void berth_controller_close(berth_controller *BERTH_NULLABLE controller);
+
+/**
+ * Docker's host set-up, as dockerd does at start: records the backend and host namespace in the
+ * state directory, the firewall base (DOCKER chains, FORWARD policy DROP; nftables: Berth's table),
+ * net.ipv4.ip_forward=1 and the default network `bridge` on docker0 (172.17.0.1/16). Idempotent.
+ * Added in ABI 2.
+ *
+ * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT (NULL controller), BERTH_ERR_STATE_CONFLICT,
+ *         BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_STATE, BERTH_ERR_SYSTEM.
+ * Thread-safe.
+ */
+berth_status berth_host_setup(berth_controller *BERTH_REQUIRED controller,
+                              berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
+
+/**
+ * Makes the kernel match the records: recreates missing bridges, addresses and rules, puts host
+ * ends back on their bridge, releases endpoints whose sandbox is gone, removes unrecorded veths
+ * of Berth's on its bridges. Idempotent. Added in ABI 2.
+ *
+ * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT (NULL controller), BERTH_ERR_PERMISSION_DENIED,
+ *         BERTH_ERR_STATE, BERTH_ERR_SYSTEM.
+ * Thread-safe.
+ */
+berth_status berth_reconcile(berth_controller *BERTH_REQUIRED controller,
+                             berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
 
 /* ---- Networks ---------------------------------------------------------------------------- */
 

@@ -130,6 +130,22 @@ public func berth_network_create(_ controller: OpaquePointer?, _ name: UnsafePoi
 }
 
 @c @implementation
+public func berth_host_setup(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
+    perform(outError) { () throws(CallError) in
+        let ctrl = try requiredController(controller, "set up host")
+        try api { () throws(BerthError) in try ctrl.setUpHost() }
+    }
+}
+
+@c @implementation
+public func berth_reconcile(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
+    perform(outError) { () throws(CallError) in
+        let ctrl = try requiredController(controller, "reconcile")
+        try api { () throws(BerthError) in try ctrl.reconcile() }
+    }
+}
+
+@c @implementation
 public func berth_network_delete(_ controller: OpaquePointer?, _ nameOrID: UnsafePointer<CChar>?, _ force: Bool,
                                  _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in

@@ -82,6 +82,11 @@ int main(int argc, char **argv) {
     CHECK(berth_controller_open(state, backend, "/nonexistent/netns", &none, NULL) == BERTH_ERR_SANDBOX_NOT_FOUND, "open: NULL out_error still reports the status");
     expect(berth_controller_open(state, backend, host, &ctrl, &err), BERTH_OK, "open");
     if (ctrl == NULL) return 1;
+    /* Opening touches nothing; the host set-up records the backend, after which the other
+     * backend is refused. */
+    expect(berth_host_setup(NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "host setup: NULL controller");
+    expect(berth_host_setup(ctrl, &err), BERTH_OK, "host setup");
+    expect(berth_reconcile(ctrl, &err), BERTH_OK, "reconcile");
     expect(berth_controller_open(state, strcmp(backend ? backend : "iptables", "iptables") == 0 ? "nftables" : "iptables", host, &none, &err),
            BERTH_ERR_STATE_CONFLICT, "open: the state directory belongs to the other backend");
 
