@@ -6,7 +6,7 @@ import Foundation
 /// "host" network namespace inside it and a state directory. Every `berth` run and every
 /// observer runs in it, so `ip netns list` shows only what this lab made, whatever other tests
 /// do in parallel. Dropping the lab unmounts the namespace file: every namespace in it goes.
-final class CrashLab {
+final class CrashLab: @unchecked Sendable {  // userSandboxes is only changed before concurrent use
     let backend: String
     let directory: String
     let mountFile: String
