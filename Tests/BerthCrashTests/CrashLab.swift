@@ -1,11 +1,14 @@
 import BerthTestSupport
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A world of its own for crash tests: a persistent private mount namespace (bound to a file, so
-/// separate processes can enter it with `nsenter --mount=FILE`) with a fresh `/run/netns`, a
-/// "host" network namespace inside it and a state directory. Every `berth` run and every
+/// A world of its own for crash tests: a private mount namespace held by one `sleep` process
+/// this lab starts (entered with `nsenter --mount=/proc/PID/ns/mnt`) with a fresh `/run/netns`,
+/// a "host" network namespace inside it and a state directory. Every `berth` run and every
 /// observer runs in it, so `ip netns list` shows only what this lab made, whatever other tests
-/// do in parallel. Dropping the lab unmounts the namespace file: every namespace in it goes.
+/// do in parallel. Dropping the lab kills the holder (by pid): every namespace in it goes.
 final class CrashLab: @unchecked Sendable {  // userSandboxes is only changed before concurrent use
     let backend: String
     let directory: String
@@ -18,18 +21,32 @@ final class CrashLab: @unchecked Sendable {  // userSandboxes is only changed be
     init(backend: String) throws {
         self.backend = backend
         directory = NSTemporaryDirectory() + Sandbox.unique("berth-lab-", length: 10)
-        mountFile = directory + "/mnt"
         stateDirectory = directory + "/state"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: mountFile, contents: nil)
-        let made = try Sandbox.run(["unshare", "--mount=\(mountFile)", "--propagation", "private", "--", "sh", "-c",
-                                    "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 berth-lab /run/netns"])
-        guard made.status == 0 else { throw SandboxError.command("unshare --mount=\(mountFile)", made.stderr) }
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        holder.arguments = ["--mount", "--propagation", "private", "--", "sh", "-c",
+                            "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 berth-lab /run/netns && echo ready && exec sleep 100000"]
+        let out = Pipe()
+        holder.standardOutput = out
+        holder.standardInput = FileHandle.nullDevice
+        try holder.run()
+        self.holder = holder
+        mountFile = "/proc/\(holder.processIdentifier)/ns/mnt"
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("ready") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { throw SandboxError.command("unshare --mount (lab holder)", "exited") }
+            seen += chunk
+        }
         try addUserSandbox(hostName, record: false)
     }
 
+    private let holder: Process
+
     deinit {
-        _ = try? Sandbox.run(["umount", "-l", mountFile])
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

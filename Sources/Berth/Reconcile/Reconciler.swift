@@ -111,7 +111,7 @@ extension NetworkController {
             if let network = intent.network {
                 if state.networks[network.id] == nil {
                     report.removed.append(.init(kind: "intent", name: intent.id, reason: "\(intent.operation) \(network.name) did not finish"))
-                    if !options.dryRun { try rollBack(network: network, state: state, op: op) }
+                    if !options.dryRun { try rollBack(network: network, state: state, op: op, report: &report) }
                 }
             } else if let endpointID = intent.endpointID {
                 if state.endpoints[endpointID] == nil {
@@ -128,11 +128,12 @@ extension NetworkController {
 
     /// A network create that did not finish: its rules and its bridge, unless a recorded network
     /// uses that bridge (e.g. `docker0` made again by a later set-up).
-    private func rollBack(network: Network, state: StateSnapshot, op: String) throws {
+    private func rollBack(network: Network, state: StateSnapshot, op: String, report: inout GCReport) throws {
         if state.networks.values.contains(where: { $0.bridge == network.bridge }) { return }
         try firewall.removeNetwork(network.firewallRules)
         CrashPoint.step(op)
         if network.ownsBridge, let link = try? hostSession.link(named: network.bridge), link.kind == "bridge" {
+            report.removed.append(.init(kind: "bridge", name: network.bridge, reason: "created by an unfinished \(network.name) create"))
             try deleteLinkIfPresent(link.index)
             CrashPoint.step(op)
         }
