@@ -49,6 +49,8 @@ let package = Package(
         .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthFixtures", "BerthTestSupport"]),
         .testTarget(name: "BerthTests", dependencies: ["Berth", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "Berth", "BerthFixtures", "BerthTestSupport"]),
+        // Crash points, random kills, concurrency and ownership regressions (docs/notes.md, "Ownership").
+        .testTarget(name: "BerthCrashTests", dependencies: ["Berth", "BerthFirewall", "BerthNamespace", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -434,6 +434,27 @@ berth_status berth_endpoint_list(berth_controller *BERTH_REQUIRED controller,
                                  char *BERTH_NULLABLE *BERTH_REQUIRED out_json,
                                  berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
 
+/**
+ * Garbage collection (`berth gc`, `NetworkController.gc`): the host set-up unless dry_run, then
+ * the reconciler, which removes everything of Berth's that no record explains (objects of
+ * operations that were killed, endpoints whose sandbox, veth or owner process is gone,
+ * unrecorded br-<12 hex> bridges and veth<7 hex> ports on Berth's bridges, rules and DNATs of
+ * unknown networks or endpoints) and repairs what records say must exist.
+ *
+ * @param options_json  NULL, or {"dry_run": bool, "valid_endpoints": ["<64-hex id>", ...]}:
+ *                      with valid_endpoints (CNI GC's list), every recorded endpoint not listed
+ *                      is released too; dry_run reports without changing anything.
+ * @param out_json      receives {"dry_run": bool, "removed": [{"kind", "name", "reason"}, ...],
+ *                      "repaired": [...]} (free with berth_free()); required.
+ * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT, BERTH_ERR_STATE, BERTH_ERR_STATE_CONFLICT,
+ *         BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_MULTIPLE, BERTH_ERR_SYSTEM, BERTH_ERR_INTERNAL.
+ * Thread-safe.
+ */
+berth_status berth_gc(berth_controller *BERTH_REQUIRED controller,
+                      const char *BERTH_NULLABLE options_json,
+                      char *BERTH_NULLABLE *BERTH_REQUIRED out_json,
+                      berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -99,6 +99,12 @@ public struct Endpoint: Sendable, Codable, Equatable {
     public var gateway: IPv4Address?
     public var mac: MACAddress
     public var ports: [PortMapping]
+    /// Attach order, across all networks of the state directory (firewall rules are put back in
+    /// this order). nil in records written before it existed.
+    public var sequence: Int?
+    /// The process the sandbox lives for (`berth run`): when it is gone, the next open releases
+    /// the endpoint and removes the sandbox. nil: the sandbox lives until detached.
+    public var owner: ProcessOwner?
 
     /// `a.b.c.d/len`.
     public var cidr: String { "\(address)/\(prefixLength)" }
@@ -199,8 +205,13 @@ public struct AttachOptions: Sendable, Equatable {
     public var mac: String?
     /// `-p`: published ports.
     public var ports: [PortMapping]
+    /// The process the sandbox lives for (`berth run` passes itself): once it is gone, any open
+    /// of the state directory releases the endpoint (and removes a sandbox Berth created).
+    public var owner: ProcessOwner?
 
-    public init(interfaceName: String? = nil, address: String? = nil, mac: String? = nil, ports: [PortMapping] = []) {
+    public init(interfaceName: String? = nil, address: String? = nil, mac: String? = nil, ports: [PortMapping] = [],
+                owner: ProcessOwner? = nil) {
+        self.owner = owner
         self.interfaceName = interfaceName
         self.address = address
         self.mac = mac

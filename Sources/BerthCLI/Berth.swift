@@ -16,7 +16,7 @@ struct BerthCommand: ParsableCommand {
         at any level: berth --state-dir DIR network ls, berth --json network --state-dir DIR ls.
         Exit codes: 0 success, 1 system error, 3 not found, 4 conflict, 5 permission denied, 64 usage or invalid input.
         """,
-        subcommands: [NetworkCommand.self, AttachCommand.self, DetachCommand.self, RunCommand.self, DemoCommand.self]
+        subcommands: [NetworkCommand.self, AttachCommand.self, DetachCommand.self, RunCommand.self, GCCommand.self, DemoCommand.self]
     )
 
     /// As swift-argument-parser's own entry point, except that global options before the

@@ -34,7 +34,10 @@ struct RunCommand: ParsableCommand {
             let ports = try publish.map(parsePublish)
             try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip, ports: ports))
             let c = try global.controller()
-            let endpoint = try c.attach(network: network, sandbox: .create(name: nil), options: AttachOptions(address: ip, ports: ports))
+            // The sandbox records this process as its owner: if it dies without cleaning up, any
+            // later open of the state directory reclaims the sandbox.
+            let endpoint = try c.attach(network: network, sandbox: .create(name: nil),
+                                        options: AttachOptions(address: ip, ports: ports, owner: ProcessOwner.current()))
             defer { _ = try? c.detach(endpoint: endpoint.id) }
             let pid: pid_t
             do {
@@ -43,7 +46,8 @@ struct RunCommand: ParsableCommand {
                 // then pass them on: the child ends and the sandbox is cleaned up.
                 let forwarded = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
                 for s in forwarded { signal(s, SIG_IGN) }
-                pid = try ProcessRunner.spawnInheritingStdio(command, environment: ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }, in: ns)
+                pid = try ProcessRunner.spawnInheritingStdio(ParentDeath.guarded(command),
+                                                             environment: ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }, in: ns)
                 let sources = forwarded.map { s -> DispatchSourceSignal in
                     let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
                     source.setEventHandler { kill(pid, s) }
@@ -53,7 +57,7 @@ struct RunCommand: ParsableCommand {
                 defer { sources.forEach { $0.cancel() } }
                 let status = ProcessRunner.wait(pid)
                 // As stopping a container: whatever CMD left running in the sandbox goes too.
-                killProcesses(in: ns)
+                ns.killProcesses()
                 return status
             } catch let e as NamespaceError {
                 throw BerthError(.system, operation: "run", object: command[0], cause: .namespace(e))
@@ -67,21 +71,3 @@ struct RunCommand: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 }
-
-/// SIGKILL to every process whose network namespace is `namespace` (the sandbox of `berth run`,
-/// which only CMD and its descendants can have entered), found through /proc/PID/ns/net.
-func killProcesses(in namespace: NetworkNamespace) {
-    guard let dir = opendir("/proc") else { return }
-    defer { closedir(dir) }
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        guard let pid = Int32(name), pid != getpid() else { continue }
-        var st = stat()
-        guard stat("/proc/\(pid)/ns/net", &st) == 0,
-              UInt64(st.st_ino) == namespace.inode, UInt64(st.st_dev) == namespace.device else { continue }
-        kill(pid, SIGKILL)
-    }
-}
-

@@ -160,4 +160,12 @@ public protocol FirewallBackend: Sendable {
     func reapply(_ state: FirewallState) throws(FirewallError)
     /// Removes everything Berth owns (base chains included), leaving other rules untouched.
     func removeAll(_ state: FirewallState) throws(FirewallError)
+    /// Makes Berth's rules exactly `state`, in `state`'s order: what is missing is added, what
+    /// is out of order is rewritten, and every rule of Berth's shape that `state` does not
+    /// explain is removed (see FirewallBackend+Reconcile.swift). With `dryRun` nothing is applied.
+    /// - Returns: the removed (or, with `dryRun`, removable) rules, one line each.
+    func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String]
+    /// Undoes a `setUpBase()` that a failed host set-up made: Berth's base removed and (iptables)
+    /// the FORWARD policy back to ACCEPT.
+    func undoSetUpBase() throws(FirewallError)
 }

@@ -59,6 +59,18 @@ public enum Sysctl {
         }
     }
 
+    /// Checks that a sysctl of `namespace` can be written (opens it for writing, writes nothing),
+    /// so a multi-step set-up can refuse before its first change (e.g. a read-only /proc/sys).
+    /// - Throws: `.notFound`, `.permissionDenied` (EACCES, EPERM, EROFS: errno kept), `.namespace`.
+    public static func checkWritable(_ key: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) {
+        let path = try path(for: key)
+        try inNamespace(namespace, key: key) { () throws(NetlinkError) -> Void in
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            if fd < 0 { throw NetlinkError.kernel(errno, operation: "write sysctl", object: key) }
+            close(fd)
+        }
+    }
+
     private static func inNamespace<T>(_ namespace: NetworkNamespace?, key: String,
                                        _ body: () throws(NetlinkError) -> T) throws(NetlinkError) -> T {
         guard let namespace else { return try body() }

@@ -162,7 +162,7 @@ extension NetworkController {
                                   bridgeMAC: MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: gateway),
                                   created: Self.timestamp(), isDefault: false, ownsBridge: preexisting == nil,
                                   hairpin: options.hairpin)
-            try realize(network, store: store)
+            try realize(network, store: store, operation: op)
             return network
         }
     }
@@ -216,18 +216,25 @@ extension NetworkController {
                                  detail: "network \(network.name) has \(attached.count) active endpoint(s)")
             }
             var errors: [BerthError] = []
-            for endpoint in attached { errors += releaseEndpoint(endpoint, store: store) }
-            do { try firewall.removeNetwork(network.firewallRules) } catch {
+            for endpoint in attached { errors += releaseEndpoint(endpoint, store: store, operation: op) }
+            do {
+                try firewall.removeNetwork(network.firewallRules)
+                CrashPoint.step(op)
+            } catch {
                 errors.append(BerthError.wrap(error, operation: "remove rules", object: network.bridge))
             }
             if network.ownsBridge {
-                do { try hostSession.deleteLink(named: network.bridge) } catch let e as NetlinkError where e.code == .notFound {
+                do {
+                    try hostSession.deleteLink(named: network.bridge)
+                    CrashPoint.step(op)
+                } catch let e as NetlinkError where e.code == .notFound {
                 } catch {
                     errors.append(BerthError.wrap(error, operation: "delete bridge", object: network.bridge))
                 }
             }
             if errors.isEmpty {
                 try store.removeNetwork(network.id)
+                CrashPoint.step(op)
             } else {
                 throw BerthError(.multiple, operation: op, object: network.name, errors: errors)
             }

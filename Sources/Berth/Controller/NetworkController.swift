@@ -46,6 +46,7 @@ public final class NetworkController: Sendable {
     let hostSession: NetlinkSession
     let firewall: any FirewallBackend
     private let binding: HostBinding
+    var hostBinding: HostBinding { binding }
     /// Serializes operations in this process; the store is only touched while it is held.
     private let guarded: Mutex<Guarded>
 
@@ -106,12 +107,19 @@ public final class NetworkController: Sendable {
         }
     }
 
-    /// Makes the kernel match the records: recreates a missing bridge with its address, puts
-    /// surviving host ends back on it, releases endpoints whose sandbox is gone, removes our
-    /// unrecorded veths from our bridges and reapplies every firewall rule. Idempotent.
+    /// Makes kernel and records match, both ways (the one reconciler; `gc` is the same code):
+    /// resolves the intents of operations that were killed, releases endpoints whose sandbox,
+    /// veth or owner process is gone, recreates a missing bridge with its address and puts
+    /// surviving host ends back on it, removes unrecorded bridges of Berth's naming and
+    /// unrecorded veths on Berth's bridges, and makes the firewall exactly the records' rules in
+    /// their original order (removing rules of unknown networks and endpoints). Idempotent.
+    /// - Returns: what was removed and repaired.
     /// - Throws: `BerthError` `.state`, `.permissionDenied`, `.system`.
-    public func reconcile() throws(BerthError) {
-        try mutate("reconcile", configuration.stateDirectory, prepare: false) { store in try reconcileSteps(store) }
+    @discardableResult
+    public func reconcile() throws(BerthError) -> GCReport {
+        try mutate("reconcile", configuration.stateDirectory, prepare: false) { store in
+            try reconcileSteps(store, ReconcileOptions(operation: "reconcile"))
+        }
     }
 
     /// Runs a mutation holding the in-process lock and the state directory's exclusive flock;
@@ -129,8 +137,11 @@ public final class NetworkController: Sendable {
                     if needsHost {
                         do {
                             try store.checkBinding(binding, update: true)
+                            // Unfinished operations first, so the set-up below builds on a clean slate.
+                            var ignored = GCReport(dryRun: false)
+                            try resolveIntents(store, ReconcileOptions(operation: "reconcile"), into: &ignored)
                             try setUpHostSteps(store)
-                            try reconcileSteps(store)
+                            try reconcileSteps(store, ReconcileOptions(operation: "reconcile"))
                         } catch {
                             throw BerthError.wrap(error, operation: "set up host", object: configuration.stateDirectory)
                         }
@@ -159,39 +170,63 @@ public final class NetworkController: Sendable {
 
     // MARK: Host set-up and reconciliation
 
-    private func setUpHostSteps(_ store: StateStore) throws {
+    /// The host set-up (see `setUpHost()`). What can be checked is checked before anything is
+    /// written (`net.ipv4.ip_forward` writable); a failure after the first write of a fresh
+    /// set-up removes the base again (`undoSetUpBase`), and `realize` undoes docker0.
+    func setUpHostSteps(_ store: StateStore) throws {
+        let op = "set up host"
         let state = try store.load()
-        try firewall.setUpBase()
-        if state.networks.values.contains(where: \.isDefault) { return }
-        guard let subnet = IPv4Subnet(Self.defaultSubnet) else { return }
-        let mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: subnet.network)
-        let network = Network(id: RandomID.hex(64), name: Self.defaultNetworkName, bridge: Self.defaultBridge, subnet: subnet,
-                              gateway: IPv4Address(subnet.network.value + 1), ipRange: nil, mtu: nil, isInternal: false,
-                              icc: true, masquerade: true, labels: [:], bridgeMAC: mac, created: Self.timestamp(),
-                              isDefault: true, ownsBridge: true)
-        try realize(network, store: store)
-    }
-
-    /// Brings a new network into being: its bridge (with gateway address, up), its firewall rules,
-    /// then its record. On failure everything done so far is undone.
-    func realize(_ network: Network, store: StateStore) throws {
-        var undo = UndoStack()
+        do { try Sysctl.checkWritable("net.ipv4.ip_forward", in: host) } catch {
+            throw BerthError(error.code == .permissionDenied ? .permissionDenied : .system, operation: op, object: "net.ipv4.ip_forward",
+                             detail: "net.ipv4.ip_forward cannot be written (\(error.description)); nothing was changed",
+                             cause: .netlink(error))
+        }
+        let fresh = state.networks.isEmpty
         do {
-            try ensureBridge(network, undo: &undo)
-            // Undo first: removing absent rules is not an error, so a partly applied add is covered too.
-            undo.push("remove rules of \(network.bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
-            try firewall.addNetwork(network.firewallRules)
-            try store.save(network)
-            undo.commit()
+            try firewall.setUpBase()
+            CrashPoint.step(op)
+            if state.networks.values.contains(where: \.isDefault) { return }
+            guard let subnet = IPv4Subnet(Self.defaultSubnet) else { return }
+            let mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: subnet.network)
+            let network = Network(id: RandomID.hex(64), name: Self.defaultNetworkName, bridge: Self.defaultBridge, subnet: subnet,
+                                  gateway: IPv4Address(subnet.network.value + 1), ipRange: nil, mtu: nil, isInternal: false,
+                                  icc: true, masquerade: true, labels: [:], bridgeMAC: mac, created: Self.timestamp(),
+                                  isDefault: true, ownsBridge: true)
+            try realize(network, store: store, operation: op)
         } catch {
-            undo.rollBack()
+            if fresh { try? firewall.undoSetUpBase() }
             throw error
         }
     }
 
+    /// Brings a new network into being: an intent naming it (fsync'd), its bridge (with gateway
+    /// address, up), its firewall rules, then its record, then the intent is dropped. On failure
+    /// everything done so far is undone; after a kill the next open's reconciliation does it.
+    func realize(_ network: Network, store: StateStore, operation op: String) throws {
+        let intent = Intent(id: RandomID.hex(16), operation: op, network: network)
+        try store.record(intent)
+        CrashPoint.step(op)
+        var undo = UndoStack()
+        do {
+            try ensureBridge(network, undo: &undo, operation: op)
+            // Undo first: removing absent rules is not an error, so a partly applied add is covered too.
+            undo.push("remove rules of \(network.bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
+            try firewall.addNetwork(network.firewallRules)
+            CrashPoint.step(op)
+            try store.save(network)
+            CrashPoint.step(op)
+            undo.commit()
+        } catch {
+            if undo.rollBack().isEmpty { try? store.resolve(intent) }
+            throw error
+        }
+        try store.resolve(intent)
+        CrashPoint.step(op)
+    }
+
     /// Makes the bridge of `network` exist with its gateway address and up; records undo steps
     /// for what it created.
-    func ensureBridge(_ network: Network, undo: inout UndoStack) throws {
+    func ensureBridge(_ network: Network, undo: inout UndoStack, operation op: String = "reconcile") throws {
         let link: Link
         if let existing = try? hostSession.link(named: network.bridge) {
             link = existing
@@ -199,80 +234,36 @@ public final class NetworkController: Sendable {
             link = try hostSession.createBridge(name: network.bridge, mtu: network.mtu, mac: network.bridgeMAC)
             let session = hostSession
             undo.push("delete bridge \(network.bridge)") { try session.deleteLink(index: link.index) }
+            CrashPoint.step(op)
         }
         let wanted = IPAddress.v4(network.gateway)
         let present = try hostSession.addresses(family: RTNL.AF_INET, linkIndex: link.index)
         if !present.contains(where: { $0.address == wanted && $0.prefixLength == network.subnet.prefixLength }) {
             try hostSession.addAddress(InterfaceAddress(address: wanted, prefixLength: network.subnet.prefixLength,
                                                         linkIndex: link.index, broadcast: network.subnet.broadcast))
+            CrashPoint.step(op)
         }
         if !link.isUp {
             try hostSession.setLink(index: link.index, LinkChange(up: true), operation: "set link up", object: network.bridge)
+            CrashPoint.step(op)
         }
         if network.hairpin {
             // Docker's setupLoopbackAddressesRouting (userland-proxy=false). Dots of the name are
             // written as "/" in the dotted sysctl key.
             let key = "net.ipv4.conf.\(String(network.bridge.map { $0 == "." ? "/" : $0 })).route_localnet"
-            try Sysctl.write(key, "1", in: host)
+            if try Sysctl.write(key, "1", in: host) { CrashPoint.step(op) }
         }
-    }
-
-    private func reconcileSteps(_ store: StateStore) throws {
-        let state = try store.load()
-        var undo = UndoStack()
-        for network in state.networks.values.sorted(by: { $0.created < $1.created }) {
-            try ensureBridge(network, undo: &undo)
-        }
-        undo.commit()
-        // Endpoints whose sandbox is gone (or whose veth vanished with it) are released.
-        let allLinks = try hostSession.links()
-        let hostLinks = Set(allLinks.map(\.name))
-        // A veth of ours on one of our bridges without a record (a crash between creating it and
-        // recording it) is removed: nothing leaks.
-        let bridgeIndexes = Set(allLinks.filter { l in state.networks.values.contains { $0.bridge == l.name } }.map(\.index))
-        let recorded = Set(state.endpoints.values.map(\.hostInterface))
-        for link in allLinks where link.kind == "veth" && Self.isBerthVethName(link.name) && !recorded.contains(link.name) {
-            if let master = link.masterIndex, bridgeIndexes.contains(master) {
-                try? hostSession.deleteLink(index: link.index)
-            }
-        }
-        for endpoint in state.endpoints.values {
-            guard sandboxAlive(endpoint), hostLinks.contains(endpoint.hostInterface) else {
-                _ = releaseEndpoint(endpoint, store: store)
-                continue
-            }
-            // A recreated bridge lost its ports: put surviving host ends back.
-            guard let network = state.networks[endpoint.networkID] else { continue }
-            let bridge = try hostSession.link(named: network.bridge)
-            let veth = try hostSession.link(named: endpoint.hostInterface)
-            if veth.masterIndex != bridge.index || !veth.isUp {
-                try hostSession.setLink(index: veth.index, LinkChange(up: true, masterIndex: bridge.index),
-                                        operation: "set master", object: endpoint.hostInterface)
-                if network.hairpin { try hostSession.setBridgePortHairpin(endpoint.hostInterface) }
-            }
-        }
-        try firewall.reapply(firewallState(try store.load()))
     }
 
     /// `veth` + 7 lowercase hex: the names Berth (and Docker) give host ends.
-    static func isBerthVethName(_ name: String) -> Bool {
-        name.count == 11 && name.hasPrefix("veth") && name.dropFirst(4).allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
-    }
+    static func isBerthVethName(_ name: String) -> Bool { BerthNames.isBerthVeth(name) }
 
     func sandboxAlive(_ endpoint: Endpoint) -> Bool {
         guard let ns = try? NetworkNamespace.open(path: endpoint.sandboxPath) else { return false }
         return ns.inode == endpoint.sandboxInode && ns.device == endpoint.sandboxDevice
     }
 
-    func firewallState(_ state: StateSnapshot) -> FirewallState {
-        let networks = state.networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
-        let endpoints = state.endpoints.values.filter { !$0.ports.isEmpty }.sorted { $0.id < $1.id }.compactMap { e -> EndpointPorts? in
-            guard let n = state.networks[e.networkID] else { return nil }
-            return EndpointPorts(endpointID: e.id, networkID: n.id, bridge: n.bridge, address: e.address, ports: e.ports,
-                                 hairpin: n.hairpin)
-        }
-        return FirewallState(networks: networks.map(\.firewallRules), endpoints: endpoints)
-    }
+    func firewallState(_ state: StateSnapshot) -> FirewallState { state.firewallState }
 
     /// RFC 3339 with fractional seconds, UTC (as Docker's `Created`).
     static func timestamp() -> String {

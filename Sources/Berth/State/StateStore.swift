@@ -16,6 +16,33 @@ struct StateSnapshot: Sendable {
     func endpoints(of networkID: String) -> [Endpoint] {
         endpoints.values.filter { $0.networkID == networkID }.sorted { $0.address < $1.address }
     }
+
+    /// Endpoints in attach order (`Endpoint.sequence`; records without one first, by ID).
+    var endpointsInAttachOrder: [Endpoint] {
+        endpoints.values.sorted { ($0.sequence ?? 0, $0.id) < ($1.sequence ?? 0, $1.id) }
+    }
+
+    /// The next attach sequence number: above every recorded endpoint's.
+    var nextSequence: Int { (endpoints.values.compactMap(\.sequence).max() ?? 0) + 1 }
+
+    /// Endpoints in the same sandbox namespace as `endpoint` (itself excluded).
+    func sandboxPeers(of endpoint: Endpoint) -> [Endpoint] {
+        endpoints.values.filter {
+            $0.id != endpoint.id && $0.sandboxInode == endpoint.sandboxInode && $0.sandboxDevice == endpoint.sandboxDevice
+        }
+    }
+
+    /// Everything Berth wants programmed for these records: networks oldest first, endpoints'
+    /// ports in attach order.
+    var firewallState: FirewallState {
+        let ordered = networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+        let ports = endpointsInAttachOrder.filter { !$0.ports.isEmpty }.compactMap { e -> EndpointPorts? in
+            guard let n = networks[e.networkID] else { return nil }
+            return EndpointPorts(endpointID: e.id, networkID: n.id, bridge: n.bridge, address: e.address, ports: e.ports,
+                                 hairpin: n.hairpin)
+        }
+        return FirewallState(networks: ordered.map(\.firewallRules), endpoints: ports)
+    }
 }
 
 /// What a state directory belongs to: one firewall backend and one host namespace
@@ -51,7 +78,7 @@ final class StateStore {
     /// - Throws: `BerthError.Code.state` / `.permissionDenied`.
     init(directory: String) throws(BerthError) {
         self.directory = directory
-        for sub in ["", "/networks", "/endpoints"] {
+        for sub in ["", "/networks", "/endpoints", "/intents"] {
             let path = directory + sub
             if mkdir(path, 0o700) != 0 && errno != EEXIST {
                 if sub.isEmpty, errno == ENOENT, (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)) != nil {
@@ -104,7 +131,7 @@ final class StateStore {
         return snapshot
     }
 
-    private func readAll<T: Decodable>(_ sub: String) throws(BerthError) -> [T] {
+    func readAll<T: Decodable>(_ sub: String) throws(BerthError) -> [T] {
         let path = "\(directory)/\(sub)"
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
@@ -207,7 +234,7 @@ final class StateStore {
     }
 
     /// Temp file, fsync, rename over the record, fsync of the directory.
-    private func write<T: Encodable>(_ value: T, toFile final: String, syncDirectory sync: Bool = true) throws(BerthError) {
+    func write<T: Encodable>(_ value: T, toFile final: String, syncDirectory sync: Bool = true) throws(BerthError) {
         let dir = String(final[..<(final.lastIndex(of: "/") ?? final.endIndex)])
         let name = String(final[final.index(after: final.lastIndex(of: "/") ?? final.startIndex)...])
         let temp = "\(dir)/.\(name).\(getpid()).tmp"

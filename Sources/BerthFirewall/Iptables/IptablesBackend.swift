@@ -44,7 +44,7 @@ public final class IptablesBackend: FirewallBackend {
     /// Absolute path of the `iptables-*-save` program in use.
     public let saveProgram: String
 
-    private let lock = Mutex(())
+    let lock = Mutex(())
 
     /// - Parameters:
     ///   - host: the network namespace to program (nil: the caller's own).

@@ -57,6 +57,13 @@ struct RestorePlan: Sendable {
         ruleset.tables[table]?.chains[chain] = nil
     }
 
+    /// Empties a chain (`-F CHAIN`) when it has rules.
+    mutating func flushChain(_ table: IptablesTable, _ chain: String) {
+        guard !ruleset.rules(table, chain).isEmpty else { return }
+        emit(table, "-F \(chain)")
+        ruleset.tables[table]?.chains[chain]?.rules = []
+    }
+
     /// Sets a built-in chain's policy when it differs (`-P CHAIN POLICY`).
     mutating func setPolicy(_ table: IptablesTable, _ chain: String, _ policy: String) {
         guard ruleset.policy(table, chain) != policy else { return }

@@ -138,6 +138,49 @@ struct NftPlanner {
         }
     }
 
+    /// The exact reconciliation: the base, every network's chains and elements, and every rule
+    /// of every chain but the user chain equal to what `state` describes, in `state`'s order (a
+    /// chain whose rules differ in any way, rules without an owner comment included, is emptied
+    /// and rewritten); chains, elements and rules `state` does not describe are removed.
+    /// `removals` then lists what goes that `state` does not explain.
+    mutating func reconcile(_ state: FirewallState) {
+        if !snapshot.tableExists { addTable.append(.addTable) }
+        for (name, hook) in NftLayout.baseChains { ensureChain(name, hook: hook) }
+        for set in NftLayout.sets where !(snapshot.tableExists && snapshot.sets.contains(set.name)) && !pendingSets.contains(set.name) {
+            addSets.append(.addSet(set))
+            pendingSets.insert(set.name)
+        }
+        for n in state.networks {
+            for chain in NftLayout.networkChains(n.bridge) { ensureChain(chain, hook: nil) }
+            for (set, jump) in NftLayout.elements(n.bridge) { ensureElement(set: set, key: n.bridge, jump: jump) }
+        }
+        removeStale(keeping: state)
+        let desired = NftLayout.baseRules() + state.networks.flatMap(NftLayout.networkRules) + state.endpoints.flatMap(NftLayout.endpointRules)
+        let desiredKeys = Set(desired.map { "\($0.chain)|\($0.owner)|\($0.exprs)" })
+        var existing: [String: [NftSnapshot.Rule]] = [:]
+        for r in snapshot.rules where !deletedChains.contains(r.chain) && r.chain != NftLayout.userChain && !deletedHandles.contains(r.handle) {
+            existing[r.chain, default: []].append(r)
+        }
+        var wanted: [String: [NftRule]] = [:]
+        for r in desired { wanted[r.chain, default: []].append(r) }
+        for chain in Set(existing.keys).union(wanted.keys).sorted() {
+            let have = existing[chain] ?? []
+            let want = wanted[chain] ?? []
+            let same = have.count == want.count && zip(have, want).allSatisfy { h, w in h.owner == w.owner && h.exprs == w.exprs }
+            if same { continue }
+            for r in have {
+                if !desiredKeys.contains("\(r.chain)|\(r.owner ?? "")|\(r.exprs.map { "\($0)" } ?? "?")") {
+                    removals.append("delete rule ip berth \(r.chain) handle \(r.handle)\(r.owner.map { " (\($0))" } ?? "")")
+                }
+                deleteRule(r)
+            }
+            addRules += want.map { .addRule($0) }
+        }
+    }
+
+    /// What `reconcile` and `removeStale` remove that the state does not explain.
+    private(set) var removals: [String] = []
+
     /// Removes networks, elements and owned rules that `state` does not describe.
     mutating func removeStale(keeping state: FirewallState) {
         let bridges = Set(state.networks.map(\.bridge))
@@ -145,16 +188,23 @@ struct NftPlanner {
         let endpointOwners = Set(state.endpoints.map { NftLayout.endpointOwner($0) })
         for set in NftLayout.sets {
             for key in (snapshot.elements[set.name] ?? [:]).keys.sorted() where !bridges.contains(key) {
+                removals.append("delete element ip berth \(set.name) { \"\(key)\" }")
                 removeElement(set: set.name, key: key)
             }
         }
         for chain in snapshot.chains.sorted() {
-            if let bridge = NftLayout.bridge(ofChain: chain), !bridges.contains(bridge) { removeChain(chain) }
+            if let bridge = NftLayout.bridge(ofChain: chain), !bridges.contains(bridge) {
+                removals.append("delete chain ip berth \(chain)")
+                removeChain(chain)
+            }
         }
         for r in snapshot.rules {
             guard let o = r.owner else { continue }
-            if o.hasPrefix("net:"), !networkOwners.contains(o) { deleteRule(r) }
-            if o.hasPrefix("ep:"), !endpointOwners.contains(o) { deleteRule(r) }
+            if (o.hasPrefix("net:") && !networkOwners.contains(o)) || (o.hasPrefix("ep:") && !endpointOwners.contains(o)),
+               !deletedChains.contains(r.chain), !deletedHandles.contains(r.handle) {
+                removals.append("delete rule ip berth \(r.chain) handle \(r.handle) (\(o))")
+                deleteRule(r)
+            }
         }
     }
 }

@@ -261,7 +261,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
 
     /// Runs `body` with the (lazily opened) channel under the lock; a socket-level failure drops
     /// the channel so the next call opens a fresh one.
-    private func withChannel(_ operation: String, _ body: (NftChannel) throws(FirewallError) -> Void) throws(FirewallError) {
+    func withChannel(_ operation: String, _ body: (NftChannel) throws(FirewallError) -> Void) throws(FirewallError) {
         try channel.withLock { (box: inout ChannelBox) throws(FirewallError) in
             let ch: NftChannel
             if let existing = box.channel {
@@ -292,7 +292,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     }
 
     /// Writes a sysctl in the host namespace; `optional`: a missing key is not an error.
-    private func sysctl(_ key: String, _ value: String, operation: String, optional: Bool) throws(FirewallError) {
+    func sysctl(_ key: String, _ value: String, operation: String, optional: Bool) throws(FirewallError) {
         do {
             try Sysctl.write(key, value, in: host)
         } catch {
@@ -300,5 +300,43 @@ public final class NftablesBackend: FirewallBackend, Sendable {
             throw FirewallError(error.code == .namespace ? .namespace : (error.code == .permissionDenied ? .missingCapability : .system),
                                 errno: error.errno, operation: operation, object: key, detail: "\(error)")
         }
+    }
+}
+
+extension NftablesBackend {
+    /// The exact reconciliation (`NftPlanner.reconcile`): reads the whole table, sends one batch
+    /// (none when everything is right), then the sysctls `reapply` writes.
+    /// - Returns: what was removed that `state` does not explain (`delete rule ip berth CHAIN
+    ///   handle H (OWNER)`, `delete chain …`, `delete element …`).
+    /// - Throws: as `reapply(_:)`.
+    public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String] {
+        let op = "reconcile nftables state"
+        try NftValidation.state(state, operation: op)
+        try NftValidation.tableName(tableName, operation: op)
+        let bridges = Set(state.networks.map(\.bridge))
+        for e in state.endpoints where !bridges.contains(e.bridge) {
+            throw FirewallError(.invalidArgument, errno: EINVAL, operation: op, object: e.endpointID,
+                                detail: "endpoint is on bridge \(e.bridge), which no network of the state has")
+        }
+        var removed: [String] = []
+        try withChannel(op) { (ch: NftChannel) throws(FirewallError) in
+            let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
+            var planner = NftPlanner(snapshot: snapshot)
+            planner.reconcile(state)
+            removed = planner.removals
+            if dryRun { return }
+            try ch.commit(planner.commands, encoder: NftMessageEncoder(table: tableName), operation: op)
+        }
+        if dryRun { return removed }
+        try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
+        if state.networks.contains(where: { !$0.icc || ($0.hairpin && !$0.isInternal) }) {
+            try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true)
+        }
+        return removed
+    }
+
+    /// Deletes Berth's table (as `removeAll`); the kernel's forward path was never changed.
+    public func undoSetUpBase() throws(FirewallError) {
+        try removeAll(FirewallState())
     }
 }

@@ -1,0 +1,204 @@
+import BerthFirewall
+import BerthNamespace
+import BerthNetlink
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension NetworkController {
+    /// Attaches a sandbox to a network, as Docker does when a container joins it: a veth pair
+    /// `veth<7 hex>` whose peer is created directly inside the sandbox and named there (default
+    /// `eth0`), MAC 02:42 + the IPv4 bytes unless given, the lowest free address (or the static one),
+    /// `lo` up, a default route via the gateway (none on an internal network), the host end on the
+    /// bridge and up, and the published ports. MACs are unique per network: an explicit MAC that
+    /// another endpoint of the network has is refused, and dynamic allocation skips an address
+    /// whose derived MAC is taken (a static address whose derived MAC is taken gets a random
+    /// 02:42 MAC). Before the first kernel step an intent naming the veth, the namespace to
+    /// create and the port rules is written (fsync'd), so a kill at any point leaves nothing the
+    /// next open cannot explain and remove. A failure undoes every step: no veth, no lease,
+    /// no rule, no record (and no namespace, when Berth created it).
+    /// - Returns: the endpoint.
+    /// - Throws: `BerthError` `.networkNotFound`, `.sandboxNotFound`, `.notANetworkNamespace`,
+    ///   `.invalidInterfaceName`, `.interfaceInUse`, `.invalidArgument` (address, MAC, port),
+    ///   `.addressInUse` (address or MAC), `.addressOutsideSubnet`, `.addressesExhausted`,
+    ///   `.duplicateName` (`--create` of an existing name), `.permissionDenied`, `.system`
+    ///   (also a bridge at the kernel's port limit, named in the message).
+    @discardableResult
+    public func attach(network nameOrID: String, sandbox: SandboxSpec, options: AttachOptions = AttachOptions()) throws(BerthError) -> Endpoint {
+        let op = "attach"
+        let (staticAddress, staticMAC) = try Self.preflight(attach: nameOrID, sandbox: sandbox, options: options)
+        return try mutate(op, nameOrID) { store throws -> Endpoint in
+            let state = try store.load()
+            let network = try resolve(nameOrID, in: state, operation: op)
+            try checkPortsFree(options.ports, in: state, operation: op, object: network.name)
+            let peers = state.endpoints(of: network.id)
+            let takenMACs = Set(peers.map(\.mac))
+            if let staticMAC, let holder = peers.first(where: { $0.mac == staticMAC }) {
+                throw BerthError(.addressInUse, operation: op, object: network.name,
+                                 detail: "MAC address \(staticMAC) is already in use by endpoint \(holder.id.prefix(12)) on network \(network.name)")
+            }
+            let allocator = AddressAllocator(subnet: network.subnet, gateway: network.gateway, range: network.ipRange)
+            let used = Set(peers.map(\.address))
+            let address: IPv4Address
+            if let staticAddress {
+                try allocator.reserve(staticAddress, used: used, operation: op, object: network.name)
+                address = staticAddress
+            } else {
+                // Addresses whose derived MAC another endpoint holds are skipped (one MAC per bridge).
+                let shadowed = takenMACs.compactMap { m -> IPv4Address? in
+                    m.bytes.count == 6 && m.bytes[0] == 0x02 && m.bytes[1] == 0x42
+                        ? IPv4Address(m.bytes[2], m.bytes[3], m.bytes[4], m.bytes[5]) : nil
+                }
+                address = try allocator.allocate(used: used.union(shadowed), operation: op, object: network.name)
+            }
+            var mac = staticMAC ?? MACAddress.docker(for: address)
+            while staticMAC == nil && takenMACs.contains(mac) { mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? mac }
+            let createdName: String? = if case .create(let name) = sandbox { name ?? "berth-" + RandomID.hex(12) } else { nil }
+            if let createdName, access("\(NetworkNamespace.runDirectory)/\(createdName)", F_OK) == 0 {
+                throw BerthError(.duplicateName, operation: op, object: createdName, detail: "network namespace \(createdName) exists already")
+            }
+            let endpointID = RandomID.hex(64)
+            let vethNames = (0..<4).map { _ in "veth" + RandomID.hex(7) }
+            let ports = options.ports.isEmpty ? nil
+                : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
+                                ports: options.ports, hairpin: network.hairpin)
+            let intent = Intent(id: RandomID.hex(16), operation: op, endpointID: endpointID, networkID: network.id, bridge: network.bridge,
+                                veths: vethNames, namespace: createdName, ports: ports)
+            try store.record(intent)
+            CrashPoint.step(op)
+            var undo = UndoStack()
+            do {
+                let namespace = try openSandbox(sandbox, createdName: createdName, undo: &undo)
+                if createdName != nil { CrashPoint.step(op) }
+                if namespace.isSame(as: host) {
+                    throw BerthError(.invalidArgument, operation: op, object: namespace.description,
+                                     detail: "the sandbox is the host namespace itself")
+                }
+                if peers.contains(where: { $0.sandboxInode == namespace.inode && $0.sandboxDevice == namespace.device }) {
+                    throw BerthError(.interfaceInUse, operation: op, object: namespace.description,
+                                     detail: "the sandbox is already attached to network \(network.name)")
+                }
+                let inside = try NetlinkSession.route(in: namespace)
+                let interfaceName: String
+                if let name = options.interfaceName {
+                    if (try? inside.link(named: name)) != nil {
+                        throw BerthError(.interfaceInUse, operation: op, object: namespace.description,
+                                         detail: "interface \(name) already exists in the sandbox")
+                    }
+                    interfaceName = name
+                } else {
+                    // One RTM_GETLINK per name tried: usually just eth0, answered with ENODEV.
+                    var index = 0
+                    while (try? inside.link(named: "eth\(index)")) != nil { index += 1 }
+                    interfaceName = "eth\(index)"
+                }
+                let bridge = try hostSession.link(named: network.bridge)
+                let hostName = try createVeth(network: network, bridgeIndex: bridge.index, names: vethNames, peer: interfaceName,
+                                              namespace: namespace, mac: mac, undo: &undo)
+                CrashPoint.step(op)
+                if network.hairpin {
+                    // Docker's LinkSetHairpin(host, true) with userland-proxy=false.
+                    try hostSession.setBridgePortHairpin(hostName)
+                    CrashPoint.step(op)
+                }
+                let eth = try inside.link(named: interfaceName)
+                try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
+                                                       linkIndex: eth.index, broadcast: network.subnet.broadcast), device: interfaceName)
+                CrashPoint.step(op)
+                try inside.setLink(index: eth.index, LinkChange(up: true), operation: "set link up", object: interfaceName)
+                try inside.setLink(index: 1, LinkChange(up: true), operation: "set link up", object: "lo")  // lo is ifindex 1 in every netns
+                CrashPoint.step(op)
+                if !network.isInternal {
+                    // As Docker: only the first network that gives the sandbox a gateway sets its
+                    // default route; a second one (`docker network connect`) leaves it alone.
+                    do {
+                        try inside.addRoute(.defaultRoute(via: .v4(network.gateway), outputIndex: eth.index), device: interfaceName)
+                    } catch let e as NetlinkError where e.code == .exists {}
+                    CrashPoint.step(op)
+                }
+                let endpoint = Endpoint(id: endpointID, networkID: network.id, networkName: network.name,
+                                        sandboxPath: namespace.name.map { "\(NetworkNamespace.runDirectory)/\($0)" } ?? namespace.path,
+                                        sandboxName: namespace.name ?? createdName, sandboxDevice: namespace.device, sandboxInode: namespace.inode,
+                                        createdSandbox: createdName != nil, hostInterface: hostName, interfaceName: interfaceName,
+                                        address: address, prefixLength: network.subnet.prefixLength,
+                                        gateway: network.isInternal ? nil : network.gateway, mac: mac, ports: options.ports,
+                                        sequence: state.nextSequence, owner: options.owner)
+                if let ports {
+                    undo.push("remove ports of \(endpoint.id.prefix(12))") { try self.firewall.removePorts(ports) }
+                    try firewall.addPorts(ports)
+                    CrashPoint.step(op)
+                }
+                try store.save(endpoint)
+                CrashPoint.step(op)
+                undo.commit()
+                try store.resolve(intent)
+                CrashPoint.step(op)
+                return endpoint
+            } catch {
+                if undo.rollBack().isEmpty { try? store.resolve(intent) }
+                throw error
+            }
+        }
+    }
+
+    /// A host port (protocol, host address) may be published once (Docker: "port is already allocated").
+    private func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: String, object: String) throws(BerthError) {
+        var seen: [PortMapping] = []
+        let published = state.endpoints.values.flatMap(\.ports)
+        for p in ports {
+            let clash = (published + seen).first { q in
+                q.proto == p.proto && q.hostPort == p.hostPort && (q.hostIP == nil || p.hostIP == nil || q.hostIP == p.hostIP)
+            }
+            if let clash {
+                throw BerthError(.portAllocated, operation: operation, object: object,
+                                 detail: "host port \(clash.hostIP.map { "\($0):" } ?? "")\(p.hostPort)/\(p.proto.rawValue) is already allocated")
+            }
+            seen.append(p)
+        }
+    }
+
+    private func openSandbox(_ spec: SandboxSpec, createdName: String?, undo: inout UndoStack) throws -> NetworkNamespace {
+        switch spec {
+        case .path(let p): return try NetworkNamespace.open(path: p)
+        case .name(let n): return try NetworkNamespace.open(name: n)
+        case .pid(let pid): return try NetworkNamespace.open(pid: pid)
+        case .create:
+            let chosen = createdName ?? "berth-" + RandomID.hex(12)
+            let ns = try NetworkNamespace.create(name: chosen)
+            undo.push("delete netns \(chosen)") { try NetworkNamespace.delete(name: chosen) }
+            return ns
+        }
+    }
+
+    /// One RTM_NEWLINK: host end (the first free of `names`, all announced in the intent; master
+    /// bridge, up, MTU), peer created in the sandbox.
+    /// - Throws: the kernel's EXFULL as `.system` naming the bridge and its port limit.
+    private func createVeth(network: Network, bridgeIndex: Int32, names: [String], peer: String, namespace: NetworkNamespace,
+                            mac: MACAddress, undo: inout UndoStack) throws -> String {
+        for (attempt, name) in names.enumerated() {
+            let failure: NetlinkError
+            do {
+                try hostSession.createVeth(name: name, peer: VethPeer(name: peer, namespaceFD: namespace.fileDescriptor, mtu: network.mtu, mac: mac),
+                                           mtu: network.mtu, masterIndex: bridgeIndex, up: true)
+                let session = hostSession
+                undo.push("delete veth \(name)") { try session.deleteLink(named: name) }
+                return name
+            } catch {
+                failure = error
+            }
+            if failure.errno == EXFULL {
+                throw BerthError(.system, operation: "attach", object: network.name,
+                                 detail: "bridge \(network.bridge) has reached the kernel's port limit (1023 ports per bridge); "
+                                     + "detach an endpoint or use another network (\(failure.description))",
+                                 cause: .netlink(failure))
+            }
+            // Either our random name or the peer name collided; a peer clash would repeat, so check it.
+            guard failure.code == .exists, attempt < names.count - 1 else { throw failure }
+            if (try? NetlinkSession.route(in: namespace).link(named: peer)) != nil {
+                throw BerthError(.interfaceInUse, operation: "attach", object: namespace.description,
+                                 detail: "interface \(peer) already exists in the sandbox")
+            }
+        }
+        throw BerthError(.system, operation: "attach", object: namespace.description, detail: "no free veth name")
+    }
+}

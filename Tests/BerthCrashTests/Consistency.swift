@@ -1,0 +1,178 @@
+@testable import Berth
+import BerthFirewall
+import BerthNamespace
+import BerthNetlink
+import BerthTestSupport
+import Foundation
+
+/// The one consistency checker of the crash tests: reads the state directory's files and the
+/// kernel through independent observers (`ip -j`, `bridge -j`, `ip netns list`, `/proc/sys`,
+/// `iptables-save` / `nft -j list ruleset`) and lists every difference between them. The
+/// expected firewall is the records' rules applied by the backend to an empty namespace and
+/// read back with the same observer.
+enum Consistency {
+    struct Records {
+        var networks: [Network] = []
+        var endpoints: [Endpoint] = []
+        var intents: [String] = []
+        var snapshot: StateSnapshot {
+            var s = StateSnapshot()
+            for n in networks { s.networks[n.id] = n }
+            for e in endpoints { s.endpoints[e.id] = e }
+            return s
+        }
+    }
+
+    static func records(_ dir: String) throws -> Records {
+        func files(_ sub: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/\(sub)")) ?? [])
+                .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { "\(dir)/\(sub)/\($0)" }
+        }
+        var r = Records()
+        for f in files("networks") { r.networks.append(try JSONDecoder().decode(Network.self, from: Data(contentsOf: URL(fileURLWithPath: f)))) }
+        for f in files("endpoints") { r.endpoints.append(try JSONDecoder().decode(Endpoint.self, from: Data(contentsOf: URL(fileURLWithPath: f)))) }
+        r.intents = files("intents")
+        return r
+    }
+
+    /// Every inconsistency found (empty: kernel and records match exactly).
+    static func check(_ lab: CrashLab) throws -> [String] {
+        var problems: [String] = []
+        let rec = try records(lab.stateDirectory)
+        if !rec.intents.isEmpty { problems.append("intents left: \(rec.intents)") }
+        let bridges = Set(rec.networks.map(\.bridge))
+        let veths = Set(rec.endpoints.map(\.hostInterface))
+        if Set(rec.networks.map(\.name)).count != rec.networks.count { problems.append("duplicate network names") }
+        for n in rec.networks {
+            if rec.networks.contains(where: { $0.id != n.id && $0.subnet.overlaps(n.subnet) }) { problems.append("overlapping subnet \(n.subnet)") }
+        }
+        for e in rec.endpoints where !rec.networks.contains(where: { $0.id == e.networkID }) { problems.append("endpoint \(e.id.prefix(12)) of no network") }
+        let byNetwork = Dictionary(grouping: rec.endpoints, by: \.networkID)
+        for (_, eps) in byNetwork {
+            if Set(eps.map(\.address)).count != eps.count { problems.append("duplicate address in \(eps.map(\.address))") }
+            if Set(eps.map(\.mac)).count != eps.count { problems.append("duplicate MAC in \(eps.map(\.mac))") }
+        }
+
+        // Links (ip -j -d link) and ports (bridge -j link).
+        let links = try lab.ipJSON(["-d", "link", "show"], netns: lab.hostName)
+        var seenBridges = Set<String>(), seenVeths = Set<String>()
+        for l in links {
+            guard let name = l["ifname"] as? String, name != "lo" else { continue }
+            let kind = (l["linkinfo"] as? [String: Any])?["info_kind"] as? String
+            switch kind {
+            case "bridge": seenBridges.insert(name)
+            case "veth": seenVeths.insert(name)
+            default: problems.append("unexpected link \(name) (\(kind ?? "?"))")
+            }
+        }
+        if seenBridges != bridges { problems.append("bridges: kernel \(seenBridges.sorted()) records \(bridges.sorted())") }
+        if seenVeths != veths { problems.append("veths: kernel \(seenVeths.sorted()) records \(veths.sorted())") }
+        let ports = try bridgePorts(lab)
+        for e in rec.endpoints {
+            guard let n = rec.networks.first(where: { $0.id == e.networkID }) else { continue }
+            if seenVeths.contains(e.hostInterface), ports[e.hostInterface] != n.bridge {
+                problems.append("port \(e.hostInterface) on \(ports[e.hostInterface] ?? "no bridge"), recorded on \(n.bridge)")
+            }
+        }
+        // Routes and gateway addresses.
+        let routes = Set(try lab.ipJSON(["-4", "route", "show"], netns: lab.hostName).compactMap { $0["dst"] as? String })
+        let subnets = Set(rec.networks.map { $0.subnet.canonical.description })
+        if routes != subnets { problems.append("routes: kernel \(routes.sorted()) records \(subnets.sorted())") }
+        for n in rec.networks where seenBridges.contains(n.bridge) {
+            let addrs = try Self.addresses(lab, n.bridge, netns: lab.hostName)
+            if !addrs.contains("\(n.gateway)/\(n.subnet.prefixLength)") { problems.append("bridge \(n.bridge) lacks \(n.gateway)") }
+        }
+        // Namespaces (ip netns list): the lab's own plus those Berth created and records.
+        let netns = Set(try lab.run(["ip", "netns", "list"]).stdout.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+        let created = Set(rec.endpoints.filter(\.createdSandbox).compactMap(\.sandboxName))
+        let expectedNetns = created.union(lab.userSandboxes).union([lab.hostName])
+        if netns != expectedNetns { problems.append("netns: kernel \(netns.sorted()) expected \(expectedNetns.sorted())") }
+        for e in rec.endpoints {
+            guard let name = e.sandboxName, netns.contains(name) else { problems.append("sandbox of \(e.id.prefix(12)) missing"); continue }
+            if try !Self.addresses(lab, e.interfaceName, netns: name).contains(e.cidr) { problems.append("\(name) \(e.interfaceName) lacks \(e.cidr)") }
+        }
+        if try lab.hostExec(["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "1"
+            && !rec.networks.isEmpty {
+            problems.append("ip_forward is not 1")
+        }
+        // Firewall.
+        let actual = try firewallListing(lab)
+        let expected = try referenceListing(rec.snapshot.firewallState, backend: lab.backend, empty: rec.networks.isEmpty)
+        if actual != expected { problems.append("firewall differs:\n--- kernel\n\(actual)\n--- expected\n\(expected)") }
+        return problems
+    }
+
+    static func bridgePorts(_ lab: CrashLab) throws -> [String: String] {
+        let r = try lab.run(["bridge", "-n", lab.hostName, "-j", "link", "show"])
+        let json = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]) ?? []
+        var out: [String: String] = [:]
+        for p in json { if let n = p["ifname"] as? String, let m = p["master"] as? String { out[n] = m } }
+        return out
+    }
+
+    static func addresses(_ lab: CrashLab, _ dev: String, netns: String) throws -> [String] {
+        try lab.ipJSON(["-4", "addr", "show", "dev", dev], netns: netns).flatMap { entry -> [String] in
+            ((entry["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
+                guard let local = info["local"] as? String, let len = info["prefixlen"] as? Int else { return nil }
+                return "\(local)/\(len)"
+            }
+        }
+    }
+
+    static func firewallListing(_ lab: CrashLab) throws -> String {
+        lab.backend == "iptables"
+            ? normalizeIptables(try lab.hostExec(["iptables-save"]).stdout)
+            : normalizeNft(try lab.hostExec(["nft", "-j", "list", "ruleset"]).stdout)
+    }
+
+    /// The records' rules applied by the backend in a fresh namespace, read with the same observer.
+    static func referenceListing(_ state: FirewallState, backend: String, empty: Bool) throws -> String {
+        let name = Sandbox.unique("bt-ref-")
+        try Sandbox.addNamespace(name)
+        defer { Sandbox.deleteNamespace(name) }
+        if !empty {
+            let ns = try NetworkNamespace.open(name: name)
+            let fw: any FirewallBackend = backend == "iptables" ? try IptablesBackend(host: ns) : NftablesBackend(host: ns)
+            try fw.reapply(state)
+        }
+        return backend == "iptables"
+            ? normalizeIptables(try Sandbox.exec(name, ["iptables-save"]).stdout)
+            : normalizeNft(try Sandbox.exec(name, ["nft", "-j", "list", "ruleset"]).stdout)
+    }
+
+    static func normalizeIptables(_ text: String) -> String {
+        text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            .map { $0.replacingOccurrences(of: #"\[\d+:\d+\]"#, with: "[0:0]", options: .regularExpression) }
+            .joined(separator: "\n")
+    }
+
+    /// Chains (with hook, priority, policy) and sets as sorted lines, rules per chain in order,
+    /// handles dropped: equal when the rulesets act the same and list the same.
+    static func normalizeNft(_ text: String) -> String {
+        guard let root = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let items = root["nftables"] as? [[String: Any]] else { return text }
+        func canon(_ v: Any) -> String {
+            (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
+        }
+        var heads: [String] = [], rules: [String: [String]] = [:]
+        for item in items {
+            for (kind, value) in item {
+                guard var obj = value as? [String: Any] else { continue }
+                obj["handle"] = nil
+                switch kind {
+                case "rule":
+                    let chain = "\(obj["table"] ?? "")/\(obj["chain"] ?? "")"
+                    rules[chain, default: []].append(canon([obj["expr"] ?? [], obj["comment"] ?? ""]))
+                case "set", "map":
+                    if let elems = obj["elem"] as? [Any] { obj["elem"] = elems.map(canon).sorted() }
+                    heads.append("\(kind) \(canon(obj))")
+                case "metainfo": continue
+                default: heads.append("\(kind) \(canon(obj))")
+                }
+            }
+        }
+        var out = heads.sorted()
+        for chain in rules.keys.sorted() { out.append("rules \(chain):"); out += rules[chain, default: []].map { "  " + $0 } }
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,118 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// One operation to crash: how to prepare its lab, the command (its crash-point label), and how
+/// to repeat it after the reopen (whatever the crash left, the repeat must succeed).
+struct CrashScenario: Sendable, CustomStringConvertible {
+    var name: String
+    var label: String
+    var prepare: @Sendable (CrashLab) throws -> Void
+    var command: [String]
+    var repeatOperation: @Sendable (CrashLab) throws -> Bool
+
+    var description: String { name }
+
+    static func ok(_ lab: CrashLab, _ args: [String]) throws -> Bool {
+        let r = try lab.berth(args)
+        if r.status != 0 { Issue.record("berth \(args.joined(separator: " ")): \(r.status) \(r.stderr)") }
+        return r.status == 0
+    }
+
+    static func recorded(_ lab: CrashLab, network: String) throws -> Bool {
+        try Consistency.records(lab.stateDirectory).networks.contains { $0.name == network }
+    }
+
+    static func attached(_ lab: CrashLab, sandbox: String) throws -> Bool {
+        try Consistency.records(lab.stateDirectory).endpoints.contains { $0.sandboxName == sandbox }
+    }
+
+    static let all: [CrashScenario] = [
+        CrashScenario(name: "host set-up", label: "set up host", prepare: { _ in }, command: ["network", "create", "n1"],
+                      repeatOperation: { lab in try recorded(lab, network: "n1") || ok(lab, ["network", "create", "n1"]) }),
+        CrashScenario(name: "create", label: "create network", prepare: { lab in _ = try ok(lab, ["gc"]) },
+                      command: ["network", "create", "n1"],
+                      repeatOperation: { lab in
+                          if try recorded(lab, network: "n1") { guard try ok(lab, ["network", "rm", "n1"]) else { return false } }
+                          return try ok(lab, ["network", "create", "n1"])
+                      }),
+        CrashScenario(name: "attach", label: "attach",
+                      prepare: { lab in _ = try ok(lab, ["network", "create", "n1"]); try lab.addUserSandbox("s1") },
+                      command: ["attach", "n1", "s1"],
+                      repeatOperation: { lab in
+                          if try attached(lab, sandbox: "s1") { guard try ok(lab, ["detach", "n1", "s1"]) else { return false } }
+                          return try ok(lab, ["attach", "n1", "s1"])
+                      }),
+        CrashScenario(name: "attach -p", label: "attach",
+                      prepare: { lab in _ = try ok(lab, ["network", "create", "n1"]); try lab.addUserSandbox("s1") },
+                      command: ["attach", "-p", "8080:80", "n1", "s1"],
+                      repeatOperation: { lab in
+                          if try attached(lab, sandbox: "s1") { guard try ok(lab, ["detach", "n1", "s1"]) else { return false } }
+                          return try ok(lab, ["attach", "-p", "8080:80", "n1", "s1"])
+                      }),
+        CrashScenario(name: "attach --create -p", label: "attach",
+                      prepare: { lab in _ = try ok(lab, ["network", "create", "n1"]) },
+                      command: ["attach", "--create", "-p", "8080:80", "n1", "c1"],
+                      repeatOperation: { lab in
+                          if try attached(lab, sandbox: "c1") { guard try ok(lab, ["detach", "n1", "c1"]) else { return false } }
+                          return try ok(lab, ["attach", "--create", "-p", "8080:80", "n1", "c1"])
+                      }),
+        CrashScenario(name: "detach", label: "detach",
+                      prepare: { lab in
+                          _ = try ok(lab, ["network", "create", "n1"])
+                          _ = try ok(lab, ["attach", "--create", "-p", "8080:80", "n1", "c1"])
+                      },
+                      command: ["detach", "n1", "c1"],
+                      repeatOperation: { lab in try ok(lab, ["detach", "n1", "c1"]) }),
+        CrashScenario(name: "rm", label: "delete network",
+                      prepare: { lab in
+                          _ = try ok(lab, ["network", "create", "n1"])
+                          _ = try ok(lab, ["attach", "--create", "-p", "8080:80", "n1", "c1"])
+                      },
+                      command: ["network", "rm", "-f", "n1"],
+                      repeatOperation: { lab in
+                          if try !recorded(lab, network: "n1") { guard try ok(lab, ["network", "create", "n1"]) else { return false } }
+                          return try ok(lab, ["network", "rm", "-f", "n1"])
+                      }),
+        CrashScenario(name: "gc", label: "gc",
+                      prepare: { lab in
+                          _ = try ok(lab, ["network", "create", "n1"])
+                          _ = try lab.berth(["attach", "--create", "-p", "8080:80", "n1", "c1"], environment: ["BERTH_CRASH_AFTER": "attach:6"])
+                          _ = try lab.berth(["network", "create", "n2"], environment: ["BERTH_CRASH_AFTER": "create network:3"])
+                          try lab.hostExec(["ip", "link", "add", "br-0123456789ab", "type", "bridge"])
+                      },
+                      command: ["gc"],
+                      repeatOperation: { lab in try ok(lab, ["gc"]) }),
+    ]
+}
+
+@Suite("Crash points: every step of every operation, both backends", .enabled(if: Sandbox.isActive), .serialized)
+struct CrashPointTests {
+    static let crashStatus: Int32 = 86
+
+    @Test(arguments: ["iptables", "nftables"], CrashScenario.all.map(\.name))
+    func everyStep(_ backend: String, _ scenarioName: String) throws {
+        let scenario = try #require(CrashScenario.all.first { $0.name == scenarioName })
+        var points = 0
+        for k in 1...40 {
+            let lab = try CrashLab(backend: backend)
+            try scenario.prepare(lab)
+            let crashed = try lab.berth(scenario.command, environment: ["BERTH_CRASH_AFTER": "\(scenario.label):\(k)"])
+            if crashed.status != Self.crashStatus {
+                // Past the last step: the operation ran to its end.
+                #expect(crashed.status == 0, "\(scenario.name) without crash: \(crashed.stderr)")
+                break
+            }
+            points += 1
+            let reopen = try lab.berth(["gc"])
+            #expect(reopen.status == 0, "\(backend) \(scenario.name) step \(k): gc: \(reopen.stderr)")
+            let problems = try Consistency.check(lab)
+            #expect(problems.isEmpty, "\(backend) \(scenario.name) after step \(k):\n\(problems.joined(separator: "\n"))")
+            #expect(try scenario.repeatOperation(lab), "\(backend) \(scenario.name) step \(k): repeat failed")
+            let after = try Consistency.check(lab)
+            #expect(after.isEmpty, "\(backend) \(scenario.name) step \(k), after the repeat:\n\(after.joined(separator: "\n"))")
+        }
+        print("crash points: \(backend) \(scenario.name): \(points) steps crashed, reopened, checked and repeated")
+        #expect(points > 0)
+    }
+}
