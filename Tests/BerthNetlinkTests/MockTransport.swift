@@ -14,11 +14,14 @@ final class MockTransport: NetlinkTransport, @unchecked Sendable {
         sent.append(bytes)
     }
 
-    func receive(operation: String, object: String) throws(NetlinkError) -> [UInt8] {
+    /// The sender port of the scripted datagrams (0: the kernel).
+    var senderPort: UInt32 = 0
+
+    func receive(operation: String, object: String) throws(NetlinkError) -> NetlinkDatagram {
         guard !replies.isEmpty else {
             throw NetlinkError(.timeout, errno: 11, operation: operation, object: object)
         }
-        return replies.removeFirst()(lastSequence)
+        return NetlinkDatagram(replies.removeFirst()(lastSequence), senderPort: senderPort)
     }
 
     var lastSequence: UInt32 {

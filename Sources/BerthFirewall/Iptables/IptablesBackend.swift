@@ -91,7 +91,7 @@ public final class IptablesBackend: FirewallBackend {
         } catch {
             let code: FirewallError.Code = error.errno == EPERM || error.errno == EACCES ? .missingCapability : .system
             throw FirewallError(code, errno: error.errno, operation: "set up base rules", object: "net.ipv4.ip_forward",
-                                detail: error.description)
+                                detail: error.description, cause: .netlink(error))
         }
     }
 
@@ -166,7 +166,7 @@ public final class IptablesBackend: FirewallBackend {
             try Sysctl.write("net.ipv4.ip_forward", "1", in: host)
         } catch {
             throw FirewallError(.system, errno: error.errno, operation: "reapply rules", object: "net.ipv4.ip_forward",
-                                detail: error.description)
+                                detail: error.description, cause: .netlink(error))
         }
     }
 
@@ -217,10 +217,10 @@ public final class IptablesBackend: FirewallBackend {
         } catch let failure as ProcessFailure {
             let code: FirewallError.Code = failure.errno == ENOENT || failure.errno == EACCES ? .toolMissing : .system
             throw FirewallError(code, errno: failure.errno, operation: operation, object: object,
-                                detail: "\(failure.step): \(String(cString: strerror(failure.errno)))")
+                                detail: "\(failure.step): \(String(cString: strerror(failure.errno)))", cause: .process(failure))
         } catch let error as NamespaceError {
             throw FirewallError(.namespace, errno: error.errno, operation: operation, object: host?.path ?? object,
-                                detail: "\(error)")
+                                detail: "\(error)", cause: .namespace(error))
         } catch {
             throw FirewallError(.system, operation: operation, object: object, detail: "\(error)")
         }
