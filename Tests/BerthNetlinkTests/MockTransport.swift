@@ -8,7 +8,14 @@ final class MockTransport: NetlinkTransport, @unchecked Sendable {
     /// Each entry builds one datagram from the last request's sequence number.
     var replies: [(UInt32) -> [UInt8]] = []
 
+    /// Every `reserveBuffers` call: (receive bytes, send bytes).
+    var reserved: [(receive: Int, send: Int)] = []
+
     init(portID: UInt32 = 4242) { self.portID = portID }
+
+    func reserveBuffers(receiveBytes: Int, sendBytes: Int) {
+        reserved.append((receiveBytes, sendBytes))
+    }
 
     func send(_ bytes: [UInt8], operation: String, object: String) throws(NetlinkError) {
         sent.append(bytes)

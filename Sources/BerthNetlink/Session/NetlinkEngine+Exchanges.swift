@@ -55,7 +55,8 @@ extension NetlinkEngine {
     /// - Throws: reply or transport failures only.
     public func query(_ messages: [[UInt8]], operation: String, object: String) throws(NetlinkError) -> [NetlinkReply] {
         guard !messages.isEmpty else { return [] }
-        return try replies(to: messages, operation: operation, object: object, bytesPerReply: 8192)
+        return try replies(to: messages, operation: operation, object: object,
+                           replyBytes: messages.count.multipliedReportingOverflow(by: 8192).partialValue)
     }
 
     /// Sends `begin`, `messages` and `end` (NFNL_MSG_BATCH_BEGIN … BATCH_END, linux/netfilter/
@@ -80,7 +81,7 @@ extension NetlinkEngine {
         var awaiting = messages.count
         var answered = [Bool](repeating: false, count: messages.count)
         try converse([begin] + messages + [end], operation: operation, object: object,
-                     bytesPerReply: 1024) { (m, index) throws(NetlinkError) -> Bool in
+                     replyBytes: messages.count.multipliedReportingOverflow(by: 1024).partialValue) { (m, index) throws(NetlinkError) -> Bool in
             guard m.type == RTNL.NLMSG_ERROR else { return false }
             let error = try Self.refusal(in: m, operation: operation, object: object)
             if index == 0 || index == last {
@@ -101,11 +102,11 @@ extension NetlinkEngine {
 
     /// Replies to `messages`, each collected up to its NLMSG_ERROR (or NLMSG_DONE).
     private func replies(to messages: [[UInt8]], operation: String, object: String,
-                         bytesPerReply: Int? = nil) throws(NetlinkError) -> [NetlinkReply] {
+                         replyBytes: Int? = nil) throws(NetlinkError) -> [NetlinkReply] {
         var replies = [NetlinkReply](repeating: NetlinkReply(), count: messages.count)
         var finished = [Bool](repeating: false, count: messages.count)
         var open = messages.count
-        try converse(messages, operation: operation, object: object, bytesPerReply: bytesPerReply) { (m, i) throws(NetlinkError) -> Bool in
+        try converse(messages, operation: operation, object: object, replyBytes: replyBytes) { (m, i) throws(NetlinkError) -> Bool in
             guard !finished[i] else { return false }
             switch m.type {
             case RTNL.NLMSG_ERROR:

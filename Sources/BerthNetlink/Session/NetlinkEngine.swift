@@ -43,12 +43,12 @@ public final class NetlinkEngine: Sendable {
     /// Stamps consecutive sequence numbers on `messages`, sends them in one datagram and hands
     /// every checked reply message meant for one of them to `handle`, with the index of the
     /// message it answers, until `handle` returns true (the exchange is complete). With
-    /// `bytesPerReply`, the transport's buffers are grown first for one reply of that size per
-    /// message (at least 256 KiB) and, for a request over 100 000 bytes, a send buffer 64 KiB
-    /// larger than the request.
+    /// `replyBytes` (what all the answers may take in the receive buffer), the transport's
+    /// buffers are grown first: the receive buffer to that (at least 256 KiB) and, for a request
+    /// over 100 000 bytes, the send buffer to 64 KiB more than the request.
     /// - Throws: `.invalidArgument` when a message is not one whole `nlmsghdr`-framed message;
     ///   the transport's errors; the reply checks above; whatever `handle` throws.
-    func converse(_ messages: [[UInt8]], operation: String, object: String, bytesPerReply: Int? = nil,
+    func converse(_ messages: [[UInt8]], operation: String, object: String, replyBytes: Int? = nil,
                   handle: (NetlinkMessage, Int) throws(NetlinkError) -> Bool) throws(NetlinkError) {
         guard !messages.isEmpty else { return }
         try nextSequence.withLock { (next: inout UInt32) throws(NetlinkError) -> Void in
@@ -58,9 +58,9 @@ public final class NetlinkEngine: Sendable {
             let datagram = try Self.stamp(messages, first: first, operation: operation, object: object)
             next = first &+ count
             if next == 0 { next = 1 }
-            if let bytesPerReply {
-                let receive = max(messages.count.multipliedReportingOverflow(by: bytesPerReply).partialValue, 1 << 18)
-                transport.reserveBuffers(receiveBytes: receive, sendBytes: datagram.count > 100_000 ? datagram.count + 65536 : 0)
+            if let replyBytes {
+                transport.reserveBuffers(receiveBytes: max(replyBytes, 1 << 18),
+                                         sendBytes: datagram.count > 100_000 ? datagram.count + 65536 : 0)
             }
             try transport.send(datagram, operation: operation, object: object)
             let port = transport.portID
