@@ -26,7 +26,7 @@ public final class NetlinkEngine: Sendable {
     /// `.dumpInterrupted` is thrown (as netlinksafe does).
     public static let dumpAttempts = 5
 
-    let transport: any NetlinkTransport
+    private let transport: any NetlinkTransport
     /// The next sequence number to use; the lock serializes whole exchanges.
     private let nextSequence: Mutex<UInt32>
 
