@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// Berth: Docker-style container networking as an embeddable library (see ../shared/design.md §2).
+// Berth: Docker-style container networking as an embeddable library (layers: see README.md, Layout).
 import PackageDescription
 
 let package = Package(
@@ -40,12 +40,15 @@ let package = Package(
             dependencies: ["Berth", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // Test support: Docker 20.10's golden dumps as resources (Tests/Fixtures/docker-20.10/README.md),
+        // and the shared helpers (sandbox guard, commands, observers, namespaces, topology, traffic).
+        .target(name: "BerthFixtures", path: "Tests/Fixtures", resources: [.copy("docker-20.10")]),
         .target(name: "BerthTestSupport", dependencies: ["BerthNamespace", "BerthNetlink"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthNamespaceTests", dependencies: ["BerthNamespace", "BerthTestSupport", "CCap"]),
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport", "CMnl"]),
-        .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthTestSupport"]),
+        .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthFixtures", "BerthTestSupport"]),
         .testTarget(name: "BerthTests", dependencies: ["Berth", "BerthTestSupport"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "Berth", "BerthTestSupport"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "Berth", "BerthFixtures", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

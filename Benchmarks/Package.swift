@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// Berth benchmarks: a nested package on ordo-one/benchmark (design.md §2, §6).
+// Berth benchmarks: a nested package on ordo-one/benchmark (docs/design.md §2, §6).
 // Run through ./run.sh (it puts the whole run inside `unshare --net --mount`); the benchmark code
 // itself refuses to run unless BERTH_SANDBOX=1.
 import PackageDescription

@@ -269,7 +269,7 @@ cat "$MD"
 # Berth (library per backend, CLI per call) against `ip` creating/deleting a bridge with its address
 # (iproute2; includes one ~2 ms process start per call). The peers have no comparable step: netavark
 # creates its bridge inside the first setup and deletes it in the last teardown; the CNI plugin never
-# deletes it (see ../docs and /work/shared/reference/peers-timings.md for their figures).
+# deletes it (see the README's Performance section for their figures).
 NETC=(ip lib-ipt-net); [ "$NFT" = 1 ] && NETC+=(lib-nft-net); NETC+=(cli-net)
 for c in "${NETC[@]}"; do
   ip netns add "$c-host"; : > "$W/$c.out"

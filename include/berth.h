@@ -35,8 +35,11 @@
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)
  * endpoint: {"id","network_id","network_name","sandbox_path","sandbox_name","sandbox_device",
  *            "sandbox_inode","created_sandbox","host_interface","interface_name","address",
- *            "prefix_length","cidr","gateway","mac","ports":[{"proto","host_ip","host_port",
- *            "container_port"}]}
+ *            "prefix_length","cidr","gateway","mac","ports":[port, ...]}
+ * port:     {"proto","host_ip","host_port","container_port"}
+ * Every field of Berth's own records (the state directory's networks/<id>.json and
+ * endpoints/<id>.json, camelCase there) is in these objects under its snake_case name;
+ * scripts/test-c-abi.sh checks both that and these lists against what the calls return.
  *
  * Versioning: the status enum and the function list are append-only; BERTH_ABI_VERSION grows when
  * something is added. An incompatible change would change the SONAME (libberth.so.0).
@@ -84,20 +87,37 @@ extern "C" {
 /* ---- Versions and status codes ----------------------------------------------------------- */
 
 /** The ABI version this header describes; compare with berth_abi_version() at run time. */
-#define BERTH_ABI_VERSION 1
+#define BERTH_ABI_VERSION 2
+
+/*
+ * BERTH_CLOSED_ENUM marks an enum whose enumerators are all its values (clang's
+ * `enum_extensibility(closed)`; nothing for compilers without it). Swift imports such an enum as a
+ * frozen Swift enum, so the library's exhaustive switches over it fail to build when a status is
+ * added without its name and mapping.
+ */
+#if defined(__has_attribute)
+#  if __has_attribute(enum_extensibility)
+#    define BERTH_CLOSED_ENUM __attribute__((enum_extensibility(closed)))
+#  endif
+#endif
+#if !defined(BERTH_CLOSED_ENUM)
+#  define BERTH_CLOSED_ENUM
+#endif
 
 /**
- * Status codes (append-only: values never change, new codes are only added at the end).
- * One per Berth error code, plus BERTH_ERR_INTERNAL.
+ * Status codes (append-only: values never change, new codes are only added at the end with the
+ * next value, so the values are exactly 0 up to the last one). One per Berth error code, plus
+ * BERTH_ERR_INTERNAL. berth_status_name() returns each one's own spelling below.
  */
-enum berth_status_code {
+enum BERTH_CLOSED_ENUM berth_status_code {
     /** Success. */
     BERTH_OK = 0,
     /** A network name outside Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, or empty. */
     BERTH_ERR_INVALID_NAME = 1,
     /** Another network has that name. */
     BERTH_ERR_DUPLICATE_NAME = 2,
-    /** A bridge or interface name the kernel would refuse (over 15 bytes, '/', ':', space). */
+    /** A bridge or interface name outside 1-15 bytes of [A-Za-z0-9_.-] (not starting with '-', not
+        '.' or '..'): what the kernel, iptables and nftables all take literally. */
     BERTH_ERR_INVALID_INTERFACE_NAME = 3,
     /** A bad argument: NULL where a value is required, invalid UTF-8, JSON that does not parse,
      *  an unknown key or option, a value of the wrong type, a malformed address/subnet/MAC/port. */
@@ -210,10 +230,10 @@ void berth_error_free(berth_error *BERTH_NULLABLE error);
 /* ---- Controller -------------------------------------------------------------------------- */
 
 /**
- * Opens a controller. The first open on a state directory performs Docker's host set-up (network
- * `bridge` on docker0, 172.17.0.1/16, the firewall base chains, net.ipv4.ip_forward=1); every open
- * reconciles state and kernel (recreates missing bridges and rules, releases endpoints whose
- * sandbox is gone).
+ * Opens a controller. Opening changes nothing in the kernel: Docker's host set-up
+ * (berth_host_setup()) and the reconciliation of state and kernel (berth_reconcile()) run by
+ * themselves, once per controller, before its first call that changes something, or when the
+ * caller calls them.
  *
  * @param state_dir        state directory; NULL = "/var/lib/berth".
  * @param backend          "iptables" or "nftables"; NULL = "iptables".
@@ -239,6 +259,31 @@ berth_status berth_controller_open(const char *BERTH_NULLABLE state_dir,
  * Thread safety: no other call may use this controller concurrently or afterwards.
  */
 void berth_controller_close(berth_controller *BERTH_NULLABLE controller);
+
+/**
+ * Docker's host set-up, as dockerd does at start: records the backend and host namespace in the
+ * state directory, the firewall base (DOCKER chains, FORWARD policy DROP; nftables: Berth's table),
+ * net.ipv4.ip_forward=1 and the default network `bridge` on docker0 (172.17.0.1/16). Idempotent.
+ * Added in ABI 2.
+ *
+ * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT (NULL controller), BERTH_ERR_STATE_CONFLICT,
+ *         BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_STATE, BERTH_ERR_SYSTEM.
+ * Thread-safe.
+ */
+berth_status berth_host_setup(berth_controller *BERTH_REQUIRED controller,
+                              berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
+
+/**
+ * Makes the kernel match the records: recreates missing bridges, addresses and rules, puts host
+ * ends back on their bridge, releases endpoints whose sandbox is gone, removes unrecorded veths
+ * of Berth's on its bridges. Idempotent. Added in ABI 2.
+ *
+ * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT (NULL controller), BERTH_ERR_PERMISSION_DENIED,
+ *         BERTH_ERR_STATE, BERTH_ERR_SYSTEM.
+ * Thread-safe.
+ */
+berth_status berth_reconcile(berth_controller *BERTH_REQUIRED controller,
+                             berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
 
 /* ---- Networks ---------------------------------------------------------------------------- */
 

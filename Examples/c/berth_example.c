@@ -120,12 +120,19 @@ int main(int argc, char **argv) {
     printf("libberth ABI %u (header %d)\n", (unsigned)berth_abi_version(), BERTH_ABI_VERSION);
     check(berth_abi_version() >= BERTH_ABI_VERSION, "library ABI is at least the header's");
 
-    /* Open: Docker's host set-up happens on the first open of a state directory. */
+    /* Open (touches nothing), then Docker's host set-up as an explicit step (the first change
+     * would otherwise run it). */
     st = berth_controller_open(state_dir, backend, host_path, &ctrl, &err);
     if (st != BERTH_OK) {
         report("berth_controller_open", st, err);
         return 1;
     }
+    st = berth_host_setup(ctrl, &err);
+    if (st != BERTH_OK) {
+        report("berth_host_setup", st, err);
+        return 1;
+    }
+    check(berth_reconcile(ctrl, NULL) == BERTH_OK, "reconcile on a fresh host");
     check(contains(host_ip("addr show dev docker0"), "172.17.0.1"), "docker0 has 172.17.0.1");
 
     /* Create a network with Docker-style options. */

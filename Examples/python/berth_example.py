@@ -54,6 +54,7 @@ def load_library():
         "berth_network_attach": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                                                   char_out, err_out]),
         "berth_network_detach": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_bool), err_out]),
+        "berth_endpoint_list": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, char_out, err_out]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)
@@ -108,6 +109,9 @@ class Berth:
 
     def attach(self, network, sandbox=None, **options):
         return self._json_call("berth_network_attach", self.handle, network.encode(), _b(sandbox), json.dumps(options).encode())
+
+    def endpoints(self, network=None):
+        return self._json_call("berth_endpoint_list", self.handle, _b(network))
 
     def detach(self, endpoint_id):
         detached = ctypes.c_bool(False)

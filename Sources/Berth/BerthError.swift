@@ -13,7 +13,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         case invalidName
         /// Another network has that name.
         case duplicateName
-        /// A bridge or interface name the kernel would refuse (over 15 bytes, `/`, `:`, whitespace).
+        /// A bridge or interface name outside the one rule (`LinkName`): 1–15 bytes of `[A-Za-z0-9_.-]`,
+        /// not starting with `-`, not `.`/`..` (what the kernel, iptables and nftables all take literally).
         case invalidInterfaceName
         /// A subnet, gateway, ip-range, address or MAC that does not parse, or a bad option value.
         case invalidArgument

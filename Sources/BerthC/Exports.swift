@@ -1,6 +1,6 @@
 // The functions of include/berth.h, implemented with `@c @implementation`: the compiler checks
 // every signature against the header. Documentation (ownership, thread safety, statuses) lives in
-// the header; each function here only marshals arguments and results (see Marshalling.swift).
+// the header; each function here only marshals arguments and results (the other files of this directory, one concept each).
 // Nothing Swift crosses the boundary: every error becomes a status (and a berth_error).
 
 import Berth
@@ -39,7 +39,7 @@ public func berth_free(_ pointer: UnsafeMutableRawPointer?) {
 
 @c @implementation
 public func berth_error_status(_ error: OpaquePointer?) -> berth_status {
-    ErrorBox.borrow(error)?.status ?? statusCode(BERTH_OK)
+    ErrorBox.borrow(error)?.status ?? statusCode(.BERTH_OK)
 }
 
 @c @implementation
@@ -126,6 +126,22 @@ public func berth_network_create(_ controller: OpaquePointer?, _ name: UnsafePoi
             try? ctrl.deleteNetwork(network.id)
             throw error
         }
+    }
+}
+
+@c @implementation
+public func berth_host_setup(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
+    perform(outError) { () throws(CallError) in
+        let ctrl = try requiredController(controller, "set up host")
+        try api { () throws(BerthError) in try ctrl.setUpHost() }
+    }
+}
+
+@c @implementation
+public func berth_reconcile(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
+    perform(outError) { () throws(CallError) in
+        let ctrl = try requiredController(controller, "reconcile")
+        try api { () throws(BerthError) in try ctrl.reconcile() }
     }
 }
 

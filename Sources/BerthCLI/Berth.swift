@@ -12,16 +12,19 @@ struct BerthCommand: ParsableCommand {
         commandName: "berth",
         abstract: "Docker-style container networking without a daemon.",
         discussion: """
+        Global options (--backend, --state-dir, --host-netns, --json) go after the subcommand or before it, \
+        at any level: berth --state-dir DIR network ls, berth --json network --state-dir DIR ls.
         Exit codes: 0 success, 1 system error, 3 not found, 4 conflict, 5 permission denied, 64 usage or invalid input.
         """,
         subcommands: [NetworkCommand.self, AttachCommand.self, DetachCommand.self, RunCommand.self, DemoCommand.self]
     )
 
-    /// As swift-argument-parser's own entry point, except that a usage error is one line on stderr
-    /// (`berth: …`, exit 64) rather than the message plus the whole usage text.
+    /// As swift-argument-parser's own entry point, except that global options before the
+    /// subcommand are moved after it first (`GlobalArguments.hoist`), and a usage error is one line
+    /// on stderr (`berth: …`, exit 64) rather than the message plus the whole usage text.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let code as ExitCode {
             Glibc.exit(code.rawValue)
@@ -39,18 +42,26 @@ struct BerthCommand: ParsableCommand {
     }
 }
 
-/// Options every subcommand takes.
+/// Options every subcommand takes, after its name or before it (`berth --state-dir DIR network ls`,
+/// moved into place by `GlobalArguments.hoist`).
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "Firewall backend: iptables or nftables.")
+    /// The long names, shared with `GlobalArguments`: the first three take a value, `json` is a flag.
+    enum Name: String, CaseIterable {
+        case backend, stateDirectory = "state-dir", hostNamespace = "host-netns", json
+
+        var takesValue: Bool { self != .json }
+    }
+
+    @Option(name: .customLong(Name.backend.rawValue), help: "Firewall backend: iptables or nftables.")
     var backend: FirewallBackendKind = .iptables
 
-    @Option(name: .customLong("state-dir"), help: "State directory.")
+    @Option(name: .customLong(Name.stateDirectory.rawValue), help: "State directory.")
     var stateDirectory: String = "/var/lib/berth"
 
-    @Option(name: .customLong("host-netns"), help: "Network namespace to treat as the host: a path, or a name under /run/netns (default: this process's).")
+    @Option(name: .customLong(Name.hostNamespace.rawValue), help: "Network namespace to treat as the host: a path, or a name under /run/netns (default: this process's).")
     var hostNamespace: String?
 
-    @Flag(help: "Print results as JSON.")
+    @Flag(name: .customLong(Name.json.rawValue), help: "Print results as JSON.")
     var json = false
 
     /// - Parameter setUpHost: false for commands that need no host set-up (reads, detach).

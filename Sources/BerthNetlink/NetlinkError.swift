@@ -18,7 +18,8 @@ public struct NetlinkError: Error, Sendable, Equatable, CustomStringConvertible 
         case permissionDenied
         /// The caller lacks a capability, checked up front; `object` names the capability.
         case missingCapability
-        /// A link name the kernel would refuse (dev_valid_name: empty, > 15 bytes, `/`, `:`, space).
+        /// A link name outside Berth's one interface-name rule (`LinkName`: what the kernel's
+        /// dev_valid_name, iptables and nftables all take literally), refused before sending.
         case invalidName
         /// Any argument the kernel or Berth rejects (EINVAL, ERANGE, a bad value given by the caller).
         case invalidArgument

@@ -1,5 +1,6 @@
 @testable import BerthCLI
 import Berth
+import BerthFixtures
 import BerthTestSupport
 import Foundation
 import Testing
@@ -55,9 +56,9 @@ enum BerthBinary {
 @Suite("CLI end to end", .enabled(if: Sandbox.isActive))
 struct CLIEndToEndTests {
     @Test func commandsExitCodesAndOutputs() throws {
-        let host = Sandbox.unique("bt-cli-")
-        try Sandbox.addNamespace(host)
-        defer { Sandbox.deleteNamespace(host) }
+        let scratch = try ScratchNamespace(prefix: "bt-cli-")
+        defer { scratch.close() }
+        let host = scratch.name
         let state = NSTemporaryDirectory() + Sandbox.unique("berth-cli-")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let global = ["--state-dir", state, "--host-netns", "/run/netns/\(host)"]
@@ -84,9 +85,8 @@ struct CLIEndToEndTests {
         let inspect = try berth("network", "inspect", "test1")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])
         let keys = Set(json.first?.keys.map { $0 } ?? [])
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let goldenURL = repo.deletingLastPathComponent().appendingPathComponent("shared/golden/docker-20.10/docker-b-netcreate.network-inspect.json")
-        let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: goldenURL)) as? [[String: Any]]
+        let goldenJSON = try #require(DockerGolden.bNetcreateInspect, "golden docker-b-netcreate.network-inspect.json")
+        let golden = try JSONSerialization.jsonObject(with: goldenJSON) as? [[String: Any]]
         #expect(keys == Set(golden?.first?.keys.map { $0 } ?? []))
         #expect(json.first?["Name"] as? String == "test1")
         let sandbox = Sandbox.unique("bt-cs-")

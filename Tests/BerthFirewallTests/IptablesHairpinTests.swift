@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import BerthFixtures
 import BerthNetlink
+import BerthTestSupport
 @testable import BerthFirewall
 
 /// The hairpin (Docker `--userland-proxy=false`) variant of the iptables rules; no privileges.
@@ -15,7 +17,7 @@ struct IptablesHairpinTests {
     }
 
     static var hairpinEndpoint: EndpointPorts {
-        EndpointPorts(endpointID: "hp", networkID: W.test1.id, bridge: W.test1.bridge, address: W.address("172.18.0.2"),
+        EndpointPorts(endpointID: "hp", networkID: W.test1.id, bridge: W.test1.bridge, address: Fixtures.address("172.18.0.2"),
                       ports: [PortMapping(proto: .tcp, hostPort: 8080, containerPort: 80)], hairpin: true)
     }
 
@@ -90,7 +92,7 @@ struct IptablesHairpinTests {
         var newer = W.test1
         newer.bridge = "br-newer"
         newer.id = String(repeating: "e", count: 64)
-        newer.subnet = W.subnet("172.19.0.0/16")
+        newer.subnet = Fixtures.subnet("172.19.0.0/16")
         let withNewer = plan(from: render(p.ruleset)) { IptablesPlanner.addNetwork(newer, &$0) }
         #expect(withNewer.ruleset.rules(.filter, DockerChain.isolation1).prefix(2) == [
             "-m conntrack --ctstate DNAT -j RETURN",
@@ -102,7 +104,7 @@ struct IptablesHairpinTests {
         var second = Self.hairpinTest1
         second.bridge = "br-second"
         second.id = String(repeating: "f", count: 64)
-        second.subnet = W.subnet("172.20.0.0/16")
+        second.subnet = Fixtures.subnet("172.20.0.0/16")
         let both = plan {
             IptablesPlanner.setUpBase(&$0)
             IptablesPlanner.addNetwork(Self.hairpinTest1, &$0)

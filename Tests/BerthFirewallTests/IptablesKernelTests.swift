@@ -1,51 +1,10 @@
 import Foundation
 import Testing
 import BerthNamespace
+import BerthFixtures
 import BerthNetlink
 import BerthTestSupport
 @testable import BerthFirewall
-
-/// A named namespace playing the host, with a backend programming it; removed afterwards.
-struct IptablesHost {
-    let name: String
-    let namespace: NetworkNamespace
-    let backend: IptablesBackend
-
-    init(variant: IptablesVariant = .auto) throws {
-        name = Sandbox.unique("ipt-")
-        try Sandbox.addNamespace(name)
-        do {
-            namespace = try NetworkNamespace.open(name: name)
-            backend = try IptablesBackend(host: namespace, variant: variant)
-        } catch {
-            Sandbox.deleteNamespace(name)
-            throw error
-        }
-    }
-
-    func close() { Sandbox.deleteNamespace(name) }
-
-    /// The iptables command matching the backend's variant.
-    var iptables: String { backend.variant == .legacy ? "iptables-legacy" : "iptables-nft" }
-
-    func listing(_ table: String = "filter") throws -> [String] {
-        let r = try Sandbox.exec(name, [iptables, "-t", table, "-S"])
-        #expect(r.status == 0, "\(r.stderr)")
-        return Walkthrough.lines(r.stdout)
-    }
-
-    /// `iptables-save` without comments, counters zeroed.
-    func save() throws -> [String] {
-        let r = try Sandbox.exec(name, [iptables + "-save"])
-        #expect(r.status == 0, "\(r.stderr)")
-        return Walkthrough.normalizedSave(r.stdout)
-    }
-
-    func iptablesCommand(_ args: [String]) throws {
-        let r = try Sandbox.exec(name, [iptables] + args)
-        #expect(r.status == 0, "\(args): \(r.stderr)")
-    }
-}
 
 @Suite("iptables backend in a namespace", .enabled(if: Sandbox.isActive), .serialized)
 struct IptablesKernelTests {
@@ -61,20 +20,20 @@ struct IptablesKernelTests {
         try b.setUpBase()
         try b.addNetwork(W.docker0)
         let aStart = try host.save()
-        #expect(aStart == W.normalizedSave(DockerGolden.aStartSave))
+        #expect(aStart == IptablesText.normalizedSave(DockerGolden.aStartSave))
         try b.addNetwork(W.test1)
-        #expect(try host.listing() == W.lines(DockerGolden.bNetcreateS))
-        #expect(try host.listing("nat") == W.lines(DockerGolden.bNetcreateNatS))
+        #expect(try host.listing() == IptablesText.lines(DockerGolden.bNetcreateS))
+        #expect(try host.listing("nat") == IptablesText.lines(DockerGolden.bNetcreateNatS))
         #expect(try Sysctl.read("net.ipv4.ip_forward", in: host.namespace) == "1")
 
         try b.addPorts(W.published)
-        #expect(try host.listing() == W.lines(DockerGolden.cContainersS))
-        #expect(try host.listing("nat") == W.lines(DockerGolden.cContainersNatS))
+        #expect(try host.listing() == IptablesText.lines(DockerGolden.cContainersS))
+        #expect(try host.listing("nat") == IptablesText.lines(DockerGolden.cContainersNatS))
 
         try b.removePorts(W.published)
         try b.removeNetwork(W.test1)
         #expect(try host.save() == aStart)
-        #expect(try host.save() == W.normalizedSave(DockerGolden.dNetrmSave))
+        #expect(try host.save() == IptablesText.normalizedSave(DockerGolden.dNetrmSave))
 
         try b.removeAll(FirewallState(networks: [W.docker0]))
         // Everything gone but the FORWARD policy, which stays DROP as Docker leaves it.
@@ -102,7 +61,7 @@ struct IptablesKernelTests {
         try b.removePorts(W.published)
         try b.removeNetwork(W.test1)
         try b.removeNetwork(W.test1)
-        #expect(try host.save() == W.normalizedSave(DockerGolden.dNetrmSave))
+        #expect(try host.save() == IptablesText.normalizedSave(DockerGolden.dNetrmSave))
     }
 
     @Test func dockerUserPreserved() throws {
@@ -182,7 +141,7 @@ struct IptablesKernelTests {
         let state = FirewallState(networks: [W.docker0, W.test1], endpoints: [W.published])
         try b.reapply(state)
         let full = try host.save()
-        #expect(full == W.normalizedSave(DockerGolden.cContainersSave))
+        #expect(full == IptablesText.normalizedSave(DockerGolden.cContainersSave))
         for table in ["filter", "nat"] {
             try host.iptablesCommand(["-t", table, "-F"])
             try host.iptablesCommand(["-t", table, "-X"])
@@ -201,8 +160,8 @@ struct IptablesKernelTests {
         let host = try IptablesHost()
         defer { host.close() }
         try host.backend.setUpBase()
-        let n1 = NetworkRules(id: "n1", bridge: "br-noicc", subnet: W.subnet("10.40.0.0/24"), icc: false, masquerade: false)
-        let n2 = NetworkRules(id: "n2", bridge: "br-internal", subnet: W.subnet("10.41.0.0/24"), isInternal: true)
+        let n1 = NetworkRules(id: "n1", bridge: "br-noicc", subnet: Fixtures.subnet("10.40.0.0/24"), icc: false, masquerade: false)
+        let n2 = NetworkRules(id: "n2", bridge: "br-internal", subnet: Fixtures.subnet("10.41.0.0/24"), isInternal: true)
         try host.backend.addNetwork(n1)
         try host.backend.addNetwork(n2)
         let filter = try host.listing()

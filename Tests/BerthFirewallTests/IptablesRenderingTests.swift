@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import BerthFixtures
 import BerthNetlink
+import BerthTestSupport
 @testable import BerthFirewall
 
 /// Rule rendering and planning against the golden Docker 20.10 dumps; no privileges needed.
@@ -24,7 +26,7 @@ struct IptablesRenderingTests {
             "-A POSTROUTING -s 172.18.0.0/16 ! -o br-2a02aed81558 -j MASQUERADE",
             "-A DOCKER -i br-2a02aed81558 -j RETURN",
         ])
-        let golden = Set(W.lines(DockerGolden.bNetcreateS) + W.lines(DockerGolden.bNetcreateNatS))
+        let golden = Set(IptablesText.lines(DockerGolden.bNetcreateS) + IptablesText.lines(DockerGolden.bNetcreateNatS))
         for rule in rules { #expect(golden.contains(rule)) }
     }
 
@@ -50,15 +52,15 @@ struct IptablesRenderingTests {
 
     @Test func subnetIsCanonicalised() {
         var n = W.test1
-        n.subnet = W.subnet("172.18.3.4/16")
+        n.subnet = Fixtures.subnet("172.18.3.4/16")
         #expect(DockerRules.network(n).postroutingTop.first?.spec == "-s 172.18.0.0/16 ! -o br-2a02aed81558 -j MASQUERADE")
     }
 
     @Test func portRules() {
         var e = W.published
         e.ports = [PortMapping(proto: .tcp, hostPort: 8080, containerPort: 80),
-                   PortMapping(proto: .udp, hostIP: W.address("10.0.0.1"), hostPort: 5353, containerPort: 53),
-                   PortMapping(proto: .tcp, hostIP: W.address("0.0.0.0"), hostPort: 8081, containerPort: 80)]
+                   PortMapping(proto: .udp, hostIP: Fixtures.address("10.0.0.1"), hostPort: 5353, containerPort: 53),
+                   PortMapping(proto: .tcp, hostIP: Fixtures.address("0.0.0.0"), hostPort: 8081, containerPort: 80)]
         let rules = DockerRules.ports(e).map { "\($0.table.rawValue) \($0.description)" }
         #expect(rules == [
             "nat -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.3:80",
@@ -101,8 +103,8 @@ struct IptablesRenderingTests {
             IptablesPlanner.addNetwork(W.docker0, &$0)
             IptablesPlanner.addNetwork(W.test1, &$0)
         }
-        #expect(p.ruleset.listing(.filter) == W.lines(DockerGolden.bNetcreateS))
-        #expect(p.ruleset.listing(.nat) == W.lines(DockerGolden.bNetcreateNatS))
+        #expect(p.ruleset.listing(.filter) == IptablesText.lines(DockerGolden.bNetcreateS))
+        #expect(p.ruleset.listing(.nat) == IptablesText.lines(DockerGolden.bNetcreateNatS))
         #expect(p.ruleset == IptablesRuleset(parsing: DockerGolden.bNetcreateSave))
     }
 
@@ -128,8 +130,8 @@ struct IptablesRenderingTests {
     @Test func portsGiveCContainers() {
         let p = plan(from: DockerGolden.bNetcreateSave) { IptablesPlanner.addPorts(W.published, &$0) }
         #expect(p.ruleset == IptablesRuleset(parsing: DockerGolden.cContainersSave))
-        #expect(p.ruleset.listing(.filter) == W.lines(DockerGolden.cContainersS))
-        #expect(p.ruleset.listing(.nat) == W.lines(DockerGolden.cContainersNatS))
+        #expect(p.ruleset.listing(.filter) == IptablesText.lines(DockerGolden.cContainersS))
+        #expect(p.ruleset.listing(.nat) == IptablesText.lines(DockerGolden.cContainersNatS))
         let back = plan(from: DockerGolden.cContainersSave) { IptablesPlanner.removePorts(W.published, &$0) }
         #expect(back.ruleset == IptablesRuleset(parsing: DockerGolden.bNetcreateSave))
     }
@@ -261,10 +263,10 @@ struct IptablesRenderingTests {
         e.ports = [PortMapping(hostPort: 80, containerPort: 0)]
         #expect(throws: FirewallError.self) { try IptablesValidation.endpoint(e, operation: "t") }
         e = W.published
-        e.address = W.address("0.0.0.0")
+        e.address = Fixtures.address("0.0.0.0")
         #expect(throws: FirewallError.self) { try IptablesValidation.endpoint(e, operation: "t") }
         var n = W.test1
-        n.subnet = W.subnet("0.0.0.0/0")
+        n.subnet = Fixtures.subnet("0.0.0.0/0")
         #expect(throws: FirewallError.self) { try IptablesValidation.network(n, operation: "t") }
     }
 

@@ -93,7 +93,7 @@ struct NftScopedReadTests {
         var moved = F.endpoint
         moved.bridge = F.netB.bridge
         moved.networkID = F.netB.id
-        moved.address = F.address("192.168.16.2")
+        moved.address = Fixtures.address("192.168.16.2")
         try b.addPorts(moved)
         let owners = try host.ruleOwners().compactMap(\.comment).filter { $0.hasPrefix("ep:") }
         #expect(!owners.isEmpty)

@@ -1,5 +1,6 @@
 import Testing
 import BerthNetlink
+import BerthTestSupport
 @testable import BerthFirewall
 
 /// Pure tests of the nftables backend: rule rendering, validation and planning (no kernel).
@@ -9,15 +10,15 @@ struct NftUnitTests {
 
     @Test func prefixesLoadLikeNft() {
         var b = NftRuleBuilder()
-        b.ip(source: true, F.subnet("172.18.0.0/16"))
+        b.ip(source: true, Fixtures.subnet("172.18.0.0/16"))
         #expect(b.exprs == [.payload(.network, offset: 12, length: 2), .cmp(equal: true, data: [172, 18])])
         b = NftRuleBuilder()
-        b.ip(source: false, F.subnet("192.168.16.0/20"), equal: false)
+        b.ip(source: false, Fixtures.subnet("192.168.16.0/20"), equal: false)
         #expect(b.exprs == [.payload(.network, offset: 16, length: 3), .bitwise(mask: [255, 255, 240], xor: [0, 0, 0]),
                             .cmp(equal: false, data: [192, 168, 16])])
         #expect(b.rule(chain: "c", owner: "o").text == "ip daddr != 192.168.16.0/20")
         b = NftRuleBuilder()
-        b.ip(source: false, F.address("10.0.0.5"))
+        b.ip(source: false, Fixtures.address("10.0.0.5"))
         #expect(b.rule(chain: "c", owner: "o").text == "ip daddr 10.0.0.5")
         #expect(b.exprs == [.payload(.network, offset: 16, length: 4), .cmp(equal: true, data: [10, 0, 0, 5])])
     }
@@ -79,7 +80,7 @@ struct NftUnitTests {
             try NftValidation.state(FirewallState(networks: [F.netA, sameBridge]), operation: "t")
         }
         var host = F.netA
-        host.subnet = IPv4Subnet(address: F.address("172.18.0.1"), prefixLength: 16) ?? host.subnet
+        host.subnet = IPv4Subnet(address: Fixtures.address("172.18.0.1"), prefixLength: 16) ?? host.subnet
         #expect(throws: FirewallError.self) { try NftValidation.network(host, operation: "t") }
     }
 

@@ -40,11 +40,10 @@ struct NamespaceKernelTests {
     }
 
     @Test func openByPathNameAndPid() throws {
-        let name = Sandbox.unique("bt-ns-")
-        try Sandbox.addNamespace(name)
-        defer { Sandbox.deleteNamespace(name) }
-        let byName = try NetworkNamespace.open(name: name)
-        let byPath = try NetworkNamespace.open(path: "/run/netns/\(name)")
+        let scratch = try ScratchNamespace()
+        defer { scratch.close() }
+        let byName = try NetworkNamespace.open(name: scratch.name)
+        let byPath = try NetworkNamespace.open(path: scratch.path)
         #expect(byName.isSame(as: byPath))
         let mine = try NetworkNamespace.open(pid: getpid())
         #expect(mine.isSame(as: try NetworkNamespace.current()))
@@ -94,17 +93,5 @@ struct NamespaceKernelTests {
         }
         thread.start()
         #expect(result.wait() == "missingCapability:CAP_NET_ADMIN")
-    }
-}
-
-/// A one-shot value handed from a thread to the test.
-final class ThreadResult: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var value: String?
-    func set(_ v: String) { condition.lock(); value = v; condition.signal(); condition.unlock() }
-    func wait() -> String? {
-        condition.lock(); defer { condition.unlock() }
-        while value == nil { if !condition.wait(until: Date().addingTimeInterval(10)) { break } }
-        return value
     }
 }

@@ -43,10 +43,9 @@ struct IptablesProcessTests {
 
     @Test(.enabled(if: Sandbox.isActive))
     func childRunsInTheGivenNamespace() throws {
-        let name = Sandbox.unique("ipt-")
-        try Sandbox.addNamespace(name)
-        defer { Sandbox.deleteNamespace(name) }
-        let ns = try NetworkNamespace.open(name: name)
+        let scratch = try ScratchNamespace()
+        defer { scratch.close() }
+        let ns = scratch.namespace
         let out = try ProcessRunner.run(["/usr/bin/stat", "-L", "-c", "%i", "/proc/self/ns/net"], stdin: nil, in: ns)
         #expect(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(ns.inode))
         let mine = try ProcessRunner.run(["/usr/bin/stat", "-L", "-c", "%i", "/proc/self/ns/net"], stdin: nil, in: nil)

@@ -4,20 +4,18 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-/// A "host" namespace made with iproute2 for one test, removed afterwards.
-final class HostNamespace {
-    let name: String
-    let namespace: NetworkNamespace
+/// A scratch "host" namespace with a route session in it, for one test.
+struct HostNamespace {
+    let scratch: ScratchNamespace
     let session: NetlinkSession
 
-    init() throws {
-        name = Sandbox.unique("bt-host-")
-        try Sandbox.addNamespace(name)
-        namespace = try NetworkNamespace.open(name: name)
-        session = try NetlinkSession.route(in: namespace)
-    }
+    var name: String { scratch.name }
+    var namespace: NetworkNamespace { scratch.namespace }
 
-    deinit { Sandbox.deleteNamespace(name) }
+    init() throws {
+        scratch = try ScratchNamespace(prefix: "bt-host-")
+        session = try NetlinkSession.route(in: scratch.namespace)
+    }
 }
 
 @Suite("Netlink layer: kernel", .enabled(if: Sandbox.isActive))
@@ -179,7 +177,7 @@ struct KernelLinkTests {
     @Test func missingCapabilityIsNamedAndNothingIsSent() throws {
         let host = try HostNamespace()
         let session = host.session
-        let box = Box()
+        let box = ThreadResult()
         let thread = Thread {
             Capabilities.dropNetAdminOnCurrentThread()
             do { try session.createBridge(name: "br-nocap"); box.set("created") } catch let e as NetlinkError { box.set("\(e.code) \(e.object): \(e)") } catch { box.set("\(error)") }
@@ -203,16 +201,5 @@ struct KernelLinkTests {
         #expect(try Sysctl.read("net.ipv4.ip_forward") == (try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8)).trimmingCharacters(in: .newlines))
         #expect { try Sysctl.read("kernel.hostname") } throws: { ($0 as? NetlinkError)?.code == .invalidArgument }
         #expect { try Sysctl.read("net.ipv4.no_such_key", in: host.namespace) } throws: { ($0 as? NetlinkError)?.code == .notFound }
-    }
-}
-
-final class Box: @unchecked Sendable {
-    private let c = NSCondition()
-    private var v: String?
-    func set(_ s: String) { c.lock(); v = s; c.signal(); c.unlock() }
-    func wait() -> String? {
-        c.lock(); defer { c.unlock() }
-        while v == nil { if !c.wait(until: Date().addingTimeInterval(10)) { break } }
-        return v
     }
 }

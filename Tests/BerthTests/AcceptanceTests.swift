@@ -9,7 +9,7 @@ import Testing
 /// Backends the acceptance scenarios run against.
 let backends: [FirewallBackendKind] = FirewallBackendKind.allCases
 
-@Suite("Façade acceptance (../shared/reference/acceptance.md)", .enabled(if: Sandbox.isActive))
+@Suite("Façade acceptance (scenarios A01–A20)", .enabled(if: Sandbox.isActive))
 struct AcceptanceTests {
     @Test("A01 host set-up", arguments: backends)
     func hostSetUp(_ backend: FirewallBackendKind) throws {

@@ -4,41 +4,6 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-/// A TCP server in `sandbox` on port 80 answering every connection with "berth" until killed
-/// (SIGKILL; SIGTERM is blocked in processes the test runner spawns) or 30 s without a
-/// connection, so a crashed test leaves nothing running. Its stdio is
-/// /dev/null: it must not hold other processes' pipes open.
-func startEchoServer(in sandbox: String) throws -> Process {
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    server.arguments = ["netns", "exec", sandbox, "/usr/bin/python3", "-c", """
-    import socket
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 80)); s.listen(8); s.settimeout(30)
-    while True:
-        c, _ = s.accept(); c.sendall(b"berth"); c.close()
-    """]
-    server.standardInput = FileHandle.nullDevice
-    server.standardOutput = FileHandle.nullDevice
-    server.standardError = FileHandle.nullDevice
-    try server.run()
-    return server
-}
-
-/// Connects from `netns` to `address:port` (up to `attempts` tries, 1 s each); the text received, or "".
-func tcpFetch(from netns: String, _ address: String, _ port: UInt16, attempts: Int = 30) throws -> String {
-    let client = """
-    import socket, sys, time
-    for i in range(int(sys.argv[3])):
-        try:
-            c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1); print(c.recv(16).decode()); break
-        except OSError:
-            time.sleep(0.1)
-    """
-    let r = try Sandbox.exec(netns, ["/usr/bin/python3", "-c", client, address, String(port), String(attempts)])
-    return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-}
-
 @Suite("Façade: hairpin mode (userland-proxy=false)")
 struct HairpinOptionTests {
     @Test func driverOptionAndLegacyRecords() throws {
@@ -66,7 +31,9 @@ struct HairpinTests {
     func hairpin(_ backend: FirewallBackendKind) throws {
         let f = try Fixture(backend)
         let c = try f.controller()
-        let outside = try addOutside(to: f)
+        let topology = try Topology(host: f.hostName)
+        defer { topology.close() }
+        let outside = topology.outside
         var optionsA = NetworkOptions(name: "hpa")
         try optionsA.apply(option: "com.docker.network.bridge.hairpin", value: "true")
         let netA = try c.createNetwork(optionsA)
@@ -80,21 +47,19 @@ struct HairpinTests {
         let eb = try c.attach(network: "hpb", sandbox: .name(b))
 
         // The host end is a hairpin bridge port.
-        let port = try Sandbox.exec(f.hostName, ["bridge", "-d", "-j", "link", "show", "dev", ea.hostInterface]).stdout
-        let ports = try JSONSerialization.jsonObject(with: Data(port.utf8)) as? [[String: Any]]
-        #expect(ports?.first?["hairpin"] as? Bool == true, "\(port)")
+        let port = try Sandbox.bridgePort(ea.hostInterface, netns: f.hostName)
+        #expect(port?["hairpin"] as? Bool == true, "\(String(describing: port))")
 
-        let server = try startEchoServer(in: a)
-        // SIGKILL: the test runner's blocked signal mask is inherited, so SIGTERM would stay pending.
-        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) }; server.waitUntilExit() }
+        let server = try TCPServer(in: a, port: 80, reply: .text("berth"))
+        defer { server.stop() }
 
-        #expect(try tcpFetch(from: outside, "10.200.0.1", 8080) == "berth", "from outside")
-        #expect(try tcpFetch(from: f.hostName, "10.200.0.1", 8080) == "berth", "from the host namespace")
-        #expect(try tcpFetch(from: b, "10.200.0.1", 8080) == "berth", "from a sandbox on another network")
-        #expect(try tcpFetch(from: a, "10.200.0.1", 8080) == "berth", "hairpin: own published port")
+        #expect(try Traffic.tcpFetch(from: outside, "10.200.0.1", 8080) == "berth", "from outside")
+        #expect(try Traffic.tcpFetch(from: f.hostName, "10.200.0.1", 8080) == "berth", "from the host namespace")
+        #expect(try Traffic.tcpFetch(from: b, "10.200.0.1", 8080) == "berth", "from a sandbox on another network")
+        #expect(try Traffic.tcpFetch(from: a, "10.200.0.1", 8080) == "berth", "hairpin: own published port")
 
         // Isolation still holds for direct traffic between the networks.
-        #expect(try tcpFetch(from: b, ea.address.description, 80, attempts: 2) == "", "direct B → A")
+        #expect(try Traffic.tcpFetch(from: b, ea.address.description, 80, attempts: 2) == nil, "direct B → A")
         #expect(try !Sandbox.ping(from: b, ea.address.description))
         #expect(try !Sandbox.ping(from: a, eb.address.description))
 

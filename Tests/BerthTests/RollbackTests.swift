@@ -34,7 +34,9 @@ struct RollbackTests {
     func controller(_ f: Fixture, failing: FailingFirewall.Step) throws -> NetworkController {
         let host = try NetworkNamespace.open(path: "/run/netns/\(f.hostName)")
         let real: any FirewallBackend = f.backend == .iptables ? try IptablesBackend(host: host) : NftablesBackend(host: host)
-        return try NetworkController(f.configuration, firewall: FailingFirewall(real, failing: failing))
+        let c = try NetworkController(f.configuration, firewall: FailingFirewall(real, failing: failing))
+        try c.setUpHost()
+        return c
     }
 
     @Test("a failed create leaves no bridge, no rule, no record", arguments: backends)

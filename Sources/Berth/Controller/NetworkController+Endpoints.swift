@@ -13,10 +13,7 @@ extension NetworkController {
                                  options: AttachOptions) throws(BerthError) -> (address: IPv4Address?, mac: MACAddress?) {
         let op = "attach"
         if let name = options.interfaceName {
-            do { try LinkName.validate(name, operation: op) } catch {
-                throw BerthError(.invalidInterfaceName, operation: op, object: network,
-                                 detail: "interface name '\(name)': \(error.detail ?? error.description)", cause: .netlink(error))
-            }
+            try checkInterfaceName(name, role: "interface name", operation: op, object: network)
         }
         if case .create(let name?) = sandbox {
             do { try NetworkNamespace.validateName(name, operation: op) } catch {

@@ -42,9 +42,7 @@ extension NetworkController {
             throw BerthError(.invalidArgument, operation: op, object: name, detail: "mtu \(mtu) is outside 68–65535")
         }
         if let bridge = options.bridgeName {
-            do { try LinkName.validate(bridge, operation: op) } catch {
-                throw BerthError(.invalidInterfaceName, operation: op, object: name, detail: "bridge name: \(error.detail ?? error.description)", cause: .netlink(error))
-            }
+            try checkInterfaceName(bridge, role: "bridge name", operation: op, object: name)
         }
         let subnet = try options.subnet.map { text throws(BerthError) -> IPv4Subnet in
             guard let s = IPv4Subnet(text) else {

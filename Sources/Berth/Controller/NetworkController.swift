@@ -1,6 +1,7 @@
 import BerthFirewall
 import BerthNamespace
 import BerthNetlink
+import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -15,9 +16,10 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var backend: FirewallBackendKind
     /// The network namespace treated as "the host", as an nsfs path; nil = the caller's.
     public var hostNamespacePath: String?
-    /// Perform the host set-up and reconciliation on open (default). `false` skips both, so the
-    /// open itself touches nothing in the kernel: for reads (`berth network ls` / `inspect`) and
-    /// for operations that need neither (`berth detach`).
+    /// Run the host set-up and the reconciliation automatically, once per controller, before its
+    /// first operation that changes something (default). `false` leaves both to explicit calls of
+    /// `setUpHost()` and `reconcile()`: for reads (`berth network ls` / `inspect`) and for
+    /// operations that need neither (`berth detach`). Opening never touches the kernel either way.
     public var setUpHost: Bool
 
     public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil,
@@ -33,7 +35,7 @@ public struct ControllerConfiguration: Sendable, Equatable {
 /// inspect / delete, attach / detach. Synchronous and thread-safe: operations of one controller are
 /// serialized in-process, and every mutation holds an exclusive `flock` on the state directory so
 /// separate processes never hand out the same address or subnet.
-public final class NetworkController: @unchecked Sendable {
+public final class NetworkController: Sendable {
     public static let defaultNetworkName = "bridge"
     public static let defaultBridge = "docker0"
     public static let defaultSubnet = "172.17.0.0/16"
@@ -43,17 +45,28 @@ public final class NetworkController: @unchecked Sendable {
     public let host: NetworkNamespace
     let hostSession: NetlinkSession
     let firewall: any FirewallBackend
-    /// Serializes operations in this process; `store` is only touched while it is held.
-    private let lock = ProcessLock()
-    private let store: StateStore
+    private let binding: HostBinding
+    /// Serializes operations in this process; the store is only touched while it is held.
+    private let guarded: Mutex<Guarded>
 
-    /// Opens a controller. The first open on a state directory performs Docker's host set-up (the
-    /// default network `bridge` on `docker0`, 172.17.0.1/16, up without carrier until the first
-    /// attach; the firewall base; `net.ipv4.ip_forward=1`). Every open reconciles state and
-    /// kernel: a missing bridge or missing rules are recreated, endpoints whose sandbox is gone
-    /// are released. Opening again changes nothing that is already right.
-    /// - Throws: `BerthError` `.permissionDenied` (no CAP_NET_ADMIN), `.state`, `.sandboxNotFound` /
-    ///   `.notANetworkNamespace` (host path), `.system`.
+    /// What the in-process lock protects.
+    private struct Guarded: ~Copyable {
+        let store: StateStore
+        /// The host set-up and reconciliation ran in this controller.
+        var hostReady = false
+    }
+
+    /// Opens a controller: checks CAP_NET_ADMIN, opens the host namespace, a netlink session and
+    /// the firewall backend, opens the state directory and checks that it belongs to this backend
+    /// and host namespace. Opening changes nothing in the kernel.
+    ///
+    /// Docker's host set-up (the default network `bridge` on `docker0`, 172.17.0.1/16, up without
+    /// carrier until the first attach; the firewall base; `net.ipv4.ip_forward=1`) and the
+    /// reconciliation of state and kernel are separate steps, `setUpHost()` and `reconcile()`;
+    /// with `configuration.setUpHost` (the default) both run once, automatically, before this
+    /// controller's first operation that changes something.
+    /// - Throws: `BerthError` `.permissionDenied` (no CAP_NET_ADMIN), `.state`, `.stateConflict`,
+    ///   `.sandboxNotFound` / `.notANetworkNamespace` (host path), `.system`.
     public convenience init(_ configuration: ControllerConfiguration = ControllerConfiguration()) throws(BerthError) {
         try self.init(configuration, firewall: nil)
     }
@@ -72,33 +85,73 @@ public final class NetworkController: @unchecked Sendable {
         } catch {
             throw BerthError.wrap(error, operation: op, object: configuration.stateDirectory)
         }
-        store = try StateStore(directory: configuration.stateDirectory)
-        let binding = HostBinding(backend: configuration.backend, hostNamespacePath: configuration.hostNamespacePath,
-                                  hostDevice: host.device, hostInode: host.inode)
-        guard configuration.setUpHost else {
-            try read(op, configuration.stateDirectory) { store in try store.checkBinding(binding, update: false) }
-            return
-        }
-        try mutate(op, configuration.stateDirectory) { store in
+        binding = HostBinding(backend: configuration.backend, hostNamespacePath: configuration.hostNamespacePath,
+                              hostDevice: host.device, hostInode: host.inode)
+        guarded = Mutex(Guarded(store: try StateStore(directory: configuration.stateDirectory)))
+        let binding = binding
+        try read(op, configuration.stateDirectory) { store in try store.checkBinding(binding, update: false) }
+    }
+
+    /// Does what `dockerd` does to the host namespace when it starts: records this backend and
+    /// host namespace in the state directory, sets up the firewall base (the DOCKER chains, FORWARD
+    /// policy DROP; nftables: Berth's table), `net.ipv4.ip_forward=1`, and the default network
+    /// `bridge` on `docker0` (172.17.0.1/16) unless it exists. Idempotent: what is right already is
+    /// left alone.
+    /// - Throws: `BerthError` `.stateConflict`, `.permissionDenied`, `.state`, `.system`.
+    public func setUpHost() throws(BerthError) {
+        let binding = binding
+        try mutate("set up host", configuration.stateDirectory, prepare: false) { store in
             try store.checkBinding(binding, update: true)
-            try setUpHost(store)
-            try reconcile(store)
+            try setUpHostSteps(store)
         }
     }
 
-    /// Runs a mutation holding the in-process lock and the state directory's exclusive flock.
-    func mutate<T>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
+    /// Makes the kernel match the records: recreates a missing bridge with its address, puts
+    /// surviving host ends back on it, releases endpoints whose sandbox is gone, removes our
+    /// unrecorded veths from our bridges and reapplies every firewall rule. Idempotent.
+    /// - Throws: `BerthError` `.state`, `.permissionDenied`, `.system`.
+    public func reconcile() throws(BerthError) {
+        try mutate("reconcile", configuration.stateDirectory, prepare: false) { store in try reconcileSteps(store) }
+    }
+
+    /// Runs a mutation holding the in-process lock and the state directory's exclusive flock;
+    /// with `prepare` (the default) and `configuration.setUpHost`, the host set-up and the
+    /// reconciliation run first, once per controller.
+    func mutate<T: Sendable>(_ operation: String, _ object: String, prepare: Bool = true,
+                             _ body: (StateStore) throws -> T) throws(BerthError) -> T {
+        let automatic = prepare && configuration.setUpHost
+        let binding = binding
         do {
-            return try lock.withLock { try store.locked(exclusive: true) { try body(store) } }
+            return try guarded.withLock { (inner: inout Guarded) throws -> T in
+                let store = inner.store
+                let needsHost = automatic && !inner.hostReady
+                let result = try store.locked(exclusive: true) { () throws -> T in
+                    if needsHost {
+                        do {
+                            try store.checkBinding(binding, update: true)
+                            try setUpHostSteps(store)
+                            try reconcileSteps(store)
+                        } catch {
+                            throw BerthError.wrap(error, operation: "set up host", object: configuration.stateDirectory)
+                        }
+                    }
+                    return try body(store)
+                }
+                if needsHost { inner.hostReady = true }
+                return result
+            }
         } catch {
             throw BerthError.wrap(error, operation: operation, object: object)
         }
     }
 
     /// Runs a read holding a shared flock.
-    func read<T>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
+    func read<T: Sendable>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
         do {
-            return try lock.withLock { try store.locked(exclusive: false) { try body(store) } }
+            return try guarded.withLock { (inner: inout Guarded) throws -> T in
+                let store = inner.store
+                return try store.locked(exclusive: false) { try body(store) }
+            }
         } catch {
             throw BerthError.wrap(error, operation: operation, object: object)
         }
@@ -106,7 +159,7 @@ public final class NetworkController: @unchecked Sendable {
 
     // MARK: Host set-up and reconciliation
 
-    private func setUpHost(_ store: StateStore) throws {
+    private func setUpHostSteps(_ store: StateStore) throws {
         let state = try store.load()
         try firewall.setUpBase()
         if state.networks.values.contains(where: \.isDefault) { return }
@@ -164,7 +217,7 @@ public final class NetworkController: @unchecked Sendable {
         }
     }
 
-    private func reconcile(_ store: StateStore) throws {
+    private func reconcileSteps(_ store: StateStore) throws {
         let state = try store.load()
         var undo = UndoStack()
         for network in state.networks.values.sorted(by: { $0.created < $1.created }) {

@@ -1,3 +1,4 @@
+import BerthNetlink
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,23 +7,15 @@ import Glibc
 /// with errno EINVAL. The rules are text fed to iptables-restore, so anything that could change
 /// the meaning of a line (spaces, quotes, `!`, `#`, the `+` wildcard) is refused.
 enum IptablesValidation {
-    /// An interface name as the kernel accepts it and iptables matches it literally:
-    /// 1–15 bytes of `[A-Za-z0-9_.-]`, not starting with `-`, not `.`/`..`.
+    /// An interface name under Berth's one rule, `LinkName` (BerthNetlink/Wire/LinkName.swift):
+    /// 1–15 bytes of `[A-Za-z0-9_.-]`, not starting with `-`, not `.`/`..`, so iptables matches
+    /// it literally (no `+` wildcard) and it cannot change the meaning of an iptables-restore line.
+    /// - Throws: `FirewallError(.invalidArgument)`, errno EINVAL, with the rule's reason.
     static func interfaceName(_ name: String, operation: String, object: String) throws(FirewallError) {
-        let bytes = Array(name.utf8)
-        func fail(_ why: String) -> FirewallError {
-            FirewallError(.invalidArgument, errno: EINVAL, operation: operation, object: object,
-                          detail: "interface name \"\(name)\": \(why)")
+        if let reason = LinkName.problem(with: name) {
+            throw FirewallError(.invalidArgument, errno: EINVAL, operation: operation, object: object,
+                                detail: "interface name \"\(name)\" \(reason)")
         }
-        if bytes.isEmpty { throw fail("empty") }
-        if bytes.count > 15 { throw fail("longer than 15 bytes") }
-        if name == "." || name == ".." { throw fail("reserved name") }
-        if bytes[0] == UInt8(ascii: "-") { throw fail("starts with '-'") }
-        let ok = bytes.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-                || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "-")
-        }
-        if !ok { throw fail("only letters, digits, '_', '.', '-' are allowed") }
     }
 
     /// Bridge name, and a subnet of prefix length 1–32 (a /0 would read as "any address").

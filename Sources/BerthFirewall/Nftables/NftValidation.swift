@@ -2,14 +2,14 @@ import BerthNetlink
 
 /// Input checks run before anything is sent; every failure is `FirewallError(.invalidArgument)`.
 enum NftValidation {
-    /// An interface name: 1–15 bytes of `[A-Za-z0-9_.-]`, not `.` or `..` (dev_valid_name, narrowed
-    /// to characters that need no quoting in chain names).
+    /// An interface name under Berth's one rule, `LinkName` (BerthNetlink/Wire/LinkName.swift):
+    /// 1–15 bytes of `[A-Za-z0-9_.-]`, not starting with `-`, not `.`/`..`, so nftables matches it
+    /// literally (no `*` wildcard) and it needs no quoting in chain names.
+    /// - Throws: `FirewallError(.invalidArgument)`, errno EINVAL, with the rule's reason.
     static func interfaceName(_ name: String, operation: String) throws(FirewallError) {
-        let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, bytes.count <= 15, name != ".", name != "..",
-              bytes.allSatisfy(isNameByte) else {
+        if let reason = LinkName.problem(with: name) {
             throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: name,
-                                detail: "interface name must be 1-15 characters of [A-Za-z0-9_.-], got \"\(name)\"")
+                                detail: "interface name \"\(name)\" \(reason)")
         }
     }
 

@@ -1,23 +1,61 @@
-/// Link-name validation as the kernel's dev_valid_name() (net/core/dev.c) applies it, done before
-/// any request is sent so a bad name changes nothing.
+/// The one interface-name rule of Berth, used by every layer that takes a name: the façade's
+/// preflight (bridge names, the sandbox-side name of an attach), both firewall backends and the
+/// netlink requests. It is the intersection of what the three consumers of a name accept, so a
+/// name that passes is created by the kernel and matched literally by either firewall:
+///
+/// - the kernel, `dev_valid_name()` (net/core/dev.c): 1 to IFNAMSIZ-1 = 15 bytes, not `.` or
+///   `..`, no `/`, `:` or whitespace; and `dev_get_valid_name()` treats a `%` as a pattern
+///   (`br%d` becomes `br0`), so the link would get another name;
+/// - iptables: `xtables_parse_interface()` (libxtables/xtables.c) reads a trailing `+` as a
+///   wildcard (`br+` matches every `br…`), and the backend writes `iptables-restore` lines, where
+///   a leading `-` reads as an option and quotes, `!`, `#` or spaces change the line;
+/// - nftables: a trailing `*` is a wildcard in `iifname` matches, and bridge names become parts of
+///   chain names.
+///
+/// Hence: 1–15 bytes of ASCII letters, digits, `_`, `.` and `-`; not starting with `-`; not `.`
+/// or `..`.
 public enum LinkName {
-    /// IFNAMSIZ - 1.
+    /// IFNAMSIZ - 1 (include/uapi/linux/if.h).
     public static let maximumLength = 15
 
-    /// Throws `NetlinkError.Code.invalidName` for an empty name, one over 15 bytes, `.`/`..`, or a
-    /// name containing `/`, `:`, whitespace or NUL.
-    public static func validate(_ name: String, operation: String) throws(NetlinkError) {
+    /// Why `name` is not a valid interface name, as a predicate to follow "interface name" or the
+    /// quoted name (`"contains '+', the interface wildcard of iptables"`, `"is empty"`), or nil
+    /// when it is valid. Pure: never touches the kernel.
+    public static func problem(with name: String) -> String? {
         let bytes = Array(name.utf8)
-        var reason: String?
-        if bytes.isEmpty { reason = "link name is empty" }
-        else if bytes.count > maximumLength { reason = "link name is \(bytes.count) bytes, longer than \(maximumLength)" }
-        else if name == "." || name == ".." { reason = "link name is '.' or '..'" }
-        else if let bad = bytes.first(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 == 0 || $0 == 0x20 || (0x09...0x0d).contains($0) }) {
-            let shown = bad == 0x20 || (0x09...0x0d).contains(bad) ? "whitespace" : bad == 0 ? "NUL" : "'\(Character(UnicodeScalar(bad)))'"
-            reason = "link name contains \(shown)"
+        guard let first = bytes.first else { return "is empty" }
+        if bytes.count > maximumLength { return "is \(bytes.count) bytes, longer than \(maximumLength) (IFNAMSIZ - 1)" }
+        if name == "." || name == ".." { return "is '\(name)', which the kernel reserves" }
+        if first == UInt8(ascii: "-") { return "starts with '-', which iptables reads as an option" }
+        guard let bad = bytes.first(where: { !isAllowed($0) }) else { return nil }
+        return "contains \(describe(bad)); only letters, digits, '_', '.' and '-' are allowed"
+    }
+
+    /// Throws when `name` breaks the rule of ``problem(with:)``, before any request is sent.
+    /// - Throws: `NetlinkError` `.invalidName` (errno EINVAL); `object` is the quoted name and
+    ///   `detail` `"interface name <reason>"`.
+    public static func validate(_ name: String, operation: String) throws(NetlinkError) {
+        if let reason = problem(with: name) {
+            throw NetlinkError(.invalidName, errno: 22, operation: operation, object: "'\(name)'",
+                               detail: "interface name \(reason)")
         }
-        if let reason {
-            throw NetlinkError(.invalidName, errno: 22, operation: operation, object: "'\(name)'", detail: reason)
+    }
+
+    private static func isAllowed(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+            || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "-")
+    }
+
+    private static func describe(_ c: UInt8) -> String {
+        switch c {
+        case 0: "NUL"
+        case 0x20, 0x09...0x0d: "whitespace, which the kernel refuses"
+        case UInt8(ascii: "/"), UInt8(ascii: ":"): "'\(Character(UnicodeScalar(c)))', which the kernel refuses"
+        case UInt8(ascii: "%"): "'%', which the kernel replaces by a number"
+        case UInt8(ascii: "+"): "'+', the interface wildcard of iptables"
+        case UInt8(ascii: "*"): "'*', the interface wildcard of nftables"
+        case 0x80...: "a non-ASCII byte"
+        default: "'\(Character(UnicodeScalar(c)))'"
         }
     }
 }

@@ -5,82 +5,17 @@ import BerthNetlink
 import BerthTestSupport
 @testable import BerthFirewall
 
-/// A named namespace playing the host for the nftables backend; removed by `close()`.
-struct NftHost {
-    let name: String
-    let namespace: NetworkNamespace
-    let backend: NftablesBackend
-
-    init(tableName: String = "berth") throws {
-        name = Sandbox.unique("nft-")
-        try Sandbox.addNamespace(name)
-        do {
-            namespace = try NetworkNamespace.open(name: name)
-        } catch {
-            Sandbox.deleteNamespace(name)
-            throw error
-        }
-        backend = NftablesBackend(host: namespace, tableName: tableName)
-    }
-
-    func close() { Sandbox.deleteNamespace(name) }
-
-    /// Runs `nft ARGS` in the namespace; expects success unless `check` is false.
-    @discardableResult
-    func nft(_ args: [String], stdin: String? = nil, check: Bool = true) throws -> Sandbox.Output {
-        let r = try Sandbox.run(["ip", "netns", "exec", name, "nft"] + args, stdin: stdin)
-        if check { #expect(r.status == 0, "nft \(args): \(r.stderr)") }
-        return r
-    }
-
-    /// `nft list ruleset` (no handles).
-    func ruleset() throws -> String { try nft(["list", "ruleset"]).stdout }
-
-    /// `nft -a list ruleset` (with handles: equal listings mean nothing was re-created).
-    func rulesetWithHandles() throws -> String { try nft(["-a", "list", "ruleset"]).stdout }
-
-    /// `nft -j list ruleset` as the array under "nftables".
-    func json() throws -> [[String: Any]] {
-        let out = try nft(["-j", "list", "ruleset"]).stdout
-        let object = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
-        return object?["nftables"] as? [[String: Any]] ?? []
-    }
-
-    /// Every rule of table `table` as (chain, comment) from the JSON listing.
-    func ruleOwners(table: String = "berth") throws -> [(chain: String, comment: String?)] {
-        try json().compactMap { $0["rule"] as? [String: Any] }
-            .filter { $0["table"] as? String == table }
-            .map { ($0["chain"] as? String ?? "", $0["comment"] as? String) }
-    }
-
-    /// Runs `ip -n NS ARGS` and expects success.
-    func ip(_ args: [String]) throws {
-        let r = try Sandbox.run(["ip", "-n", name] + args)
-        #expect(r.status == 0, "ip \(args): \(r.stderr)")
-    }
-}
-
 /// Fixed test data shared by the nftables tests.
 enum NftFixtures {
-    static func subnet(_ text: String) -> IPv4Subnet {
-        guard let s = IPv4Subnet(text) else { fatalError("bad subnet \(text)") }
-        return s
-    }
-
-    static func address(_ text: String) -> IPv4Address {
-        guard let a = IPv4Address(text) else { fatalError("bad address \(text)") }
-        return a
-    }
-
-    static let netA = NetworkRules(id: String(repeating: "a", count: 64), bridge: "br-aaaaaaaaaaaa", subnet: subnet("172.18.0.0/16"))
-    static let netB = NetworkRules(id: String(repeating: "b", count: 64), bridge: "br-bbbbbbbbbbbb", subnet: subnet("192.168.16.0/20"),
+    static let netA = NetworkRules(id: String(repeating: "a", count: 64), bridge: "br-aaaaaaaaaaaa", subnet: Fixtures.subnet("172.18.0.0/16"))
+    static let netB = NetworkRules(id: String(repeating: "b", count: 64), bridge: "br-bbbbbbbbbbbb", subnet: Fixtures.subnet("192.168.16.0/20"),
                                    icc: false, masquerade: false)
-    static let netC = NetworkRules(id: String(repeating: "c", count: 64), bridge: "br-cccccccccccc", subnet: subnet("172.19.0.0/16"),
+    static let netC = NetworkRules(id: String(repeating: "c", count: 64), bridge: "br-cccccccccccc", subnet: Fixtures.subnet("172.19.0.0/16"),
                                    isInternal: true)
     static let endpoint = EndpointPorts(endpointID: String(repeating: "e", count: 64), networkID: netA.id, bridge: netA.bridge,
-                                        address: address("172.18.0.2"),
+                                        address: Fixtures.address("172.18.0.2"),
                                         ports: [PortMapping(hostPort: 8080, containerPort: 80),
-                                                PortMapping(proto: .udp, hostIP: address("10.0.0.5"), hostPort: 5353, containerPort: 53)])
+                                                PortMapping(proto: .udp, hostIP: Fixtures.address("10.0.0.5"), hostPort: 5353, containerPort: 53)])
     static var state: FirewallState { FirewallState(networks: [netA, netB, netC], endpoints: [endpoint]) }
 
     /// The same ruleset as `state`, written by hand as an `nft -f` script (the parity reference).

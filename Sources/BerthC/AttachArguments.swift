@@ -1,0 +1,55 @@
+// berth_network_attach's sandbox and options_json, and the sandbox of
+// berth_network_detach_sandbox (include/berth.h) → the façade's SandboxSpec and AttachOptions.
+
+import Berth
+import BerthFirewall
+import BerthNetlink
+
+/// `berth_network_attach` sandbox and options → `SandboxSpec`, `AttachOptions`.
+func attachArguments(network: String, sandbox: String?, json: String?) throws(CallError) -> (SandboxSpec, AttachOptions) {
+    let op = "attach"
+    let o = try JSONOptions(json, allowed: ["interface", "ip", "mac", "ports", "create_sandbox"], operation: op, object: network)
+    var options = AttachOptions()
+    if let name = try o.string("interface") { options.interfaceName = name }
+    options.address = try o.string("ip")
+    options.mac = try o.string("mac")
+    for (i, item) in try o.array("ports").enumerated() {
+        let p = try JSONOptions(item, allowed: ["host_port", "container_port", "proto", "host_ip"], operation: op, object: network,
+                                context: "ports[\(i)]")
+        guard let hostPort = try p.integer("host_port", in: 1...65535), let containerPort = try p.integer("container_port", in: 1...65535) else {
+            throw CallError.invalid(op, network, "ports[\(i)] needs host_port and container_port")
+        }
+        let proto: PortMapping.TransportProtocol
+        switch try p.string("proto") ?? "tcp" {
+        case "tcp": proto = .tcp
+        case "udp": proto = .udp
+        case let other: throw CallError.invalid(op, network, "ports[\(i)].proto must be tcp or udp, not '\(other)'")
+        }
+        var hostIP: IPv4Address?
+        if let text = try p.string("host_ip") {
+            guard let address = IPv4Address(text) else { throw CallError.invalid(op, network, "ports[\(i)].host_ip '\(text)' is not an IPv4 address") }
+            hostIP = address
+        }
+        options.ports.append(PortMapping(proto: proto, hostIP: hostIP, hostPort: UInt16(hostPort), containerPort: UInt16(containerPort)))
+    }
+    let create = try o.bool("create_sandbox") ?? false
+    let spec: SandboxSpec
+    switch sandbox {
+    case nil:
+        spec = .create(name: nil)
+    case let s? where s.isEmpty:
+        throw CallError.invalid(op, network, "sandbox is empty")
+    case let s? where s.hasPrefix("/"):
+        if create { throw CallError.invalid(op, network, "create_sandbox needs a namespace name, not a path ('\(s)')") }
+        spec = .path(s)
+    case let s?:
+        spec = create ? .create(name: s) : .name(s)
+    }
+    return (spec, options)
+}
+
+/// A sandbox string of `berth_network_detach_sandbox`: a path or a name.
+func sandboxSpec(_ text: String, _ operation: String) throws(CallError) -> SandboxSpec {
+    if text.isEmpty { throw CallError.invalid(operation, "", "sandbox is empty") }
+    return text.hasPrefix("/") ? .path(text) : .name(text)
+}

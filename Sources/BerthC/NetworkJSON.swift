@@ -1,0 +1,71 @@
+// The "network" and "inspect" objects of include/berth.h ("JSON shapes"): returned by
+// berth_network_create, berth_network_list and berth_network_inspect.
+
+import Berth
+
+/// A network as JSON, the mirror of `Network`: every field of its record (networks/<id>.json in
+/// the state directory) under its snake_case key, plus `endpoints` for inspect. `subnet` and
+/// `ip_range` are `a.b.c.d/n`, `gateway` a dotted quad, `mtu` bytes, `bridge_mac`
+/// `xx:xx:xx:xx:xx:xx`, `created` RFC 3339; `ip_range` and `mtu` are absent when unset.
+/// scripts/test-c-abi.sh checks these keys against berth.h and the record.
+struct NetworkJSON: Encodable {
+    var id: String
+    var name: String
+    var bridge: String
+    var subnet: String
+    var gateway: String
+    var ipRange: String?
+    var mtu: UInt32?
+    var isInternal: Bool
+    var icc: Bool
+    var masquerade: Bool
+    var hairpin: Bool
+    var labels: [String: String]
+    var bridgeMAC: String
+    var created: String
+    var isDefault: Bool
+    var ownsBridge: Bool
+    /// Only in `inspect`, sorted by address (as the façade returns them).
+    var endpoints: [EndpointJSON]?
+
+    /// The keys, as berth.h spells them.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case name
+        case bridge
+        case subnet
+        case gateway
+        case ipRange = "ip_range"
+        case mtu
+        case isInternal = "is_internal"
+        case icc
+        case masquerade
+        case hairpin
+        case labels
+        case bridgeMAC = "bridge_mac"
+        case created
+        case isDefault = "is_default"
+        case ownsBridge = "owns_bridge"
+        case endpoints
+    }
+
+    init(_ n: Network, endpoints: [Endpoint]? = nil) {
+        id = n.id
+        name = n.name
+        bridge = n.bridge
+        subnet = n.subnet.description
+        gateway = n.gateway.description
+        ipRange = n.ipRange?.description
+        mtu = n.mtu
+        isInternal = n.isInternal
+        icc = n.icc
+        masquerade = n.masquerade
+        hairpin = n.hairpin
+        labels = n.labels
+        bridgeMAC = n.bridgeMAC.description
+        created = n.created
+        isDefault = n.isDefault
+        ownsBridge = n.ownsBridge
+        self.endpoints = endpoints.map { $0.map(EndpointJSON.init) }
+    }
+}

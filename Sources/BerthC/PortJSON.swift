@@ -1,0 +1,29 @@
+// The "port" object of include/berth.h ("JSON shapes"): one published port of an endpoint.
+
+import BerthFirewall
+
+/// A published port as JSON: `{"proto":"tcp"|"udp","host_ip":"a.b.c.d"?,"host_port":1-65535,
+/// "container_port":1-65535}`; `host_ip` is absent when the port is published on every address.
+/// The mirror of `PortMapping` (Docker's `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]`); each field
+/// of its record must have a key here (checked by scripts/test-c-abi.sh).
+struct PortJSON: Encodable {
+    var proto: String
+    var hostIP: String?
+    var hostPort: UInt16
+    var containerPort: UInt16
+
+    /// The keys, as berth.h spells them.
+    enum CodingKeys: String, CodingKey {
+        case proto
+        case hostIP = "host_ip"
+        case hostPort = "host_port"
+        case containerPort = "container_port"
+    }
+
+    init(_ p: PortMapping) {
+        proto = p.proto.rawValue
+        hostIP = p.hostIP?.description
+        hostPort = p.hostPort
+        containerPort = p.containerPort
+    }
+}

@@ -1,0 +1,14 @@
+import BerthNetlink
+
+/// Test data written as text: addresses and subnets that are known to be valid.
+public enum Fixtures {
+    public static func subnet(_ text: String) -> IPv4Subnet {
+        guard let s = IPv4Subnet(text) else { fatalError("bad subnet \(text)") }
+        return s
+    }
+
+    public static func address(_ text: String) -> IPv4Address {
+        guard let a = IPv4Address(text) else { fatalError("bad address \(text)") }
+        return a
+    }
+}

@@ -1,0 +1,18 @@
+import Foundation
+
+/// A one-shot value handed from a thread to the test (e.g. a thread that dropped a capability).
+public final class ThreadResult: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value: String?
+
+    public init() {}
+
+    public func set(_ v: String) { condition.lock(); value = v; condition.signal(); condition.unlock() }
+
+    /// The value, waiting at most 10 s for it.
+    public func wait() -> String? {
+        condition.lock(); defer { condition.unlock() }
+        while value == nil { if !condition.wait(until: Date().addingTimeInterval(10)) { break } }
+        return value
+    }
+}

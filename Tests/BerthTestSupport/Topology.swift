@@ -1,0 +1,59 @@
+import Foundation
+
+/// A small topology around a "host" namespace, built with iproute2: an "outside" namespace
+/// routed through the host (host `up0` 10.200.0.1/24 ↔ outside `eth0` 10.200.0.2/24, default
+/// route back via the host), bridges with a gateway address, and sandboxes with `eth0` on a
+/// bridge. Everything it creates lives in namespaces it deletes in `close()` (or when it goes).
+public final class Topology {
+    public static let hostUplinkAddress = "10.200.0.1"
+    public static let outsideAddress = "10.200.0.2"
+
+    public let host: String
+    public let outside: String
+    private var namespaces: [ScratchNamespace] = []
+
+    public init(host: String) throws {
+        self.host = host
+        let outsideNamespace = try ScratchNamespace(prefix: "bt-out-")
+        namespaces.append(outsideNamespace)
+        outside = outsideNamespace.name
+        try ip(host, ["link", "add", "up0", "type", "veth", "peer", "name", "eth0", "netns", outside])
+        try ip(host, ["addr", "add", "\(Self.hostUplinkAddress)/24", "dev", "up0"])
+        try ip(host, ["link", "set", "up0", "up"])
+        try ip(outside, ["addr", "add", "\(Self.outsideAddress)/24", "dev", "eth0"])
+        try ip(outside, ["link", "set", "eth0", "up"])
+        try ip(outside, ["route", "add", "default", "via", Self.hostUplinkAddress])
+    }
+
+    /// A bridge in the host with `gateway` (`a.b.c.d/len`) on it, up.
+    public func bridge(_ name: String, gateway: String) throws {
+        try ip(host, ["link", "add", name, "type", "bridge"])
+        try ip(host, ["addr", "add", gateway, "dev", name])
+        try ip(host, ["link", "set", name, "up"])
+    }
+
+    /// A sandbox namespace with `eth0` = `address` (`a.b.c.d/len`) on `bridge` and a default
+    /// route via `gateway`; with `hairpin`, its bridge port sends frames back where they came
+    /// from (what Berth sets for hairpin networks). Returns the namespace name.
+    @discardableResult
+    public func sandbox(on bridge: String, address: String, gateway: String, hairpin: Bool = false) throws -> String {
+        let sandbox = try ScratchNamespace(prefix: "bt-sb-")
+        namespaces.append(sandbox)
+        let veth = Sandbox.unique("veth")
+        try ip(host, ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", sandbox.name])
+        try ip(host, ["link", "set", veth, "master", bridge, "up"])
+        if hairpin { try ip(host, ["link", "set", veth, "type", "bridge_slave", "hairpin", "on"]) }
+        try ip(sandbox.name, ["addr", "add", address, "dev", "eth0"])
+        try ip(sandbox.name, ["link", "set", "eth0", "up"])
+        try ip(sandbox.name, ["route", "add", "default", "via", gateway])
+        return sandbox.name
+    }
+
+    public func close() {
+        for namespace in namespaces.reversed() { namespace.close() }
+    }
+
+    private func ip(_ netns: String, _ args: [String]) throws {
+        try Sandbox.check(["ip", "-n", netns] + args)
+    }
+}
