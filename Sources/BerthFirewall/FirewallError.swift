@@ -1,11 +1,15 @@
+import BerthNamespace
+import BerthNetlink
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The one error type of the Firewall layer: a closed code, errno (0 when none), the operation
-/// and object, and the text the backend tool or kernel gave.
+/// and object, the text the backend tool or kernel gave, and — when a lower layer failed — that
+/// layer's own error, kept whole in `cause`.
 ///
-/// `description` reads like `"add network rules br-1a2b3c4d5e6f: iptables-restore: line 3 failed"`.
+/// `description` reads like `"add network rules br-1a2b3c4d5e6f: iptables-restore: line 3 failed"`;
+/// it is built from `detail` (or errno, or the code), never from `cause`.
 public struct FirewallError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable {
         /// Bad input found before anything was applied (interface name, port, protocol, subnet).
@@ -22,18 +26,50 @@ public struct FirewallError: Error, Sendable, Equatable, CustomStringConvertible
         case system
     }
 
+    /// The lower layer's error behind a Firewall error.
+    public enum Cause: Sendable, Equatable, CustomStringConvertible {
+        /// A netlink exchange or socket (nftables), or a sysctl write, failed.
+        case netlink(NetlinkError)
+        /// The host namespace could not be entered.
+        case namespace(NamespaceError)
+        /// A backend program (iptables-save / iptables-restore) could not be run.
+        case process(ProcessFailure)
+
+        public var description: String {
+            switch self {
+            case .netlink(let e): e.description
+            case .namespace(let e): e.description
+            case .process(let e): "\(e.step): \(String(cString: strerror(e.errno)))"
+            }
+        }
+
+        public static func == (a: Cause, b: Cause) -> Bool {
+            switch (a, b) {
+            case (.netlink(let x), .netlink(let y)): x == y
+            case (.namespace(let x), .namespace(let y)): x == y
+            case (.process(let x), .process(let y)): x.errno == y.errno && x.step == y.step
+            default: false
+            }
+        }
+    }
+
     public let code: Code
     public let errno: Int32
     public let operation: String
     public let object: String
     public let detail: String?
+    /// The lower-layer error this one wraps (nil: the failure is the Firewall layer's own, or the
+    /// backend program's exit status and text).
+    public let cause: Cause?
 
-    public init(_ code: Code, errno: Int32 = 0, operation: String, object: String, detail: String? = nil) {
+    public init(_ code: Code, errno: Int32 = 0, operation: String, object: String, detail: String? = nil,
+                cause: Cause? = nil) {
         self.code = code
         self.errno = errno
         self.operation = operation
         self.object = object
         self.detail = detail
+        self.cause = cause
     }
 
     public var description: String {

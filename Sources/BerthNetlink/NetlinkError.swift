@@ -52,15 +52,20 @@ public struct NetlinkError: Error, Sendable, Equatable, CustomStringConvertible 
     public let kernelMessage: String?
     /// Our own explanation, when the failure is not a plain errno.
     public let detail: String?
+    /// True when the kernel itself answered the request with this errno (an NLMSG_ERROR reply, or
+    /// an NLMSG_DONE carrying an error): the request was understood and refused. False for
+    /// failures of the socket, the namespace, or the reply (time-out, malformed, interrupted).
+    public let isRefusal: Bool
 
     public init(_ code: Code, errno: Int32 = 0, operation: String, object: String,
-                kernelMessage: String? = nil, detail: String? = nil) {
+                kernelMessage: String? = nil, detail: String? = nil, isRefusal: Bool = false) {
         self.code = code
         self.errno = errno
         self.operation = operation
         self.object = object
         self.kernelMessage = kernelMessage
         self.detail = detail
+        self.isRefusal = isRefusal
     }
 
     /// Maps a kernel errno (positive) to a code.
@@ -81,6 +86,13 @@ public struct NetlinkError: Error, Sendable, Equatable, CustomStringConvertible 
         NetlinkError(code(forErrno: err), errno: err, operation: operation, object: object, kernelMessage: message)
     }
 
+    /// The kernel's answer to a request: errno `err` (positive) from NLMSG_ERROR or NLMSG_DONE,
+    /// with the extended-ack text if any; `isRefusal` is set.
+    public static func refusal(_ err: Int32, operation: String, object: String, message: String? = nil) -> NetlinkError {
+        NetlinkError(code(forErrno: err), errno: err, operation: operation, object: object,
+                     kernelMessage: message, isRefusal: true)
+    }
+
     /// Wraps a namespace-layer failure without flattening it.
     public static func wrapping(_ error: NamespaceError, operation: String, object: String) -> NetlinkError {
         let code: Code = switch error.code {
@@ -92,12 +104,17 @@ public struct NetlinkError: Error, Sendable, Equatable, CustomStringConvertible 
         return NetlinkError(code, errno: error.errno, operation: operation, object: object, detail: error.description)
     }
 
-    public var description: String {
-        var text = "\(operation) \(object): "
-        if let detail { text += detail }
-        else if errno != 0 { text += String(cString: strerror(errno)) }
-        else { text += code.rawValue }
+    /// What went wrong, without the operation and object: `detail`, else `strerror(errno)`, else
+    /// the code; then the kernel's extended-ack text in parentheses, e.g.
+    /// `"File exists (Link already exists)"`.
+    public var reason: String {
+        var text: String
+        if let detail { text = detail }
+        else if errno != 0 { text = String(cString: strerror(errno)) }
+        else { text = code.rawValue }
         if let kernelMessage, !kernelMessage.isEmpty { text += " (\(kernelMessage))" }
         return text
     }
+
+    public var description: String { "\(operation) \(object): \(reason)" }
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/magic.h>
+#include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -35,6 +36,12 @@ int berth_mount_bind(const char *source, const char *target) {
     return mount(source, target, "none", MS_BIND, NULL);
 }
 int berth_umount_detach(const char *path) { return umount2(path, MNT_DETACH); }
+
+size_t berth_nlmsg_align(size_t len) { return NLMSG_ALIGN(len); }
+int berth_nlmsg_hdrlen(void) { return NLMSG_HDRLEN; }
+size_t berth_nla_align(size_t len) { return NLA_ALIGN(len); }
+int berth_nla_hdrlen(void) { return NLA_HDRLEN; }
+int berth_nla_type_mask(void) { return NLA_TYPE_MASK; }
 
 size_t berth_mnl_socket_buffer_size(void) {
     long page = sysconf(_SC_PAGESIZE);

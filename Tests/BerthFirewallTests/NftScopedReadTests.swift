@@ -10,7 +10,7 @@ private typealias F = NftFixtures
 @Suite("nftables scoped reads", .enabled(if: Sandbox.isActive), .serialized)
 struct NftScopedReadTests {
     private func channel(_ host: NftHost) throws -> NftChannel {
-        NftChannel(socket: try MnlSocket.open(bus: MnlSocket.netfilterBus, in: host.namespace), object: "test")
+        NftChannel(transport: try MnlSocket.open(bus: MnlSocket.netfilterBus, in: host.namespace), object: "test")
     }
 
     /// The full snapshot restricted to `scope`.

@@ -8,17 +8,27 @@ final class MockTransport: NetlinkTransport, @unchecked Sendable {
     /// Each entry builds one datagram from the last request's sequence number.
     var replies: [(UInt32) -> [UInt8]] = []
 
+    /// Every `reserveBuffers` call: (receive bytes, send bytes).
+    var reserved: [(receive: Int, send: Int)] = []
+
     init(portID: UInt32 = 4242) { self.portID = portID }
+
+    func reserveBuffers(receiveBytes: Int, sendBytes: Int) {
+        reserved.append((receiveBytes, sendBytes))
+    }
 
     func send(_ bytes: [UInt8], operation: String, object: String) throws(NetlinkError) {
         sent.append(bytes)
     }
 
-    func receive(operation: String, object: String) throws(NetlinkError) -> [UInt8] {
+    /// The sender port of the scripted datagrams (0: the kernel).
+    var senderPort: UInt32 = 0
+
+    func receive(operation: String, object: String) throws(NetlinkError) -> NetlinkDatagram {
         guard !replies.isEmpty else {
             throw NetlinkError(.timeout, errno: 11, operation: operation, object: object)
         }
-        return replies.removeFirst()(lastSequence)
+        return NetlinkDatagram(replies.removeFirst()(lastSequence), senderPort: senderPort)
     }
 
     var lastSequence: UInt32 {

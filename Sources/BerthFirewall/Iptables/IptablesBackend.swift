@@ -91,7 +91,7 @@ public final class IptablesBackend: FirewallBackend {
         } catch {
             let code: FirewallError.Code = error.errno == EPERM || error.errno == EACCES ? .missingCapability : .system
             throw FirewallError(code, errno: error.errno, operation: "set up base rules", object: "net.ipv4.ip_forward",
-                                detail: error.description)
+                                detail: error.description, cause: .netlink(error))
         }
     }
 
@@ -166,7 +166,7 @@ public final class IptablesBackend: FirewallBackend {
             try Sysctl.write("net.ipv4.ip_forward", "1", in: host)
         } catch {
             throw FirewallError(.system, errno: error.errno, operation: "reapply rules", object: "net.ipv4.ip_forward",
-                                detail: error.description)
+                                detail: error.description, cause: .netlink(error))
         }
     }
 
@@ -214,15 +214,25 @@ public final class IptablesBackend: FirewallBackend {
     private func execute(_ argv: [String], stdin: String?, operation: String, object: String) throws(FirewallError) -> ProcessOutput {
         do {
             return try ProcessRunner.run(argv, stdin: stdin, in: host)
-        } catch let failure as ProcessFailure {
-            let code: FirewallError.Code = failure.errno == ENOENT || failure.errno == EACCES ? .toolMissing : .system
-            throw FirewallError(code, errno: failure.errno, operation: operation, object: object,
-                                detail: "\(failure.step): \(String(cString: strerror(failure.errno)))")
-        } catch let error as NamespaceError {
-            throw FirewallError(.namespace, errno: error.errno, operation: operation, object: host?.path ?? object,
-                                detail: "\(error)")
         } catch {
-            throw FirewallError(.system, operation: operation, object: object, detail: "\(error)")
+            throw Self.runFailure(error, operation: operation, object: object, host: host)
+        }
+    }
+
+    /// The Firewall error for a program that could not be run, keeping the lower error as the
+    /// cause: a `ProcessFailure` (spawn ENOENT/EACCES → `.toolMissing`, else `.system`) or the
+    /// `NamespaceError` of entering `host` (`.namespace`, object: the namespace path).
+    static func runFailure(_ error: any Error, operation: String, object: String, host: NetworkNamespace?) -> FirewallError {
+        switch error {
+        case let failure as ProcessFailure:
+            let code: FirewallError.Code = failure.errno == ENOENT || failure.errno == EACCES ? .toolMissing : .system
+            return FirewallError(code, errno: failure.errno, operation: operation, object: object,
+                                 detail: "\(failure.step): \(String(cString: strerror(failure.errno)))", cause: .process(failure))
+        case let error as NamespaceError:
+            return FirewallError(.namespace, errno: error.errno, operation: operation, object: host?.path ?? object,
+                                 detail: "\(error)", cause: .namespace(error))
+        default:
+            return FirewallError(.system, operation: operation, object: object, detail: "\(error)")
         }
     }
 

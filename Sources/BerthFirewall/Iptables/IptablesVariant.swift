@@ -89,9 +89,10 @@ enum IptablesDetection {
             output = try ProcessRunner.run([iptables, "--version"], stdin: nil, in: nil, timeoutMilliseconds: 10_000)
         } catch let failure as ProcessFailure {
             throw FirewallError(.toolMissing, errno: failure.errno, operation: "detect iptables", object: iptables,
-                                detail: "\(failure.step): \(String(cString: strerror(failure.errno)))")
+                                detail: "\(failure.step): \(String(cString: strerror(failure.errno)))", cause: .process(failure))
         } catch {
-            throw FirewallError(.toolMissing, operation: "detect iptables", object: iptables, detail: "\(error)")
+            throw FirewallError(.toolMissing, operation: "detect iptables", object: iptables, detail: "\(error)",
+                                cause: (error as? NamespaceError).map { .namespace($0) })
         }
         if let v = variant(fromVersionOutput: output.stdout + output.stderr) { return v }
         throw FirewallError(.toolMissing, operation: "detect iptables", object: iptables,

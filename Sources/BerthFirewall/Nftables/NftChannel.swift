@@ -1,37 +1,37 @@
 internal import CNftnl
-internal import CMnl
 import BerthNetlink
-import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One NETLINK_NETFILTER socket (libmnl, opened inside the host namespace) and the two exchanges
-/// the backend needs: a dump, and one atomic batch whose every message is acknowledged by seq.
+/// The nftables backend's conversation with NETLINK_NETFILTER: the three exchanges it needs —
+/// a dump, a multi-GET query and one atomic batch — as nf_tables messages (`NftMessageEncoder`)
+/// sent through the Netlink layer's `NetlinkEngine`, which checks every reply. This type only
+/// encodes requests and turns the engine's `NetlinkError`s into `FirewallError`s (keeping each
+/// as the `cause`).
+///
 /// Not thread-safe by itself: `NftablesBackend` serializes all use behind its lock.
 final class NftChannel {
-    private let socket: MnlSocket
-    private var sequence: UInt32
+    private let engine: NetlinkEngine
     private let object: String
-    /// The largest SO_RCVBUFFORCE / SO_SNDBUFFORCE set so far (0: defaults).
-    private var receiveBufferSize: Int32 = 0
-    private var sendBufferSize: Int32 = 0
 
-    init(socket: MnlSocket, object: String) {
-        self.socket = socket
+    /// - Parameters:
+    ///   - transport: a NETLINK_NETFILTER socket (`MnlSocket`) or a test double.
+    ///   - object: names the table and namespace in errors.
+    ///   - firstSequence: the first sequence number (nil: derived from the monotonic clock, so a
+    ///     new socket does not reuse the numbers of the one before, as nft does with time(NULL)).
+    init(transport: any NetlinkTransport, object: String, firstSequence: UInt32? = nil) {
         self.object = object
+        engine = NetlinkEngine(transport: transport, firstSequence: firstSequence ?? Self.clockSequence())
+    }
+
+    private static func clockSequence() -> UInt32 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        sequence = UInt32(truncatingIfNeeded: now.tv_sec &* 1000 &+ now.tv_nsec / 1_000_000)
+        return UInt32(truncatingIfNeeded: now.tv_sec &* 1000 &+ now.tv_nsec / 1_000_000) &+ 1
     }
 
-    private func nextSeq() -> UInt32 {
-        sequence &+= 1
-        if sequence == 0 { sequence = 1 }
-        return sequence
-    }
-
-    /// One received netlink message with its full bytes (header included, for libnftnl parsers).
+    /// One received nf_tables message with its full bytes (header included, for libnftnl parsers).
     struct Message {
         var type: UInt16
         var flags: UInt16
@@ -39,195 +39,125 @@ final class NftChannel {
         var portID: UInt32
         var bytes: [UInt8]
 
-        /// The attributes after nlmsghdr (16) and nfgenmsg (4).
+        init(_ m: NetlinkMessage) {
+            type = m.type
+            flags = m.flags
+            seq = m.sequence
+            portID = m.portID
+            bytes = m.wireBytes
+        }
+
+        /// sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg): where the NFTA_* attributes start.
+        static let attributesOffset = NetlinkMessageBuilder.headerLength + MemoryLayout<nfgenmsg>.size
+
+        /// The attributes after nlmsghdr and nfgenmsg.
         func attributes(operation: String, object: String) throws(NetlinkError) -> [UInt16: ArraySlice<UInt8>] {
-            guard bytes.count >= 20 else { return [:] }
-            return try NetlinkParser.attributes(in: bytes[20...], operation: operation, object: object)
-        }
-    }
-
-    static let nlmsgError: UInt16 = 2
-    static let nlmsgDone: UInt16 = 3
-    static let dumpInterrupted: UInt16 = 0x10
-
-    private func receive(operation: String) throws(FirewallError) -> [Message] {
-        let buffer: [UInt8]
-        do {
-            buffer = try socket.receive(operation: operation, object: object)
-        } catch {
-            throw FirewallError(.system, errno: error.errno, operation: operation,
-                                object: object, detail: "netlink receive: \(error)")
-        }
-        var out: [Message] = []
-        var offset = 0
-        while offset + 16 <= buffer.count {
-            let r = ByteReader(buffer)
-            guard let length = r.read(UInt32.self, at: offset), let type = r.read(UInt16.self, at: offset + 4),
-                  let flags = r.read(UInt16.self, at: offset + 6), let seq = r.read(UInt32.self, at: offset + 8),
-                  let pid = r.read(UInt32.self, at: offset + 12), length >= 16, offset + Int(length) <= buffer.count else {
-                throw FirewallError(.system, errno: EPROTO, operation: operation, object: object,
-                                    detail: "malformed netlink reply at byte \(offset)")
-            }
-            out.append(Message(type: type, flags: flags, seq: seq, portID: pid,
-                               bytes: Array(buffer[offset..<(offset + Int(length))])))
-            offset += (Int(length) + 3) & ~3
-        }
-        return out
-    }
-
-    private func send(_ bytes: [UInt8], operation: String) throws(FirewallError) {
-        do {
-            try socket.send(bytes, operation: operation, object: object)
-        } catch {
-            throw FirewallError(error.errno == EPERM ? .missingCapability : .system, errno: error.errno,
-                                operation: operation, object: object, detail: "netlink send: \(error)")
+            guard bytes.count >= Self.attributesOffset else { return [:] }
+            return try NetlinkParser.attributes(in: bytes[Self.attributesOffset...], operation: operation, object: object)
         }
     }
 
     /// Sends a dump request and collects every reply message up to NLMSG_DONE; an interrupted
-    /// dump (NLM_F_DUMP_INTR) is retried up to five times.
-    /// - Throws: `.rejected` with the kernel's errno (ENOENT when the set/table is absent).
+    /// dump (NLM_F_DUMP_INTR) is retried (`NetlinkEngine.dumpAttempts` in all).
+    /// - Throws: `.rejected` with the kernel's errno (ENOENT when the set/table is absent),
+    ///   `.missingCapability` for EPERM, `.system` for socket and reply failures (EINTR when every
+    ///   attempt was interrupted); the `NetlinkError` is the cause.
     func dump(_ type: nf_tables_msg_types, table: String?, set: String? = nil, chain: String? = nil,
               operation: String) throws(FirewallError) -> [Message] {
-        for _ in 0..<5 {
-            let seq = nextSeq()
-            try send(try NftMessageEncoder.dumpRequest(type, table: table, set: set, chain: chain, seq: seq), operation: operation)
-            var out: [Message] = []
-            var interrupted = false
-            var done = false
-            while !done {
-                for m in try receive(operation: operation) where m.seq == seq && m.portID == socket.portID {
-                    if m.flags & Self.dumpInterrupted != 0 { interrupted = true }
-                    switch m.type {
-                    case Self.nlmsgDone:
-                        done = true
-                    case Self.nlmsgError:
-                        let (err, text) = try decodeError(m, operation: operation)
-                        if err != 0 {
-                            throw FirewallError(err == EPERM ? .missingCapability : .rejected, errno: err, operation: operation,
-                                                object: object, detail: text.map { "\($0) (\(String(cString: strerror(err))))" })
-                        }
-                        done = true
-                    default:
-                        out.append(m)
-                    }
-                }
-            }
-            if !interrupted { return out }
+        let request = try NftMessageEncoder.dumpRequest(type, table: table, set: set, chain: chain, seq: 0)
+        do {
+            return try engine.dump(request, operation: operation, object: object).map(Message.init)
+        } catch {
+            throw failure(error, operation: operation)
         }
-        throw FirewallError(.system, errno: EINTR, operation: operation, object: object,
-                            detail: "dump interrupted five times by concurrent ruleset changes")
     }
 
-    /// The answer to one `NftQuery`: the kernel's errno (0: found, ENOENT: absent) and the
-    /// object message(s) it sent before its acknowledgement.
+    /// The answer to one `NftQuery`: the object message(s) the kernel sent before its
+    /// acknowledgement, and its refusal if any (ENOENT: absent).
     struct QueryReply {
-        var errno: Int32 = 0
-        var text: String?
         var messages: [Message] = []
+        var error: NetlinkError?
+        /// The kernel's errno: 0 found, ENOENT absent.
+        var errno: Int32 { error?.errno ?? 0 }
+        /// The extended-ack text of the refusal.
+        var text: String? { error?.kernelMessage }
     }
 
     /// Sends every query (single-object GETs, each with NLM_F_ACK) in ONE sendmsg and collects
     /// each one's reply up to its acknowledgement: one round trip however many objects.
+    /// - Throws: `.system` for socket and reply failures (a refusal is in the reply, not thrown).
     func query(_ queries: [NftQuery], table: String, operation: String) throws(FirewallError) -> [QueryReply] {
         guard !queries.isEmpty else { return [] }
-        var bytes: [UInt8] = []
-        var index: [UInt32: Int] = [:]
-        index.reserveCapacity(queries.count)
-        for (i, q) in queries.enumerated() {
-            let seq = nextSeq()
-            index[seq] = i
-            bytes += try NftMessageEncoder.queryRequest(q, table: table, seq: seq)
-        }
-        // Each answer is up to two skbs (object, ack), each up to a page plus overhead.
-        sizeBuffers(messages: queries.count * 8, bytes: bytes.count)
-        try send(bytes, operation: operation)
-        var replies = [QueryReply](repeating: QueryReply(), count: queries.count)
-        while !index.isEmpty {
-            for m in try receive(operation: operation) where m.portID == socket.portID {
-                guard let i = index[m.seq] else { continue }
-                if m.type == Self.nlmsgError {
-                    let (err, text) = try decodeError(m, operation: operation)
-                    replies[i].errno = err
-                    replies[i].text = text
-                    index.removeValue(forKey: m.seq)
-                } else {
-                    replies[i].messages.append(m)
-                }
-            }
-        }
-        return replies
-    }
-
-    private func decodeError(_ m: Message, operation: String) throws(FirewallError) -> (Int32, String?) {
-        let message = NetlinkMessage(type: m.type, flags: m.flags, sequence: m.seq, portID: m.portID, payload: Array(m.bytes[16...]))
+        var requests: [[UInt8]] = []
+        requests.reserveCapacity(queries.count)
+        for q in queries { requests.append(try NftMessageEncoder.queryRequest(q, table: table, seq: 0)) }
         do {
-            return try RouteDecoding.error(message, operation: operation, object: object)
+            return try engine.query(requests, operation: operation, object: object).map {
+                QueryReply(messages: $0.messages.map(Message.init), error: $0.error)
+            }
         } catch {
-            throw FirewallError(.system, errno: EPROTO, operation: operation, object: object, detail: "\(error)")
+            throw failure(error, operation: operation)
         }
     }
 
     /// Sends `commands` as ONE nf_tables transaction (NFNL_MSG_BATCH_BEGIN … END) and waits for
     /// the ACK or error of every message, matched by seq. The kernel applies all or nothing.
     /// - Throws: `.rejected` (or `.missingCapability` for EPERM) naming the first failing command,
-    ///   with the kernel's errno and extended-ack text; other failures of the same batch are counted.
+    ///   with the kernel's errno and extended-ack text; other failures of the same batch are
+    ///   counted; a refusal of the whole batch names `batch`. `.system` for socket and reply
+    ///   failures. The first `NetlinkError` is the cause.
     func commit(_ commands: [NftCommand], encoder: NftMessageEncoder, operation: String) throws(FirewallError) {
         guard !commands.isEmpty else { return }
-        let beginSeq = nextSeq()
-        var batch = NftMessageEncoder.batchBegin(seq: beginSeq)
-        var pending: [UInt32: NftCommand] = [:]
+        var messages: [[UInt8]] = []
+        messages.reserveCapacity(commands.count)
         var setID: UInt32 = 0
         for command in commands {
-            let seq = nextSeq()
             if case .addSet = command { setID += 1 }
-            batch += try encoder.encode(command, seq: seq, setID: setID)
-            pending[seq] = command
+            messages.append(try encoder.encode(command, seq: 0, setID: setID))
         }
-        let endSeq = nextSeq()
-        batch += NftMessageEncoder.batchEnd(seq: endSeq)
-        sizeBuffers(messages: commands.count, bytes: batch.count)
-        try send(batch, operation: operation)
-
-        var failures: [(command: NftCommand?, errno: Int32, text: String?)] = []
-        while !pending.isEmpty {
-            for m in try receive(operation: operation) where m.type == Self.nlmsgError && m.portID == socket.portID {
-                let (err, text) = try decodeError(m, operation: operation)
-                if let command = pending.removeValue(forKey: m.seq) {
-                    if err != 0 { failures.append((command, err, text)) }
-                } else if m.seq == beginSeq || m.seq == endSeq, err != 0 {
-                    // The whole batch was refused (EPERM, ENOMEM, bad batch): no per-message replies follow.
-                    failures.append((nil, err, text))
-                    pending.removeAll()
-                }
-            }
+        let reply: NetlinkBatchReply
+        do {
+            reply = try engine.transaction(begin: NftMessageEncoder.batchBegin(seq: 0), messages,
+                                           end: NftMessageEncoder.batchEnd(seq: 0), operation: operation, object: object)
+        } catch {
+            throw failure(error, operation: operation)
         }
-        guard let first = failures.first else { return }
-        var detail = first.command?.summary ?? "batch"
-        detail += ": " + (first.text ?? String(cString: strerror(first.errno)))
-        if first.text != nil { detail += " (\(String(cString: strerror(first.errno))))" }
-        if failures.count > 1 { detail += "; \(failures.count - 1) more message(s) failed" }
-        throw FirewallError(first.errno == EPERM ? .missingCapability : .rejected, errno: first.errno,
-                            operation: operation, object: object, detail: detail)
+        let failures = reply.failures
+        let first: (what: String, error: NetlinkError)
+        if let failed = failures.first {
+            first = (commands[failed.index].summary, failed.error)
+        } else if let refusal = reply.refusal {
+            first = ("batch", refusal)
+        } else {
+            return
+        }
+        let errno = first.error.errno
+        var detail = first.what + ": " + (first.error.kernelMessage ?? String(cString: strerror(errno)))
+        if first.error.kernelMessage != nil { detail += " (\(String(cString: strerror(errno))))" }
+        let count = failures.count + (reply.refusal == nil ? 0 : 1)
+        if count > 1 { detail += "; \(count - 1) more message(s) failed" }
+        throw FirewallError(errno == EPERM ? .missingCapability : .rejected, errno: errno,
+                            operation: operation, object: object, detail: detail, cause: .netlink(first.error))
     }
 
-    /// Every message gets its own ACK skb (~1 KiB of receive buffer each); a large batch also
-    /// needs a send buffer bigger than the batch. Forced sizes need CAP_NET_ADMIN, which any
-    /// nf_tables change needs anyway; failures here only leave the defaults.
-    /// Sizes only ever grow, and a size already set is not set again (no syscall per batch).
-    private func sizeBuffers(messages: Int, bytes: Int) {
-        let fd = socket.fileDescriptor
-        var receive = Int32(clamping: max(messages * 1024, 1 << 18))
-        if receive > receiveBufferSize {
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive, socklen_t(MemoryLayout<Int32>.size))
-            receiveBufferSize = receive
+    /// The Firewall error for a failed exchange: the kernel's refusal → `.rejected`
+    /// (`.missingCapability` for EPERM) with the extended-ack text; every attempt of a dump
+    /// interrupted → `.system` (EINTR); anything else (socket, time-out, malformed reply) →
+    /// `.system` with the errno (EPROTO when none), which makes the backend open a new socket.
+    private func failure(_ error: NetlinkError, operation: String) -> FirewallError {
+        if error.isRefusal {
+            let err = error.errno
+            return FirewallError(err == EPERM ? .missingCapability : .rejected, errno: err, operation: operation, object: object,
+                                 detail: error.kernelMessage.map { "\($0) (\(String(cString: strerror(err))))" },
+                                 cause: .netlink(error))
         }
-        if bytes > 100_000 {
-            var send = Int32(clamping: bytes + 65536)
-            if send > sendBufferSize {
-                _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &send, socklen_t(MemoryLayout<Int32>.size))
-                sendBufferSize = send
-            }
+        if error.code == .dumpInterrupted {
+            return FirewallError(.system, errno: EINTR, operation: operation, object: object,
+                                 detail: "dump interrupted \(NetlinkEngine.dumpAttempts) times by concurrent ruleset changes",
+                                 cause: .netlink(error))
         }
+        let err = error.errno != 0 ? error.errno : EPROTO
+        return FirewallError(err == EPERM ? .missingCapability : .system, errno: err, operation: operation, object: object,
+                             detail: "netlink: \(error.reason)", cause: .netlink(error))
     }
 }

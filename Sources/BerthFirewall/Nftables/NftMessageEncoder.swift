@@ -11,6 +11,9 @@ struct NftMessageEncoder {
     let table: String
     /// NFPROTO_IPV4: Berth's table is `ip <table>`.
     static let family = UInt16(NFPROTO_IPV4)
+    /// nftables' `TYPE_IFNAME` (enum datatypes, include/datatype.h of nftables): userspace's own
+    /// number, which `nft list` uses to print the set's key type; no kernel header defines it.
+    static let nftTypeIfname: UInt32 = 41
     /// Room for one message; our largest (a DNAT rule) is well under 1 KiB.
     private static let scratchSize = 16384
 
@@ -181,9 +184,10 @@ struct NftMessageEncoder {
         nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), spec.name)
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(Self.family))
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), spec.isVerdictMap ? UInt32(NFT_SET_MAP.rawValue) : 0)
-        // nft's datatype TYPE_IFNAME (41): `type ifname`, 16 bytes.
-        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), 41)
-        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), 16)
+        // nft's datatype TYPE_IFNAME (41, nftables' include/datatype.h, not a kernel header):
+        // `type ifname`, IFNAMSIZ bytes.
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), Self.nftTypeIfname)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), UInt32(CMnl.IFNAMSIZ))
         if spec.isVerdictMap {
             nftnl_set_set_u32(s, UInt16(NFTNL_SET_DATA_TYPE.rawValue), UInt32(bitPattern: Int32(bitPattern: NFT_DATA_VERDICT.rawValue)))
             nftnl_set_set_u32(s, UInt16(NFTNL_SET_DATA_LEN.rawValue), 0)
@@ -344,7 +348,7 @@ struct NftMessageEncoder {
             setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(NFPROTO_IPV4))
             setU32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg1)
             setU32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg2)
-            setU32(e, NFTNL_EXPR_NAT_FLAGS, 2)  // NF_NAT_RANGE_PROTO_SPECIFIED, as nft sets it
+            setU32(e, NFTNL_EXPR_NAT_FLAGS, UInt32(NF_NAT_RANGE_PROTO_SPECIFIED))  // as nft sets it
             return e
         case .masquerade:
             return alloc("masq")

@@ -9,12 +9,12 @@ import Glibc
 /// directly), set elements and rules of our table (parsed with libnftnl, rules decoded back into
 /// `NftExpr` so they can be compared with what Berth wants).
 enum NftSnapshotReader {
-    // nf_tables.h attribute numbers of the names we read.
-    private static let tableName: UInt16 = 1   // NFTA_TABLE_NAME
-    private static let chainTable: UInt16 = 1  // NFTA_CHAIN_TABLE
-    private static let chainName: UInt16 = 3   // NFTA_CHAIN_NAME
-    private static let setTable: UInt16 = 1    // NFTA_SET_TABLE
-    private static let setName: UInt16 = 2     // NFTA_SET_NAME
+    // linux/netfilter/nf_tables.h: the attributes of the names we read.
+    private static let tableName = UInt16(NFTA_TABLE_NAME.rawValue)
+    private static let chainTable = UInt16(NFTA_CHAIN_TABLE.rawValue)
+    private static let chainName = UInt16(NFTA_CHAIN_NAME.rawValue)
+    private static let setTable = UInt16(NFTA_SET_TABLE.rawValue)
+    private static let setName = UInt16(NFTA_SET_NAME.rawValue)
 
     static func read(table: String, channel: NftChannel) throws(FirewallError) -> NftSnapshot {
         let op = "read nftables table"
@@ -24,7 +24,8 @@ enum NftSnapshotReader {
             for m in messages {
                 let attrs: [UInt16: ArraySlice<UInt8>]
                 do { attrs = try m.attributes(operation: op, object: table) } catch {
-                    throw FirewallError(.system, errno: EPROTO, operation: op, object: table, detail: "\(error)")
+                    throw FirewallError(.system, errno: EPROTO, operation: op, object: table, detail: "\(error)",
+                                        cause: .netlink(error))
                 }
                 guard attrs[tableAttr]?.netlinkString == table, let name = attrs[nameAttr]?.netlinkString else { continue }
                 out.append(name)
@@ -76,7 +77,8 @@ enum NftSnapshotReader {
                 }
                 let err = reply.errno
                 throw FirewallError(err == EPERM ? .missingCapability : .rejected, errno: err, operation: op, object: table,
-                                    detail: "\(query): " + (reply.text ?? String(cString: strerror(err))))
+                                    detail: "\(query): " + (reply.text ?? String(cString: strerror(err))),
+                                    cause: reply.error.map { .netlink($0) })
             }
             switch query {
             case .table:

@@ -282,12 +282,12 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     private func openChannel(_ operation: String) throws(FirewallError) -> NftChannel {
         do {
             let socket = try MnlSocket.open(bus: MnlSocket.netfilterBus, in: host)
-            return NftChannel(socket: socket, object: object)
+            return NftChannel(transport: socket, object: object)
         } catch {
             let code: FirewallError.Code = error.code == .namespace ? .namespace
                 : (error.errno == EPERM ? .missingCapability : .system)
             throw FirewallError(code, errno: error.errno, operation: operation, object: object,
-                                detail: "open NETLINK_NETFILTER socket: \(error)")
+                                detail: "open NETLINK_NETFILTER socket: \(error)", cause: .netlink(error))
         }
     }
 
@@ -298,7 +298,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
         } catch {
             if optional && error.code == .notFound { return }
             throw FirewallError(error.code == .namespace ? .namespace : (error.code == .permissionDenied ? .missingCapability : .system),
-                                errno: error.errno, operation: operation, object: key, detail: "\(error)")
+                                errno: error.errno, operation: operation, object: key, detail: "\(error)", cause: .netlink(error))
         }
     }
 }

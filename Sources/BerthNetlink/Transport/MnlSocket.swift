@@ -10,17 +10,21 @@ import Glibc
 ///
 /// A netlink socket stays bound to the network namespace it was opened in; `open(bus:in:)` opens it
 /// on the namespace thread when another namespace is asked for, after which it can be used from
-/// any thread (design.md §3). Not safe for concurrent use by itself: `NetlinkSession` serializes.
+/// any thread (design.md §3). Not safe for concurrent use by itself: the `NetlinkEngine` that
+/// owns it serializes every exchange.
 public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
-    /// NETLINK_ROUTE (0) and NETLINK_NETFILTER (12), linux/netlink.h.
-    public static let routeBus: Int32 = 0
-    public static let netfilterBus: Int32 = 12
+    /// NETLINK_ROUTE and NETLINK_NETFILTER, linux/netlink.h.
+    public static let routeBus = RTNL.NETLINK_ROUTE
+    public static let netfilterBus = RTNL.NETLINK_NETFILTER
     /// Send and receive time-out in seconds.
     public static let timeoutSeconds = 5
 
     private let socket: OpaquePointer
     public let portID: UInt32
     private var buffer: [UInt8]
+    /// The largest SO_RCVBUFFORCE / SO_SNDBUFFORCE set so far (0: the defaults).
+    private var receiveBufferSize = 0
+    private var sendBufferSize = 0
 
     private init(socket: OpaquePointer, portID: UInt32) {
         self.socket = socket
@@ -81,7 +85,8 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
         }
     }
 
-    public func receive(operation: String, object: String) throws(NetlinkError) -> [UInt8] {
+    /// recvmsg(2) of one datagram, with the sender's nl_pid and MSG_TRUNC; EINTR is retried.
+    public func receive(operation: String, object: String) throws(NetlinkError) -> NetlinkDatagram {
         var address = sockaddr_nl()
         var flags: Int32 = 0
         let fd = fileDescriptor
@@ -108,14 +113,24 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
             throw NetlinkError(err == EAGAIN || err == EWOULDBLOCK ? .timeout : .socket, errno: err,
                                operation: operation, object: object)
         }
-        if flags & Int32(MSG_TRUNC) != 0 {
-            throw NetlinkError(.truncatedReply, errno: ENOSPC, operation: operation, object: object,
-                               detail: "datagram larger than the receive buffer")
+        return NetlinkDatagram(Array(buffer[0..<min(count, buffer.count)]), senderPort: address.nl_pid,
+                               truncated: flags & Int32(MSG_TRUNC) != 0)
+    }
+
+    /// SO_RCVBUFFORCE / SO_SNDBUFFORCE (socket(7)): they need CAP_NET_ADMIN, which any change
+    /// through this socket needs anyway; a refusal leaves the defaults. Sizes only ever grow,
+    /// and a size already set is not set again (no system call per exchange).
+    public func reserveBuffers(receiveBytes: Int, sendBytes: Int) {
+        let fd = fileDescriptor
+        if receiveBytes > receiveBufferSize {
+            var size = Int32(clamping: receiveBytes)
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
+            receiveBufferSize = receiveBytes
         }
-        if address.nl_pid != 0 {
-            throw NetlinkError(.malformedReply, operation: operation, object: object,
-                               detail: "reply from port \(address.nl_pid), not the kernel")
+        if sendBytes > sendBufferSize {
+            var size = Int32(clamping: sendBytes)
+            _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
+            sendBufferSize = sendBytes
         }
-        return Array(buffer[0..<count])
     }
 }

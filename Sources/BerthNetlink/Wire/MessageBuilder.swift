@@ -1,12 +1,14 @@
+internal import CMnl
+
 /// Builds one netlink message (struct nlmsghdr, a fixed family header, then attributes) into a
 /// byte array, in host byte order with 4-byte alignment (NLMSG_ALIGN / NLA_ALIGN, linux/netlink.h).
 ///
 /// Pure: no system calls, so requests can be compared byte for byte in unprivileged tests.
 public struct NetlinkMessageBuilder: Sendable {
-    /// sizeof(struct nlmsghdr).
-    public static let headerLength = 16
+    /// NLMSG_HDRLEN: sizeof(struct nlmsghdr), NLMSG_ALIGNed (16), linux/netlink.h.
+    public static let headerLength = NetlinkParser.align(MemoryLayout<nlmsghdr>.size)
     /// NLA_F_NESTED.
-    static let nestedFlag: UInt16 = 0x8000
+    static let nestedFlag = RTNL.NLA_F_NESTED
 
     public private(set) var bytes: [UInt8]
 
@@ -34,7 +36,7 @@ public struct NetlinkMessageBuilder: Sendable {
     }
 
     private mutating func pad() {
-        while bytes.count % 4 != 0 { bytes.append(0) }
+        bytes += [UInt8](repeating: 0, count: NetlinkParser.align(bytes.count) - bytes.count)
     }
 
     /// One attribute (struct nlattr: u16 len, u16 type, payload, padding to 4).

@@ -1,3 +1,5 @@
+internal import CMnl
+
 /// One netlink message as received: header fields and the payload after struct nlmsghdr.
 public struct NetlinkMessage: Sendable, Equatable {
     public var type: UInt16
@@ -13,6 +15,20 @@ public struct NetlinkMessage: Sendable, Equatable {
         self.sequence = sequence
         self.portID = portID
         self.payload = payload
+    }
+
+    /// The message as it was on the wire: `struct nlmsghdr` (nlmsg_len = 16 + payload count)
+    /// followed by the payload, for parsers that want the whole message (libnftnl's
+    /// `nftnl_*_nlmsg_parse`).
+    public var wireBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(NetlinkMessageBuilder.headerLength + payload.count)
+        withUnsafeBytes(of: UInt32(NetlinkMessageBuilder.headerLength + payload.count)) { out += $0 }
+        withUnsafeBytes(of: type) { out += $0 }
+        withUnsafeBytes(of: flags) { out += $0 }
+        withUnsafeBytes(of: sequence) { out += $0 }
+        withUnsafeBytes(of: portID) { out += $0 }
+        return out + payload
     }
 }
 
@@ -38,8 +54,9 @@ public struct ByteReader: Sendable {
 /// Splits netlink buffers into messages and attributes; every malformed or truncated input gives a
 /// typed `NetlinkError` (`.truncatedReply` / `.malformedReply`), never a crash.
 public enum NetlinkParser {
-    /// NLMSG_ALIGN.
-    static func align(_ n: Int) -> Int { (n + 3) & ~3 }
+    /// NLMSG_ALIGN (and NLA_ALIGN, the same 4): `n` rounded up to NLMSG_ALIGNTO, linux/netlink.h.
+    public static func align(_ n: Int) -> Int { (n + alignTo - 1) & ~(alignTo - 1) }
+    static let alignTo = Int(CMnl.NLMSG_ALIGNTO)
 
     /// Parses every message in one receive buffer (several replies may share one datagram).
     public static func messages(in buffer: [UInt8], operation: String, object: String) throws(NetlinkError) -> [NetlinkMessage] {
@@ -90,7 +107,7 @@ public enum NetlinkParser {
                                    detail: "attribute of \(len) bytes runs past the message end")
             }
             let start = bytes.startIndex + offset
-            result[rawType & 0x3fff] = bytes[(start + 4)..<(start + len)]
+            result[rawType & RTNL.NLA_TYPE_MASK] = bytes[(start + 4)..<(start + len)]
             offset += align(len)
         }
         return result

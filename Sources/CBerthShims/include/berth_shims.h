@@ -43,6 +43,20 @@ int berth_umount_detach(const char *path);
 /// MNL_SOCKET_BUFFER_SIZE from libmnl (a function-like macro over getpagesize()).
 size_t berth_mnl_socket_buffer_size(void);
 
+/// Netlink function-like macros (linux/netlink.h) that Swift cannot import, so that unit tests
+/// can compare the Swift mirrors (NetlinkParser.align, NetlinkMessageBuilder.headerLength,
+/// RTNL.NLA_TYPE_MASK) with the C definitions.
+/// NLMSG_ALIGN(len)
+size_t berth_nlmsg_align(size_t len);
+/// NLMSG_HDRLEN
+int berth_nlmsg_hdrlen(void);
+/// NLA_ALIGN(len)
+size_t berth_nla_align(size_t len);
+/// NLA_HDRLEN
+int berth_nla_hdrlen(void);
+/// NLA_TYPE_MASK
+int berth_nla_type_mask(void);
+
 #ifdef __cplusplus
 }
 #endif
