@@ -35,7 +35,9 @@
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)
  * endpoint: {"id","network_id","network_name","sandbox_path","sandbox_name","sandbox_device",
  *            "sandbox_inode","created_sandbox","host_interface","interface_name","address",
- *            "prefix_length","cidr","gateway","mac","ports":[port, ...]}
+ *            "prefix_length","cidr","gateway","mac","ports":[port, ...],"sequence","owner":owner}
+ *            (sequence: attach order; owner: only for the sandbox of a `berth run`)
+ * owner:    {"pid","start_time"}   (start_time: field 22 of /proc/PID/stat, clock ticks after boot)
  * port:     {"proto","host_ip","host_port","container_port"}
  * Every field of Berth's own records (the state directory's networks/<id>.json and
  * endpoints/<id>.json, camelCase there) is in these objects under its snake_case name;

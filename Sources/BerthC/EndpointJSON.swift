@@ -24,6 +24,18 @@ struct EndpointJSON: Encodable {
     var gateway: String?
     var mac: String
     var ports: [PortJSON]
+    var sequence: Int?
+    var owner: OwnerJSON?
+
+    /// The process a `berth run` sandbox lives for.
+    struct OwnerJSON: Encodable {
+        var pid: Int32
+        var startTime: UInt64
+        enum CodingKeys: String, CodingKey {
+            case pid
+            case startTime = "start_time"
+        }
+    }
 
     /// The keys, as berth.h spells them.
     enum CodingKeys: String, CodingKey {
@@ -43,6 +55,8 @@ struct EndpointJSON: Encodable {
         case gateway
         case mac
         case ports
+        case sequence
+        case owner
     }
 
     init(_ e: Endpoint) {
@@ -62,5 +76,7 @@ struct EndpointJSON: Encodable {
         gateway = e.gateway?.description
         mac = e.mac.description
         ports = e.ports.map(PortJSON.init)
+        sequence = e.sequence
+        owner = e.owner.map { OwnerJSON(pid: $0.pid, startTime: $0.startTime) }
     }
 }
