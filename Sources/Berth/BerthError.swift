@@ -86,14 +86,14 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
     }
 
     public let code: Code
-    public let operation: String
+    public let operation: OperationName
     public let object: String
     public let detail: String?
     public let cause: Cause?
     /// For `.multiple`: every error that occurred, in order.
     public let errors: [BerthError]
 
-    public init(_ code: Code, operation: String, object: String, detail: String? = nil, cause: Cause? = nil, errors: [BerthError] = []) {
+    public init(_ code: Code, operation: OperationName, object: String, detail: String? = nil, cause: Cause? = nil, errors: [BerthError] = []) {
         self.code = code
         self.operation = operation
         self.object = object
@@ -114,7 +114,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         return "\(operation) \(object): \(code.rawValue)"
     }
 
-    static func wrap(_ error: any Error, operation: String, object: String) -> BerthError {
+    static func wrap(_ error: any Error, operation: OperationName, object: String) -> BerthError {
         switch error {
         case let e as BerthError:
             return e

@@ -1,3 +1,4 @@
+import BerthNamespace
 // What a `berth_error *` (include/berth.h) points to.
 
 import CBerth

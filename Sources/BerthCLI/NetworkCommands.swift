@@ -1,3 +1,4 @@
+import BerthNamespace
 import ArgumentParser
 import Berth
 #if canImport(FoundationEssentials)

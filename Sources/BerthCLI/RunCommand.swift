@@ -60,12 +60,12 @@ struct RunCommand: ParsableCommand {
                 ns.killProcesses()
                 return status
             } catch let e as NamespaceError {
-                throw BerthError(.system, operation: "run", object: command[0], cause: .namespace(e))
+                throw BerthError(.system, operation: .run, object: command[0], cause: .namespace(e))
             } catch let e as ProcessFailure where e.errno == ENOENT || e.errno == EACCES {
                 FileHandleOutput.stderr("berth: run \(command[0]): \(String(cString: strerror(e.errno)))")
                 return e.errno == ENOENT ? 127 : 126
             } catch let e as ProcessFailure {
-                throw BerthError(.system, operation: "run", object: command[0], detail: "\(e.step): \(String(cString: strerror(e.errno)))")
+                throw BerthError(.system, operation: .run, object: command[0], detail: "\(e.step): \(String(cString: strerror(e.errno)))")
             }
         }
         if status != 0 { throw ExitCode(status) }

@@ -25,7 +25,7 @@ extension NetworkController {
     ///   (also a bridge at the kernel's port limit, named in the message).
     @discardableResult
     public func attach(network nameOrID: String, sandbox: SandboxSpec, options: AttachOptions = AttachOptions()) throws(BerthError) -> Endpoint {
-        let op = "attach"
+        let op = OperationName.attach
         let (staticAddress, staticMAC) = try Self.preflight(attach: nameOrID, sandbox: sandbox, options: options)
         return try mutate(op, nameOrID) { store throws -> Endpoint in
             let state = try store.load()
@@ -105,8 +105,8 @@ extension NetworkController {
                 try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
                                                        linkIndex: eth.index, broadcast: network.subnet.broadcast), device: interfaceName)
                 CrashPoint.step(op)
-                try inside.setLink(index: eth.index, LinkChange(up: true), operation: "set link up", object: interfaceName)
-                try inside.setLink(index: 1, LinkChange(up: true), operation: "set link up", object: "lo")  // lo is ifindex 1 in every netns
+                try inside.setLink(index: eth.index, LinkChange(up: true), operation: .setLinkUp, object: interfaceName)
+                try inside.setLink(index: 1, LinkChange(up: true), operation: .setLinkUp, object: "lo")  // lo is ifindex 1 in every netns
                 CrashPoint.step(op)
                 if !network.isInternal {
                     // As Docker: only the first network that gives the sandbox a gateway sets its
@@ -142,7 +142,7 @@ extension NetworkController {
     }
 
     /// A host port (protocol, host address) may be published once (Docker: "port is already allocated").
-    private func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: String, object: String) throws(BerthError) {
+    private func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: OperationName, object: String) throws(BerthError) {
         var seen: [PortMapping] = []
         let published = state.endpoints.values.flatMap(\.ports)
         for p in ports {
@@ -187,7 +187,7 @@ extension NetworkController {
                 failure = error
             }
             if failure.errno == EXFULL {
-                throw BerthError(.system, operation: "attach", object: network.name,
+                throw BerthError(.system, operation: .attach, object: network.name,
                                  detail: "bridge \(network.bridge) has reached the kernel's port limit (1023 ports per bridge); "
                                      + "detach an endpoint or use another network (\(failure.description))",
                                  cause: .netlink(failure))
@@ -195,10 +195,10 @@ extension NetworkController {
             // Either our random name or the peer name collided; a peer clash would repeat, so check it.
             guard failure.code == .exists, attempt < names.count - 1 else { throw failure }
             if (try? NetlinkSession.route(in: namespace).link(named: peer)) != nil {
-                throw BerthError(.interfaceInUse, operation: "attach", object: namespace.description,
+                throw BerthError(.interfaceInUse, operation: .attach, object: namespace.description,
                                  detail: "interface \(peer) already exists in the sandbox")
             }
         }
-        throw BerthError(.system, operation: "attach", object: namespace.description, detail: "no free veth name")
+        throw BerthError(.system, operation: .attach, object: namespace.description, detail: "no free veth name")
     }
 }

@@ -75,7 +75,7 @@ public final class NetworkController: Sendable {
     /// - Parameter firewall: a backend to use instead of the configured one (tests wrap the real
     ///   backend to inject failures into rollback paths).
     init(_ configuration: ControllerConfiguration, firewall custom: (any FirewallBackend)?) throws(BerthError) {
-        let op = "open controller"
+        let op = OperationName.openController
         self.configuration = configuration
         do {
             try Capabilities.requireNetAdmin(for: op)
@@ -118,14 +118,14 @@ public final class NetworkController: Sendable {
     @discardableResult
     public func reconcile() throws(BerthError) -> GCReport {
         try mutate("reconcile", configuration.stateDirectory, prepare: false) { store in
-            try reconcileSteps(store, ReconcileOptions(operation: "reconcile"))
+            try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
         }
     }
 
     /// Runs a mutation holding the in-process lock and the state directory's exclusive flock;
     /// with `prepare` (the default) and `configuration.setUpHost`, the host set-up and the
     /// reconciliation run first, once per controller.
-    func mutate<T: Sendable>(_ operation: String, _ object: String, prepare: Bool = true,
+    func mutate<T: Sendable>(_ operation: OperationName, _ object: String, prepare: Bool = true,
                              _ body: (StateStore) throws -> T) throws(BerthError) -> T {
         let automatic = prepare && configuration.setUpHost
         let binding = binding
@@ -139,11 +139,11 @@ public final class NetworkController: Sendable {
                             try store.checkBinding(binding, update: true)
                             // Unfinished operations first, so the set-up below builds on a clean slate.
                             var ignored = GCReport(dryRun: false)
-                            try resolveIntents(store, ReconcileOptions(operation: "reconcile"), into: &ignored)
+                            try resolveIntents(store, ReconcileOptions(operation: .reconcile), into: &ignored)
                             try setUpHostSteps(store)
-                            try reconcileSteps(store, ReconcileOptions(operation: "reconcile"))
+                            try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
                         } catch {
-                            throw BerthError.wrap(error, operation: "set up host", object: configuration.stateDirectory)
+                            throw BerthError.wrap(error, operation: .setUpHost, object: configuration.stateDirectory)
                         }
                     }
                     return try body(store)
@@ -157,7 +157,7 @@ public final class NetworkController: Sendable {
     }
 
     /// Runs a read holding a shared flock.
-    func read<T: Sendable>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
+    func read<T: Sendable>(_ operation: OperationName, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
         do {
             return try guarded.withLock { (inner: inout Guarded) throws -> T in
                 let store = inner.store
@@ -174,7 +174,7 @@ public final class NetworkController: Sendable {
     /// written (`net.ipv4.ip_forward` writable); a failure after the first write of a fresh
     /// set-up removes the base again (`undoSetUpBase`), and `realize` undoes docker0.
     func setUpHostSteps(_ store: StateStore) throws {
-        let op = "set up host"
+        let op = OperationName.setUpHost
         let state = try store.load()
         do { try Sysctl.checkWritable("net.ipv4.ip_forward", in: host) } catch {
             throw BerthError(error.code == .permissionDenied ? .permissionDenied : .system, operation: op, object: "net.ipv4.ip_forward",
@@ -244,7 +244,7 @@ public final class NetworkController: Sendable {
             CrashPoint.step(op)
         }
         if !link.isUp {
-            try hostSession.setLink(index: link.index, LinkChange(up: true), operation: "set link up", object: network.bridge)
+            try hostSession.setLink(index: link.index, LinkChange(up: true), operation: .setLinkUp, object: network.bridge)
             CrashPoint.step(op)
         }
         if network.hairpin {
@@ -271,7 +271,7 @@ public final class NetworkController: Sendable {
     }
 
     /// Finds a network by exact name, exact ID, or unique ID prefix (as Docker resolves).
-    func resolve(_ nameOrID: String, in state: StateSnapshot, operation: String) throws(BerthError) -> Network {
+    func resolve(_ nameOrID: String, in state: StateSnapshot, operation: OperationName) throws(BerthError) -> Network {
         if let n = state.networks.values.first(where: { $0.name == nameOrID }) { return n }
         if let n = state.networks[nameOrID] { return n }
         let matches = nameOrID.isEmpty ? [] : state.networks.values.filter { $0.id.hasPrefix(nameOrID) }

@@ -1,3 +1,4 @@
+import BerthNamespace
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ enum CrashPoint {
     /// The status of a process stopped at a crash point.
     static let exitStatus: Int32 = 86
 
-    private static let target: (operation: String, step: Int)? = {
+    private static let target: (operation: OperationName, step: Int)? = {
         guard let raw = getenv("BERTH_CRASH_AFTER") else { return nil }
         let text = String(cString: raw)
         guard let colon = text.lastIndex(of: ":"), let k = Int(text[text.index(after: colon)...]), k > 0 else { return nil }
@@ -22,7 +23,7 @@ enum CrashPoint {
     private static let counts = Mutex<[String: Int]>([:])
 
     /// Marks the end of one step of `operation`.
-    static func step(_ operation: String) {
+    static func step(_ operation: OperationName) {
         guard let target, target.operation == operation else { return }
         let n = counts.withLock { c -> Int in
             c[operation, default: 0] += 1

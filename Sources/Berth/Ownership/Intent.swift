@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthFirewall
 
 /// The intent journal (design notes, "Ownership"): before the first kernel step of an operation
@@ -11,7 +12,7 @@ struct Intent: Codable, Sendable, Equatable {
     /// 16 hex: the file name.
     var id: String
     /// `create network`, `set up host`, `attach`.
-    var operation: String
+    var operation: OperationName
     /// The network being created (its bridge, its rules).
     var network: Network?
     /// Attach: the endpoint about to be recorded, its network, its bridge.

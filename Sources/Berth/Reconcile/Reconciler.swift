@@ -72,7 +72,7 @@ extension NetworkController {
                 if veth.masterIndex != bridge.index || !veth.isUp {
                     report.repaired.append(.init(kind: "veth", name: endpoint.hostInterface, reason: "back on bridge \(network.bridge)"))
                     try hostSession.setLink(index: veth.index, LinkChange(up: true, masterIndex: bridge.index),
-                                            operation: "set master", object: endpoint.hostInterface)
+                                            operation: .setMaster, object: endpoint.hostInterface)
                     if network.hairpin { try hostSession.setBridgePortHairpin(endpoint.hostInterface) }
                     CrashPoint.step(op)
                 }

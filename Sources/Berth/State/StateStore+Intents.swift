@@ -1,3 +1,4 @@
+import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,7 @@ extension StateStore {
     func resolve(_ intent: Intent) throws(BerthError) {
         let path = "\(directory)/intents/\(intent.id).json"
         if unlink(path) != 0 && errno != ENOENT {
-            throw BerthError(.state, operation: "remove intent", object: path, detail: String(cString: strerror(errno)))
+            throw BerthError(.state, operation: .removeIntent, object: path, detail: String(cString: strerror(errno)))
         }
     }
 

@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthFirewall
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -94,7 +95,7 @@ final class StateStore {
 
     deinit { close(lockFD) }
 
-    private static func error(_ err: Int32, _ operation: String, _ path: String) -> BerthError {
+    private static func error(_ err: Int32, _ operation: OperationName, _ path: String) -> BerthError {
         BerthError(err == EACCES || err == EPERM ? .permissionDenied : .state, operation: operation, object: path,
                    detail: String(cString: strerror(err)))
     }
@@ -135,7 +136,7 @@ final class StateStore {
         let path = "\(directory)/\(sub)"
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-            throw BerthError(.state, operation: "load state", object: path, detail: "\(error)")
+            throw BerthError(.state, operation: .loadState, object: path, detail: "\(error)")
         }
         var out: [T] = []
         for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
@@ -144,7 +145,7 @@ final class StateStore {
                 let data = try Data(contentsOf: URL(fileURLWithPath: file))
                 out.append(try JSONDecoder().decode(T.self, from: data))
             } catch {
-                throw BerthError(.state, operation: "load state", object: file,
+                throw BerthError(.state, operation: .loadState, object: file,
                                  detail: "record does not decode: \(Self.brief(error)); move it away to continue")
             }
         }
@@ -163,10 +164,10 @@ final class StateStore {
         }
         let recorded: HostBinding
         do { recorded = try JSONDecoder().decode(HostBinding.self, from: data) } catch {
-            throw BerthError(.state, operation: "open state", object: path, detail: "record does not decode: \(Self.brief(error))")
+            throw BerthError(.state, operation: .openState, object: path, detail: "record does not decode: \(Self.brief(error))")
         }
         if recorded.backend != wanted.backend {
-            throw BerthError(.stateConflict, operation: "open state", object: directory,
+            throw BerthError(.stateConflict, operation: .openState, object: directory,
                              detail: "this state directory uses the \(recorded.backend.rawValue) backend, not \(wanted.backend.rawValue); "
                                  + "pass --backend \(recorded.backend.rawValue) or use another state directory")
         }
@@ -175,7 +176,7 @@ final class StateStore {
         let sameNamespace = recorded.hostDevice == wanted.hostDevice && recorded.hostInode == wanted.hostInode
         let recreatedAtSamePath = recorded.hostNamespacePath != nil && recorded.hostNamespacePath == wanted.hostNamespacePath
         if !sameNamespace && !recreatedAtSamePath {
-            throw BerthError(.stateConflict, operation: "open state", object: directory,
+            throw BerthError(.stateConflict, operation: .openState, object: directory,
                              detail: "this state directory belongs to host namespace \(recorded.hostNamespacePath ?? "(the caller's, inode \(recorded.hostInode))"), "
                                  + "not \(wanted.hostNamespacePath ?? "(the caller's, inode \(wanted.hostInode))"); use another state directory")
         }
@@ -240,7 +241,7 @@ final class StateStore {
         let temp = "\(dir)/.\(name).\(getpid()).tmp"
         let data: Data
         do { data = try encoder.encode(value) + Data("\n".utf8) } catch {
-            throw BerthError(.state, operation: "write record", object: final, detail: "\(error)")
+            throw BerthError(.state, operation: .writeRecord, object: final, detail: "\(error)")
         }
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         if fd < 0 { throw Self.error(errno, "write record", temp) }

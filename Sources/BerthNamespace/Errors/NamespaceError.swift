@@ -2,11 +2,11 @@
 import Glibc
 #endif
 
-/// The one error type of the Namespace layer: a closed code, the errno behind it (0 when none),
-/// the operation that failed and the object it was applied to.
+/// The one error type of the Namespace layer: a closed code and its `ErrorContext` (operation,
+/// object, the errno behind it — nil when the failure is ours — and detail); see `LayerError`.
 ///
 /// `description` reads like `"open netns /run/netns/x: No such file or directory"`.
-public struct NamespaceError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct NamespaceError: LayerError, Equatable {
     /// What kind of failure this is; stable across releases (append only).
     public enum Code: String, Sendable, Equatable {
         /// The namespace path, name or pid does not exist (ENOENT, ESRCH).
@@ -28,37 +28,22 @@ public struct NamespaceError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     public let code: Code
-    /// The errno reported by the failing system call, or 0.
-    public let errno: Int32
-    /// The operation in words, e.g. `"create netns"`.
-    public let operation: String
-    /// The object the operation was applied to, e.g. a path or a name.
-    public let object: String
-    /// Extra text; when nil the description uses `strerror(errno)`.
-    public let detail: String?
+    public let context: ErrorContext
 
-    public init(_ code: Code, errno: Int32 = 0, operation: String, object: String, detail: String? = nil) {
+    public init(_ code: Code, errno: Errno? = nil, operation: OperationName, object: String, detail: String? = nil) {
         self.code = code
-        self.errno = errno
-        self.operation = operation
-        self.object = object
-        self.detail = detail
+        self.context = ErrorContext(operation, object: object, errno: errno, detail: detail)
     }
 
     /// Builds an error from an errno, choosing the code that errno implies.
-    public static func fromErrno(_ err: Int32, operation: String, object: String) -> NamespaceError {
+    public static func fromErrno(_ err: Errno, operation: OperationName, object: String) -> NamespaceError {
         let code: Code
-        switch err {
+        switch err.rawValue {
         case ENOENT, ESRCH: code = .notFound
         case EEXIST: code = .alreadyExists
         case EPERM, EACCES: code = .permissionDenied
         default: code = .system
         }
         return NamespaceError(code, errno: err, operation: operation, object: object)
-    }
-
-    public var description: String {
-        let text = detail ?? (errno != 0 ? String(cString: strerror(errno)) : code.rawValue)
-        return "\(operation) \(object): \(text)"
     }
 }

@@ -4,13 +4,13 @@ import BerthNetlink
 import Glibc
 #endif
 
-/// The one error type of the Firewall layer: a closed code, errno (0 when none), the operation
-/// and object, the text the backend tool or kernel gave, and — when a lower layer failed — that
+/// The one error type of the Firewall layer: a closed code, its `ErrorContext` (operation, object,
+/// errno — nil when the failure is ours — and the text the backend tool or kernel gave), and — when a lower layer failed — that
 /// layer's own error, kept whole in `cause`.
 ///
 /// `description` reads like `"add network rules br-1a2b3c4d5e6f: iptables-restore: line 3 failed"`;
 /// it is built from `detail` (or errno, or the code), never from `cause`.
-public struct FirewallError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct FirewallError: LayerError, Equatable {
     public enum Code: String, Sendable, Equatable {
         /// Bad input found before anything was applied (interface name, port, protocol, subnet).
         case invalidArgument
@@ -39,7 +39,7 @@ public struct FirewallError: Error, Sendable, Equatable, CustomStringConvertible
             switch self {
             case .netlink(let e): e.description
             case .namespace(let e): e.description
-            case .process(let e): "\(e.step): \(String(cString: strerror(e.errno)))"
+            case .process(let e): e.description
             }
         }
 
@@ -47,33 +47,22 @@ public struct FirewallError: Error, Sendable, Equatable, CustomStringConvertible
             switch (a, b) {
             case (.netlink(let x), .netlink(let y)): x == y
             case (.namespace(let x), .namespace(let y)): x == y
-            case (.process(let x), .process(let y)): x.errno == y.errno && x.step == y.step
+            case (.process(let x), .process(let y)): x == y
             default: false
             }
         }
     }
 
     public let code: Code
-    public let errno: Int32
-    public let operation: String
-    public let object: String
-    public let detail: String?
+    public let context: ErrorContext
     /// The lower-layer error this one wraps (nil: the failure is the Firewall layer's own, or the
     /// backend program's exit status and text).
     public let cause: Cause?
 
-    public init(_ code: Code, errno: Int32 = 0, operation: String, object: String, detail: String? = nil,
+    public init(_ code: Code, errno: Errno? = nil, operation: OperationName, object: String, detail: String? = nil,
                 cause: Cause? = nil) {
         self.code = code
-        self.errno = errno
-        self.operation = operation
-        self.object = object
-        self.detail = detail
+        self.context = ErrorContext(operation, object: object, errno: errno, detail: detail)
         self.cause = cause
-    }
-
-    public var description: String {
-        let text = detail ?? (errno != 0 ? String(cString: strerror(errno)) : code.rawValue)
-        return "\(operation) \(object): \(text)"
     }
 }
