@@ -20,7 +20,7 @@ struct CallError: Error {
     /// A façade error: its code's status, its errno, operation, object and description.
     init(_ error: BerthError) {
         status = error.code.cStatus
-        errno = error.errno
+        errno = error.errno.code
         operation = error.operation
         object = error.object
         message = error.description

@@ -23,7 +23,7 @@ final class ErrorBox: @unchecked Sendable {
     init(_ failure: CallError) {
         status = failure.status
         errnoValue = failure.errno
-        operation = strdup(failure.operation)
+        operation = strdup(failure.operation.name)
         object = strdup(failure.object)
         message = strdup(failure.message)
     }

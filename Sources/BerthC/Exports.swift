@@ -133,7 +133,7 @@ public func berth_network_create(_ controller: OpaquePointer?, _ name: UnsafePoi
 @c @implementation
 public func berth_host_setup(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in
-        let ctrl = try requiredController(controller, "set up host")
+        let ctrl = try requiredController(controller, .setUpHost)
         try api { () throws(BerthError) in try ctrl.setUpHost() }
     }
 }
@@ -141,7 +141,7 @@ public func berth_host_setup(_ controller: OpaquePointer?, _ outError: UnsafeMut
 @c @implementation
 public func berth_reconcile(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in
-        let ctrl = try requiredController(controller, "reconcile")
+        let ctrl = try requiredController(controller, .reconcile)
         try api { () throws(BerthError) in try ctrl.reconcile() }
     }
 }

@@ -62,7 +62,7 @@ extension NetworkController {
             let ports = options.ports.isEmpty ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
                                 ports: options.ports, hairpin: network.hairpin)
-            let intent = Intent(id: RandomID.hex(16), operation: op, endpointID: endpointID, networkID: network.id, bridge: network.bridge,
+            let intent = Intent(id: RandomID.hex(16), operation: op.name, endpointID: endpointID, networkID: network.id, bridge: network.bridge,
                                 veths: vethNames, namespace: createdName, ports: ports)
             try store.record(intent)
             CrashPoint.step(op)
@@ -124,7 +124,7 @@ extension NetworkController {
                                         gateway: network.isInternal ? nil : network.gateway, mac: mac, ports: options.ports,
                                         sequence: state.nextSequence, owner: options.owner)
                 if let ports {
-                    undo.push("remove ports of \(endpoint.id.prefix(12))") { try self.firewall.removePorts(ports) }
+                    undo.push(.removePorts, String(endpoint.id.prefix(12))) { try self.firewall.removePorts(ports) }
                     try firewall.addPorts(ports)
                     CrashPoint.step(op)
                 }
@@ -135,8 +135,9 @@ extension NetworkController {
                 CrashPoint.step(op)
                 return endpoint
             } catch {
-                if undo.rollBack().isEmpty { try? store.resolve(intent) }
-                throw error
+                let failures = undo.rollBack()
+                if failures.isEmpty { try? store.resolve(intent) }
+                throw RolledBack.combining(error, failures)
             }
         }
     }
@@ -165,7 +166,7 @@ extension NetworkController {
         case .create:
             let chosen = createdName ?? "berth-" + RandomID.hex(12)
             let ns = try NetworkNamespace.create(name: chosen)
-            undo.push("delete netns \(chosen)") { try NetworkNamespace.delete(name: chosen) }
+            undo.push(.deleteNetns, chosen) { try NetworkNamespace.delete(name: chosen) }
             return ns
         }
     }
@@ -181,12 +182,12 @@ extension NetworkController {
                 try hostSession.createVeth(name: name, peer: VethPeer(name: peer, namespaceFD: namespace.fileDescriptor, mtu: network.mtu, mac: mac),
                                            mtu: network.mtu, masterIndex: bridgeIndex, up: true)
                 let session = hostSession
-                undo.push("delete veth \(name)") { try session.deleteLink(named: name) }
+                undo.push(.deleteVeth, name) { try session.deleteLink(named: name) }
                 return name
             } catch {
                 failure = error
             }
-            if failure.errno == EXFULL {
+            if failure.errno == Errno(EXFULL) {
                 throw BerthError(.system, operation: .attach, object: network.name,
                                  detail: "bridge \(network.bridge) has reached the kernel's port limit (1023 ports per bridge); "
                                      + "detach an endpoint or use another network (\(failure.description))",

@@ -88,7 +88,7 @@ extension NetworkController {
 
     /// Every endpoint, optionally of one network.
     public func endpoints(network nameOrID: String? = nil) throws(BerthError) -> [Endpoint] {
-        try read("list endpoints", nameOrID ?? "all") { store in
+        try read(.listEndpoints, nameOrID ?? "all") { store in
             let state = try store.load()
             guard let nameOrID else { return state.endpoints.values.sorted { $0.id < $1.id } }
             return state.endpoints(of: try resolve(nameOrID, in: state, operation: .listEndpoints).id)
@@ -99,7 +99,7 @@ extension NetworkController {
     /// the kernel side is clean, so a retry can finish). A sandbox Berth created lives until its
     /// *last* endpoint goes: while another endpoint of the same sandbox is recorded, ownership
     /// passes to it (its record is rewritten first) and the namespace stays.
-    func releaseEndpoint(_ endpoint: Endpoint, store: StateStore, operation op: String = "detach") -> [BerthError] {
+    func releaseEndpoint(_ endpoint: Endpoint, store: StateStore, operation op: OperationName = .detach) -> [BerthError] {
         var errors: [BerthError] = []
         let state = try? store.load()
         let peers = (state?.sandboxPeers(of: endpoint) ?? []).sorted { ($0.sequence ?? 0, $0.id) < ($1.sequence ?? 0, $1.id) }

@@ -181,7 +181,7 @@ extension NetworkController {
 
     /// Every network, oldest first (`docker network ls`).
     public func networks() throws(BerthError) -> [Network] {
-        try read("list networks", "all") { store in
+        try read(.listNetworks, "all") { store in
             try store.load().networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
         }
     }
@@ -189,7 +189,7 @@ extension NetworkController {
     /// One network with its endpoints (`docker network inspect`), by name, ID or unique ID prefix.
     /// - Throws: `.networkNotFound`.
     public func inspect(_ nameOrID: String) throws(BerthError) -> NetworkDetails {
-        try read("inspect network", nameOrID) { store in
+        try read(.inspectNetwork, nameOrID) { store in
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: .inspectNetwork)
             return NetworkDetails(network: network, endpoints: state.endpoints(of: network.id))

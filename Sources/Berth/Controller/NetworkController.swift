@@ -101,7 +101,7 @@ public final class NetworkController: Sendable {
     /// - Throws: `BerthError` `.stateConflict`, `.permissionDenied`, `.state`, `.system`.
     public func setUpHost() throws(BerthError) {
         let binding = binding
-        try mutate("set up host", configuration.stateDirectory, prepare: false) { store in
+        try mutate(.setUpHost, configuration.stateDirectory, prepare: false) { store in
             try store.checkBinding(binding, update: true)
             try setUpHostSteps(store)
         }
@@ -117,7 +117,7 @@ public final class NetworkController: Sendable {
     /// - Throws: `BerthError` `.state`, `.permissionDenied`, `.system`.
     @discardableResult
     public func reconcile() throws(BerthError) -> GCReport {
-        try mutate("reconcile", configuration.stateDirectory, prepare: false) { store in
+        try mutate(.reconcile, configuration.stateDirectory, prepare: false) { store in
             try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
         }
     }
@@ -194,7 +194,10 @@ public final class NetworkController: Sendable {
                                   isDefault: true, ownsBridge: true)
             try realize(network, store: store, operation: op)
         } catch {
-            if fresh { try? firewall.undoSetUpBase() }
+            guard fresh else { throw error }
+            do { try firewall.undoSetUpBase() } catch let undoFailure {
+                throw RolledBack.combining(error, [BerthError.wrap(undoFailure, operation: .undoBaseRules, object: "firewall")])
+            }
             throw error
         }
     }
@@ -202,23 +205,24 @@ public final class NetworkController: Sendable {
     /// Brings a new network into being: an intent naming it (fsync'd), its bridge (with gateway
     /// address, up), its firewall rules, then its record, then the intent is dropped. On failure
     /// everything done so far is undone; after a kill the next open's reconciliation does it.
-    func realize(_ network: Network, store: StateStore, operation op: String) throws {
-        let intent = Intent(id: RandomID.hex(16), operation: op, network: network)
+    func realize(_ network: Network, store: StateStore, operation op: OperationName) throws {
+        let intent = Intent(id: RandomID.hex(16), operation: op.name, network: network)
         try store.record(intent)
         CrashPoint.step(op)
         var undo = UndoStack()
         do {
             try ensureBridge(network, undo: &undo, operation: op)
             // Undo first: removing absent rules is not an error, so a partly applied add is covered too.
-            undo.push("remove rules of \(network.bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
+            undo.push(.removeRules, network.bridge) { try self.firewall.removeNetwork(network.firewallRules) }
             try firewall.addNetwork(network.firewallRules)
             CrashPoint.step(op)
             try store.save(network)
             CrashPoint.step(op)
             undo.commit()
         } catch {
-            if undo.rollBack().isEmpty { try? store.resolve(intent) }
-            throw error
+            let failures = undo.rollBack()
+            if failures.isEmpty { try? store.resolve(intent) }
+            throw RolledBack.combining(error, failures)
         }
         try store.resolve(intent)
         CrashPoint.step(op)
@@ -226,14 +230,14 @@ public final class NetworkController: Sendable {
 
     /// Makes the bridge of `network` exist with its gateway address and up; records undo steps
     /// for what it created.
-    func ensureBridge(_ network: Network, undo: inout UndoStack, operation op: String = "reconcile") throws {
+    func ensureBridge(_ network: Network, undo: inout UndoStack, operation op: OperationName = .reconcile) throws {
         let link: Link
         if let existing = try? hostSession.link(named: network.bridge) {
             link = existing
         } else {
             link = try hostSession.createBridge(name: network.bridge, mtu: network.mtu, mac: network.bridgeMAC)
             let session = hostSession
-            undo.push("delete bridge \(network.bridge)") { try session.deleteLink(index: link.index) }
+            undo.push(.deleteBridge, network.bridge) { try session.deleteLink(index: link.index) }
             CrashPoint.step(op)
         }
         let wanted = IPAddress.v4(network.gateway)

@@ -13,7 +13,7 @@ enum CrashPoint {
     /// The status of a process stopped at a crash point.
     static let exitStatus: Int32 = 86
 
-    private static let target: (operation: OperationName, step: Int)? = {
+    private static let target: (operation: String, step: Int)? = {
         guard let raw = getenv("BERTH_CRASH_AFTER") else { return nil }
         let text = String(cString: raw)
         guard let colon = text.lastIndex(of: ":"), let k = Int(text[text.index(after: colon)...]), k > 0 else { return nil }
@@ -24,10 +24,10 @@ enum CrashPoint {
 
     /// Marks the end of one step of `operation`.
     static func step(_ operation: OperationName) {
-        guard let target, target.operation == operation else { return }
+        guard let target, target.operation == operation.name else { return }
         let n = counts.withLock { c -> Int in
-            c[operation, default: 0] += 1
-            return c[operation, default: 0]
+            c[operation.name, default: 0] += 1
+            return c[operation.name, default: 0]
         }
         if n == target.step { _exit(exitStatus) }
     }

@@ -12,7 +12,7 @@ struct Intent: Codable, Sendable, Equatable {
     /// 16 hex: the file name.
     var id: String
     /// `create network`, `set up host`, `attach`.
-    var operation: OperationName
+    var operation: String
     /// The network being created (its bridge, its rules).
     var network: Network?
     /// Attach: the endpoint about to be recorded, its network, its bridge.

@@ -81,29 +81,34 @@ final class StateStore {
         self.directory = directory
         for sub in ["", "/networks", "/endpoints", "/intents"] {
             let path = directory + sub
-            if mkdir(path, 0o700) != 0 && errno != EEXIST {
-                if sub.isEmpty, errno == ENOENT, (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)) != nil {
-                    continue
-                }
-                throw Self.error(errno, "open state", path)
+            guard mkdir(path, 0o700) != 0 else { continue }
+            let err = Errno.current  // before FileManager below can overwrite it
+            if err.rawValue == EEXIST { continue }
+            if sub.isEmpty, err.rawValue == ENOENT, (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)) != nil {
+                continue
             }
+            throw Self.error(err, .openState, path)
         }
         let fd = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 { throw Self.error(errno, "open state", directory + "/lock") }
+        if fd < 0 { throw Self.error(.current, .openState, directory + "/lock") }
         lockFD = fd
     }
 
     deinit { close(lockFD) }
 
-    private static func error(_ err: Int32, _ operation: OperationName, _ path: String) -> BerthError {
-        BerthError(err == EACCES || err == EPERM ? .permissionDenied : .state, operation: operation, object: path,
-                   detail: String(cString: strerror(err)))
+    /// A state-file failure with the errno of the failing call (read right after it), or — nil —
+    /// a failure of ours described by `detail`.
+    private static func error(_ err: Errno?, _ operation: OperationName, _ path: String, detail: String? = nil) -> BerthError {
+        let denied = err?.rawValue == EACCES || err?.rawValue == EPERM
+        return BerthError(denied ? .permissionDenied : .state, errno: err, operation: operation, object: path,
+                          detail: detail ?? err?.description)
     }
 
     /// Runs `body` holding the directory's lock (exclusive for mutations, shared for reads).
     func locked<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
         while flock(lockFD, exclusive ? LOCK_EX : LOCK_SH) != 0 {
-            if errno != EINTR { throw Self.error(errno, "lock state", directory) }
+            let err = Errno.current
+            if err.rawValue != EINTR { throw Self.error(err, .lockState, directory) }
         }
         defer { flock(lockFD, LOCK_UN) }
         return try body()
@@ -226,7 +231,10 @@ final class StateStore {
 
     private func remove(_ sub: String, _ id: String, syncDirectory sync: Bool = true) throws(BerthError) {
         let path = "\(directory)/\(sub)/\(id).json"
-        if unlink(path) != 0 && errno != ENOENT { throw Self.error(errno, "remove record", path) }
+        if unlink(path) != 0 {
+            let err = Errno.current
+            if err.rawValue != ENOENT { throw Self.error(err, .removeRecord, path) }
+        }
         if sync { syncDirectory("\(directory)/\(sub)") }
     }
 
@@ -244,15 +252,18 @@ final class StateStore {
             throw BerthError(.state, operation: .writeRecord, object: final, detail: "\(error)")
         }
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        if fd < 0 { throw Self.error(errno, "write record", temp) }
+        if fd < 0 { throw Self.error(.current, .writeRecord, temp) }
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let ok = written == data.count && fsync(fd) == 0
-        let err = errno
+        // Each errno is read right after its own call; a short write sets none.
+        var failure: (errno: Errno?, detail: String?)?
+        if written < 0 { failure = (.current, nil) }
+        else if written != data.count { failure = (nil, "short write (\(written) of \(data.count) bytes)") }
+        else if fsync(fd) != 0 { failure = (.current, nil) }
         close(fd)
-        guard ok, rename(temp, final) == 0 else {
-            let e = ok ? errno : err
+        if failure == nil, rename(temp, final) != 0 { failure = (.current, nil) }
+        if let failure {
             unlink(temp)
-            throw Self.error(e, "write record", final)
+            throw Self.error(failure.errno, .writeRecord, final, detail: failure.detail)
         }
         if sync { syncDirectory(dir) }
     }
