@@ -172,11 +172,18 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
         return opened
     }
 
-    /// Runs `body` on the namespace thread inside this namespace; see `NamespaceThread.run`.
-    /// - Throws: `NamespaceThread.Failure`: `.namespace` when the thread cannot enter this
-    ///   namespace, `.body` with what `body` threw.
-    public func run<T, E: Error>(_ body: () throws(E) -> T) throws(NamespaceThread.Failure<E>) -> T {
-        try NamespaceThread.shared.run(in: self, body)
+    /// Runs `body` on the namespace thread inside this namespace (a convenience for tests and
+    /// tools; the layers use `NamespaceThread.run`, typed).
+    /// - Throws: the `NamespaceError` of entering the namespace, or what `body` threw, unchanged.
+    public func run<T, E: Error>(_ body: () throws(E) -> T) throws -> T {
+        do {
+            return try NamespaceThread.shared.run(in: self, body)
+        } catch {
+            switch error {
+            case .namespace(let e): throw e
+            case .body(let e): throw e
+            }
+        }
     }
 
     private static func runUnshared(operation: OperationName, object: String,
