@@ -5,27 +5,12 @@ import Glibc
 #endif
 
 /// The one error type of the Firewall layer: a closed code, its `ErrorContext` (operation, object,
-/// errno — nil when the failure is ours — and the text the backend tool or kernel gave), and — when a lower layer failed — that
-/// layer's own error, kept whole in `cause`.
+/// errno — nil when the failure is ours — and the text the backend tool or kernel gave), and —
+/// when a lower layer failed — that layer's own error, kept whole in `cause`.
 ///
 /// `description` reads like `"add network rules br-1a2b3c4d5e6f: iptables-restore: line 3 failed"`;
 /// it is built from `detail` (or errno, or the code), never from `cause`.
 public struct FirewallError: LayerError, Equatable {
-    public enum Code: String, Sendable, Equatable {
-        /// Bad input found before anything was applied (interface name, port, protocol, subnet).
-        case invalidArgument
-        /// The backend program (iptables-restore) is not installed or not runnable.
-        case toolMissing
-        /// The backend program or the kernel rejected the rules; nothing was applied.
-        case rejected
-        /// The caller lacks CAP_NET_ADMIN; `object` names it.
-        case missingCapability
-        /// The host namespace could not be entered.
-        case namespace
-        /// Any other system failure (spawn, pipe, netlink socket).
-        case system
-    }
-
     /// The lower layer's error behind a Firewall error.
     public enum Cause: Sendable, Equatable, CustomStringConvertible {
         /// A netlink exchange or socket (nftables), or a sysctl write, failed.
