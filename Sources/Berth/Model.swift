@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthFirewall
 import BerthNetlink
 
@@ -163,7 +164,7 @@ public struct NetworkOptions: Sendable, Equatable {
             switch value.lowercased() {
             case "true", "1": return true
             case "false", "0": return false
-            default: throw BerthError(.invalidArgument, operation: "create network", object: name, detail: "option \(key) needs true or false, not '\(value)'")
+            default: throw BerthError(.invalidArgument, operation: .createNetwork, object: name, detail: "option \(key) needs true or false, not '\(value)'")
             }
         }
         switch key {
@@ -173,11 +174,11 @@ public struct NetworkOptions: Sendable, Equatable {
         case "com.docker.network.bridge.hairpin": hairpin = try bool()
         case "com.docker.network.driver.mtu":
             guard let m = UInt32(value), (68...65535).contains(m) else {
-                throw BerthError(.invalidArgument, operation: "create network", object: name, detail: "mtu must be 68–65535, not '\(value)'")
+                throw BerthError(.invalidArgument, operation: .createNetwork, object: name, detail: "mtu must be 68–65535, not '\(value)'")
             }
             mtu = m
         default:
-            throw BerthError(.invalidArgument, operation: "create network", object: name, detail: "unknown option \(key)")
+            throw BerthError(.invalidArgument, operation: .createNetwork, object: name, detail: "unknown option \(key)")
         }
     }
 }

@@ -1,10 +1,11 @@
+import BerthNamespace
 // The arguments of the C calls (include/berth.h "Conventions"): C strings and handles in.
 
 import Berth
 
 /// A required C string argument: non-NULL, valid UTF-8.
 /// - Throws: BERTH_ERR_INVALID_ARGUMENT naming `name` ("name is NULL", "name is not valid UTF-8").
-func requiredString(_ pointer: UnsafePointer<CChar>?, _ name: String, _ operation: String) throws(CallError) -> String {
+func requiredString(_ pointer: UnsafePointer<CChar>?, _ name: String, _ operation: OperationName) throws(CallError) -> String {
     guard let pointer else { throw CallError.invalid(operation, "", "\(name) is NULL") }
     guard let text = String(validatingCString: pointer) else { throw CallError.invalid(operation, "", "\(name) is not valid UTF-8") }
     return text
@@ -12,7 +13,7 @@ func requiredString(_ pointer: UnsafePointer<CChar>?, _ name: String, _ operatio
 
 /// An optional C string argument: NULL = nil; otherwise valid UTF-8.
 /// - Throws: BERTH_ERR_INVALID_ARGUMENT for invalid UTF-8.
-func optionalString(_ pointer: UnsafePointer<CChar>?, _ name: String, _ operation: String) throws(CallError) -> String? {
+func optionalString(_ pointer: UnsafePointer<CChar>?, _ name: String, _ operation: OperationName) throws(CallError) -> String? {
     guard let pointer else { return nil }
     guard let text = String(validatingCString: pointer) else { throw CallError.invalid(operation, "", "\(name) is not valid UTF-8") }
     return text
@@ -20,7 +21,7 @@ func optionalString(_ pointer: UnsafePointer<CChar>?, _ name: String, _ operatio
 
 /// A required controller handle.
 /// - Throws: BERTH_ERR_INVALID_ARGUMENT for NULL.
-func requiredController(_ handle: OpaquePointer?, _ operation: String) throws(CallError) -> NetworkController {
+func requiredController(_ handle: OpaquePointer?, _ operation: OperationName) throws(CallError) -> NetworkController {
     guard let box = ControllerBox.borrow(handle) else { throw CallError.invalid(operation, "", "controller is NULL") }
     return box.controller
 }

@@ -1,3 +1,4 @@
+import BerthNamespace
 // berth_network_attach's sandbox and options_json, and the sandbox of
 // berth_network_detach_sandbox (include/berth.h) → the façade's SandboxSpec and AttachOptions.
 
@@ -7,7 +8,7 @@ import BerthNetlink
 
 /// `berth_network_attach` sandbox and options → `SandboxSpec`, `AttachOptions`.
 func attachArguments(network: String, sandbox: String?, json: String?) throws(CallError) -> (SandboxSpec, AttachOptions) {
-    let op = "attach"
+    let op = OperationName.attach
     let o = try JSONOptions(json, allowed: ["interface", "ip", "mac", "ports", "create_sandbox"], operation: op, object: network)
     var options = AttachOptions()
     if let name = try o.string("interface") { options.interfaceName = name }
@@ -49,7 +50,7 @@ func attachArguments(network: String, sandbox: String?, json: String?) throws(Ca
 }
 
 /// A sandbox string of `berth_network_detach_sandbox`: a path or a name.
-func sandboxSpec(_ text: String, _ operation: String) throws(CallError) -> SandboxSpec {
+func sandboxSpec(_ text: String, _ operation: OperationName) throws(CallError) -> SandboxSpec {
     if text.isEmpty { throw CallError.invalid(operation, "", "sandbox is empty") }
     return text.hasPrefix("/") ? .path(text) : .name(text)
 }

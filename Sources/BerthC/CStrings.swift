@@ -1,3 +1,4 @@
+import BerthNamespace
 // C strings out: static ones (status names, "" fallbacks) and malloc'ed ones the caller frees.
 
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ func staticCString(_ s: StaticString) -> UnsafePointer<CChar> {
 
 /// A new malloc'ed copy of `text` (freed by the caller with berth_free).
 /// - Throws: BERTH_ERR_INTERNAL when malloc fails.
-func mallocString(_ text: String, _ operation: String, _ object: String) throws(CallError) -> UnsafeMutablePointer<CChar> {
+func mallocString(_ text: String, _ operation: OperationName, _ object: String) throws(CallError) -> UnsafeMutablePointer<CChar> {
     guard let copy = strdup(text) else { throw CallError.internal(operation, object, "out of memory") }
     return copy
 }

@@ -1,3 +1,4 @@
+import BerthNamespace
 // A failed C call: what its status and its `berth_error` report, and the one place that turns a
 // Swift failure into them.
 
@@ -11,7 +12,7 @@ struct CallError: Error {
     var status: berth_status
     /// The lower layer's errno; 0 when none.
     var errno: Int32
-    var operation: String
+    var operation: OperationName
     var object: String
     /// "<operation> <object>: <detail>" ("<operation>: <detail>" without an object).
     var message: String
@@ -19,13 +20,13 @@ struct CallError: Error {
     /// A façade error: its code's status, its errno, operation, object and description.
     init(_ error: BerthError) {
         status = error.code.cStatus
-        errno = error.errno
+        errno = error.errno.code
         operation = error.operation
         object = error.object
         message = error.description
     }
 
-    init(status: berth_status_code, operation: String, object: String, detail: String) {
+    init(status: berth_status_code, operation: OperationName, object: String, detail: String) {
         self.status = statusCode(status)
         errno = 0
         self.operation = operation
@@ -34,12 +35,12 @@ struct CallError: Error {
     }
 
     /// BERTH_ERR_INVALID_ARGUMENT: a bad argument of the caller's.
-    static func invalid(_ operation: String, _ object: String, _ detail: String) -> CallError {
+    static func invalid(_ operation: OperationName, _ object: String, _ detail: String) -> CallError {
         CallError(status: .BERTH_ERR_INVALID_ARGUMENT, operation: operation, object: object, detail: detail)
     }
 
     /// BERTH_ERR_INTERNAL: a failure inside the library.
-    static func `internal`(_ operation: String, _ object: String, _ detail: String) -> CallError {
+    static func `internal`(_ operation: OperationName, _ object: String, _ detail: String) -> CallError {
         CallError(status: .BERTH_ERR_INTERNAL, operation: operation, object: object, detail: detail)
     }
 }

@@ -1,3 +1,4 @@
+import BerthNamespace
 // What a `berth_error *` (include/berth.h) points to.
 
 import CBerth
@@ -22,7 +23,7 @@ final class ErrorBox: @unchecked Sendable {
     init(_ failure: CallError) {
         status = failure.status
         errnoValue = failure.errno
-        operation = strdup(failure.operation)
+        operation = strdup(failure.operation.name)
         object = strdup(failure.object)
         message = strdup(failure.message)
     }

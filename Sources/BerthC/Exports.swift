@@ -1,3 +1,4 @@
+import BerthNamespace
 // The functions of include/berth.h, implemented with `@c @implementation`: the compiler checks
 // every signature against the header. Documentation (ownership, thread safety, statuses) lives in
 // the header; each function here only marshals arguments and results (the other files of this directory, one concept each).
@@ -76,7 +77,7 @@ public func berth_controller_open(_ stateDir: UnsafePointer<CChar>?, _ backend: 
                                   _ outController: UnsafeMutablePointer<OpaquePointer?>?,
                                   _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in
-        let op = "open controller"
+        let op = OperationName.openController
         guard let outController else { throw CallError.invalid(op, "", "out_controller is NULL") }
         outController.pointee = nil
         var configuration = ControllerConfiguration()
@@ -114,7 +115,7 @@ public func berth_network_create(_ controller: OpaquePointer?, _ name: UnsafePoi
                                  _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     outJSON?.pointee = nil
     return perform(outError) { () throws(CallError) in
-        let op = "create network"
+        let op = OperationName.createNetwork
         let ctrl = try requiredController(controller, op)
         let networkName = try requiredString(name, "name", op)
         let options = try networkOptions(name: networkName, json: try optionalString(optionsJSON, "options_json", op))
@@ -132,7 +133,7 @@ public func berth_network_create(_ controller: OpaquePointer?, _ name: UnsafePoi
 @c @implementation
 public func berth_host_setup(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in
-        let ctrl = try requiredController(controller, "set up host")
+        let ctrl = try requiredController(controller, .setUpHost)
         try api { () throws(BerthError) in try ctrl.setUpHost() }
     }
 }
@@ -140,7 +141,7 @@ public func berth_host_setup(_ controller: OpaquePointer?, _ outError: UnsafeMut
 @c @implementation
 public func berth_reconcile(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in
-        let ctrl = try requiredController(controller, "reconcile")
+        let ctrl = try requiredController(controller, .reconcile)
         try api { () throws(BerthError) in try ctrl.reconcile() }
     }
 }
@@ -149,7 +150,7 @@ public func berth_reconcile(_ controller: OpaquePointer?, _ outError: UnsafeMuta
 public func berth_network_delete(_ controller: OpaquePointer?, _ nameOrID: UnsafePointer<CChar>?, _ force: Bool,
                                  _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in
-        let op = "delete network"
+        let op = OperationName.deleteNetwork
         let ctrl = try requiredController(controller, op)
         let network = try requiredString(nameOrID, "name_or_id", op)
         try api { () throws(BerthError) in try ctrl.deleteNetwork(network, force: force) }
@@ -162,7 +163,7 @@ public func berth_network_list(_ controller: OpaquePointer?,
                                _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     outJSON?.pointee = nil
     return perform(outError) { () throws(CallError) in
-        let op = "list networks"
+        let op = OperationName.listNetworks
         let ctrl = try requiredController(controller, op)
         guard let outJSON else { throw CallError.invalid(op, "", "out_json is NULL") }
         let networks = try api { () throws(BerthError) in try ctrl.networks() }
@@ -176,7 +177,7 @@ public func berth_network_inspect(_ controller: OpaquePointer?, _ nameOrID: Unsa
                                   _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     outJSON?.pointee = nil
     return perform(outError) { () throws(CallError) in
-        let op = "inspect network"
+        let op = OperationName.inspectNetwork
         let ctrl = try requiredController(controller, op)
         let network = try requiredString(nameOrID, "name_or_id", op)
         guard let outJSON else { throw CallError.invalid(op, network, "out_json is NULL") }
@@ -194,7 +195,7 @@ public func berth_network_attach(_ controller: OpaquePointer?, _ network: Unsafe
                                  _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     outJSON?.pointee = nil
     return perform(outError) { () throws(CallError) in
-        let op = "attach"
+        let op = OperationName.attach
         let ctrl = try requiredController(controller, op)
         let networkName = try requiredString(network, "network", op)
         let (spec, options) = try attachArguments(network: networkName, sandbox: try optionalString(sandbox, "sandbox", op),
@@ -216,7 +217,7 @@ public func berth_network_detach(_ controller: OpaquePointer?, _ endpointID: Uns
                                  _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     outDetached?.pointee = false
     return perform(outError) { () throws(CallError) in
-        let op = "detach"
+        let op = OperationName.detach
         let ctrl = try requiredController(controller, op)
         let id = try requiredString(endpointID, "endpoint_id", op)
         guard !id.isEmpty else { throw CallError.invalid(op, "", "endpoint_id is empty") }
@@ -231,7 +232,7 @@ public func berth_network_detach_sandbox(_ controller: OpaquePointer?, _ network
                                          _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     outDetached?.pointee = false
     return perform(outError) { () throws(CallError) in
-        let op = "detach"
+        let op = OperationName.detach
         let ctrl = try requiredController(controller, op)
         let networkName = try requiredString(network, "network", op)
         let spec = try sandboxSpec(try requiredString(sandbox, "sandbox", op), op)
@@ -246,7 +247,7 @@ public func berth_endpoint_list(_ controller: OpaquePointer?, _ network: UnsafeP
                                 _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     outJSON?.pointee = nil
     return perform(outError) { () throws(CallError) in
-        let op = "list endpoints"
+        let op = OperationName.listEndpoints
         let ctrl = try requiredController(controller, op)
         let networkName = try optionalString(network, "network", op)
         guard let outJSON else { throw CallError.invalid(op, networkName ?? "", "out_json is NULL") }

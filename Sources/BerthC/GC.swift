@@ -1,3 +1,4 @@
+import BerthNamespace
 import Berth
 import CBerth
 
@@ -8,7 +9,7 @@ public func berth_gc(_ controller: OpaquePointer?, _ optionsJSON: UnsafePointer<
                      _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     outJSON?.pointee = nil
     return perform(outError) { () throws(CallError) in
-        let op = "gc"
+        let op = OperationName.gc
         let ctrl = try requiredController(controller, op)
         let options = try JSONOptions(try optionalString(optionsJSON, "options_json", op), allowed: ["dry_run", "valid_endpoints"],
                                       operation: op, object: "options_json")

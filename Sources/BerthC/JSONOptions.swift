@@ -1,3 +1,4 @@
+import BerthNamespace
 // A JSON object of options (the options_json arguments of berth.h): only known keys, each of
 // the type it needs, or BERTH_ERR_INVALID_ARGUMENT naming the key.
 
@@ -10,12 +11,12 @@ import Foundation
 /// A JSON object of options whose keys are checked against the ones allowed.
 struct JSONOptions {
     let fields: [String: JSONValue]
-    let operation: String
+    let operation: OperationName
     let object: String
     let context: String
 
     /// Parses `text` (nil = no options) as a JSON object with only `allowed` keys.
-    init(_ text: String?, allowed: Set<String>, operation: String, object: String, context: String = "options") throws(CallError) {
+    init(_ text: String?, allowed: Set<String>, operation: OperationName, object: String, context: String = "options") throws(CallError) {
         guard let text else {
             try self.init(JSONValue.null, allowed: allowed, operation: operation, object: object, context: context)
             return
@@ -29,7 +30,7 @@ struct JSONOptions {
         try self.init(value, allowed: allowed, operation: operation, object: object, context: context)
     }
 
-    init(_ value: JSONValue, allowed: Set<String>, operation: String, object: String, context: String) throws(CallError) {
+    init(_ value: JSONValue, allowed: Set<String>, operation: OperationName, object: String, context: String) throws(CallError) {
         self.operation = operation
         self.object = object
         self.context = context

@@ -1,3 +1,4 @@
+import BerthNamespace
 // JSON results: compact, sorted keys, as berth.h documents ("JSON shapes").
 
 #if canImport(FoundationEssentials)
@@ -8,7 +9,7 @@ import Foundation
 
 /// Encodes `value` as compact UTF-8 JSON with sorted keys and unescaped slashes.
 /// - Throws: BERTH_ERR_INTERNAL when it does not encode.
-func encodeJSON<T: Encodable>(_ value: T, _ operation: String, _ object: String) throws(CallError) -> String {
+func encodeJSON<T: Encodable>(_ value: T, _ operation: OperationName, _ object: String) throws(CallError) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     do {
@@ -22,7 +23,7 @@ func encodeJSON<T: Encodable>(_ value: T, _ operation: String, _ object: String)
 /// berth_free).
 /// - Throws: BERTH_ERR_INTERNAL when it does not encode or malloc fails; `*out` is unchanged then.
 func storeJSON<T: Encodable>(_ value: T, into out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-                             _ operation: String, _ object: String) throws(CallError) {
+                             _ operation: OperationName, _ object: String) throws(CallError) {
     guard let out else { return }
     out.pointee = try mallocString(try encodeJSON(value, operation, object), operation, object)
 }

@@ -1,10 +1,11 @@
+import BerthNamespace
 // berth_network_create's options_json (include/berth.h) → the façade's NetworkOptions.
 
 import Berth
 
 /// `berth_network_create` options → `NetworkOptions`.
 func networkOptions(name: String, json: String?) throws(CallError) -> NetworkOptions {
-    let op = "create network"
+    let op = OperationName.createNetwork
     let o = try JSONOptions(json, allowed: ["subnet", "gateway", "ip_range", "internal", "options", "labels"], operation: op, object: name)
     var options = NetworkOptions(name: name)
     options.subnet = try o.string("subnet")

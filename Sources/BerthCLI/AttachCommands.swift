@@ -1,3 +1,4 @@
+import BerthNamespace
 import ArgumentParser
 import Berth
 import BerthFirewall
@@ -13,7 +14,7 @@ func sandboxSpec(_ text: String, create: Bool) -> SandboxSpec {
 
 /// Parses `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`.
 func parsePublish(_ text: String) throws -> PortMapping {
-    let op = "parse --publish"
+    let op = OperationName.parsePublish
     var spec = Substring(text)
     var proto = PortMapping.TransportProtocol.tcp
     if let slash = spec.lastIndex(of: "/") {

@@ -81,14 +81,14 @@ struct DemoCommand: ParsableCommand {
             try c.detach(endpoint: e0.id)
             demo.say("detached \(e0.id.prefix(12)); removing netns \(hostName) and \(stateDirectory)")
             demo.finish(elapsed: ContinuousClock.now - started)
-            if demo.failures > 0 { throw BerthError(.system, operation: "demo", object: hostName, detail: "\(demo.failures) check(s) failed") }
+            if demo.failures > 0 { throw BerthError(.system, operation: .demo, object: hostName, detail: "\(demo.failures) check(s) failed") }
         }
     }
 
     private func wrap<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as NamespaceError {
             throw BerthError.init(e.code == .missingCapability || e.code == .permissionDenied ? .permissionDenied : .system,
-                                  operation: "demo", object: "netns", cause: .namespace(e))
+                                  operation: .demo, object: "netns", cause: .namespace(e))
         }
     }
 }

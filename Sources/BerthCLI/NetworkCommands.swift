@@ -1,3 +1,4 @@
+import BerthNamespace
 import ArgumentParser
 import Berth
 #if canImport(FoundationEssentials)
@@ -105,7 +106,7 @@ struct NetworkCommand: ParsableCommand {
 /// Splits `key=value`.
 func pair(_ text: String, _ flag: String) throws -> (String, String) {
     guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
-        throw BerthError(.invalidArgument, operation: "parse \(flag)", object: text, detail: "expected key=value, not '\(text)'")
+        throw BerthError(.invalidArgument, operation: .parse(flag), object: text, detail: "expected key=value, not '\(text)'")
     }
     return (String(text[..<eq]), String(text[text.index(after: eq)...]))
 }

@@ -60,12 +60,16 @@ struct RunCommand: ParsableCommand {
                 ns.killProcesses()
                 return status
             } catch let e as NamespaceError {
-                throw BerthError(.system, operation: "run", object: command[0], cause: .namespace(e))
-            } catch let e as ProcessFailure where e.errno == ENOENT || e.errno == EACCES {
-                FileHandleOutput.stderr("berth: run \(command[0]): \(String(cString: strerror(e.errno)))")
-                return e.errno == ENOENT ? 127 : 126
+                throw BerthError(.system, operation: .run, object: command[0], cause: .namespace(e))
             } catch let e as ProcessFailure {
-                throw BerthError(.system, operation: "run", object: command[0], detail: "\(e.step): \(String(cString: strerror(e.errno)))")
+                if let namespace = e.namespace {
+                    throw BerthError(.system, operation: .run, object: command[0], cause: .namespace(namespace))
+                }
+                if let err = e.errno, err.rawValue == ENOENT || err.rawValue == EACCES {
+                    FileHandleOutput.stderr("berth: run \(command[0]): \(err)")
+                    return err.rawValue == ENOENT ? 127 : 126
+                }
+                throw BerthError(.system, errno: e.errno, operation: .run, object: command[0], detail: e.description)
             }
         }
         if status != 0 { throw ExitCode(status) }

@@ -18,9 +18,9 @@ public enum Capabilities {
     /// Throws `NamespaceError.Code.missingCapability` (object `CAP_NET_ADMIN`) when the calling
     /// thread lacks CAP_NET_ADMIN.
     /// - Parameter operation: the operation that needs it, used in the error text.
-    public static func requireNetAdmin(for operation: String) throws(NamespaceError) {
+    public static func requireNetAdmin(for operation: OperationName) throws(NamespaceError) {
         if !hasNetAdmin() {
-            throw NamespaceError(.missingCapability, errno: EPERM, operation: operation, object: "CAP_NET_ADMIN",
+            throw NamespaceError(.missingCapability, operation: operation, object: "CAP_NET_ADMIN",
                                  detail: "the calling thread lacks CAP_NET_ADMIN (see capabilities(7))")
         }
     }

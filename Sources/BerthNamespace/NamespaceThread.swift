@@ -58,6 +58,14 @@ public final class NamespaceThread: @unchecked Sendable {
         return pthread_equal(worker, pthread_self()) != 0
     }
 
+    /// Why `run` failed: the thread could not enter the namespace (or run the job), or `body` threw.
+    public enum Failure<BodyError: Error>: Error {
+        /// Entering the namespace (or starting the thread) failed; `body` did not run.
+        case namespace(NamespaceError)
+        /// `body` ran and threw.
+        case body(BodyError)
+    }
+
     /// Runs `body` on the namespace thread while that thread is inside `namespace`
     /// (`nil`: the process's own namespace), then switches the thread back.
     ///
@@ -65,50 +73,53 @@ public final class NamespaceThread: @unchecked Sendable {
     ///   - namespace: the network namespace to enter with `setns(fd, CLONE_NEWNET)`.
     ///   - restoreAlways: switch back even when `namespace` is nil (for bodies that `unshare`).
     ///   - body: the work; it must not call `run` again (that would deadlock, and is refused).
-    /// - Throws: `NamespaceError` (code `.threadFailure`, `.permissionDenied`, `.system`) when the
-    ///   thread cannot enter the namespace; otherwise whatever `body` throws.
-    public func run<T>(in namespace: NetworkNamespace?, restoreAlways: Bool = false,
-                       _ body: () throws -> T) throws -> T {
+    /// - Throws: `Failure.namespace` with a `NamespaceError` (code `.threadFailure`,
+    ///   `.permissionDenied`, `.system`) when the thread cannot enter the namespace;
+    ///   `Failure.body` with what `body` threw.
+    public func run<T, E: Error>(in namespace: NetworkNamespace?, restoreAlways: Bool = false,
+                                 _ body: () throws(E) -> T) throws(Failure<E>) -> T {
         if isCurrentThread {
-            throw NamespaceError(.threadFailure, operation: "enter netns", object: namespace?.path ?? "host",
-                                 detail: "nested use of the namespace thread")
+            throw .namespace(NamespaceError(.threadFailure, operation: .enterNetns, object: namespace?.path ?? "host",
+                                            detail: "nested use of the namespace thread"))
         }
-        var outcome: Result<T, any Error> = .failure(
-            NamespaceError(.threadFailure, operation: "enter netns", object: namespace?.path ?? "host",
-                           detail: "job did not run"))
+        var outcome: Result<T, Failure<E>> = .failure(.namespace(
+            NamespaceError(.threadFailure, operation: .enterNetns, object: namespace?.path ?? "host",
+                           detail: "job did not run")))
         let home = homeFD
-        try withoutActuallyEscaping(body) { escapableBody in
+        let notSubmitted: NamespaceError? = withoutActuallyEscaping(body) { escapableBody -> NamespaceError? in
             let box = Transfer(value: (escapableBody, namespace))
-            let resultBox = UnsafeMutablePointer<Result<T, any Error>>.allocate(capacity: 1)
+            let resultBox = UnsafeMutablePointer<Result<T, Failure<E>>>.allocate(capacity: 1)
             resultBox.initialize(to: outcome)
             defer { resultBox.deinitialize(count: 1); resultBox.deallocate() }
             let resultTransfer = Transfer(value: resultBox)
             let job = Job {
                 let (work, ns) = box.value
                 if let ns, berth_setns_net(ns.fileDescriptor) != 0 {
-                    let err = errno
-                    resultTransfer.value.pointee = .failure(
-                        NamespaceError.fromErrno(err, operation: "enter netns", object: ns.path))
+                    let err = Errno.current
+                    resultTransfer.value.pointee = .failure(.namespace(
+                        NamespaceError.fromErrno(err, operation: .enterNetns, object: ns.path)))
                     return true
                 }
-                resultTransfer.value.pointee = Result { try work() }
+                resultTransfer.value.pointee = Result { () throws(E) -> T in try work() }.mapError { .body($0) }
                 if ns != nil || restoreAlways {
                     return berth_setns_net(home) == 0
                 }
                 return true
             }
-            try submit(job, namespace: namespace)
+            do throws(NamespaceError) { try submit(job, namespace: namespace) } catch { return error }
             outcome = resultBox.pointee
+            return nil
         }
+        if let notSubmitted { throw .namespace(notSubmitted) }
         return try outcome.get()
     }
 
-    private func submit(_ job: Job, namespace: NetworkNamespace?) throws {
+    private func submit(_ job: Job, namespace: NetworkNamespace?) throws(NamespaceError) {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         if homeFD < 0 {
-            throw NamespaceError(.threadFailure, errno: ENOENT, operation: "start namespace thread",
-                                 object: "/proc/self/ns/net")
+            throw NamespaceError(.threadFailure, operation: .startNamespaceThread,
+                                 object: "/proc/self/ns/net", detail: "the home namespace could not be opened")
         }
         queue.append(job)
         if !workerRunning {
@@ -120,7 +131,7 @@ public final class NamespaceThread: @unchecked Sendable {
         }
     }
 
-    private func startWorkerLocked() throws {
+    private func startWorkerLocked() throws(NamespaceError) {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
@@ -135,7 +146,7 @@ public final class NamespaceThread: @unchecked Sendable {
         }, context)
         if rc != 0 {
             Unmanaged<NamespaceThread>.fromOpaque(context).release()
-            throw NamespaceError(.threadFailure, errno: rc, operation: "start namespace thread", object: "pthread")
+            throw NamespaceError(.threadFailure, errno: Errno(rc), operation: .startNamespaceThread, object: "pthread")
         }
         workerThread = thread
         workerRunning = true

@@ -53,7 +53,7 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
     /// Opens the named namespace `/run/netns/NAME`, as `ip netns exec NAME` does.
     /// - Throws: `.invalidName` for names `ip netns` refuses; otherwise as `open(path:)`.
     public static func open(name: String) throws(NamespaceError) -> NetworkNamespace {
-        try validateName(name, operation: "open netns")
+        try validateName(name, operation: .openNetns)
         return try open(path: "\(runDirectory)/\(name)", name: name)
     }
 
@@ -61,7 +61,7 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
     /// - Throws: `.notFound` when there is no such process; otherwise as `open(path:)`.
     public static func open(pid: Int32) throws(NamespaceError) -> NetworkNamespace {
         guard pid > 0 else {
-            throw NamespaceError(.notFound, errno: ESRCH, operation: "open netns", object: "pid \(pid)")
+            throw NamespaceError(.notFound, operation: .openNetns, object: "pid \(pid)", detail: "No such process")
         }
         return try open(path: "/proc/\(pid)/ns/net", name: nil)
     }
@@ -75,19 +75,19 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
                              displayPath: String? = nil) throws(NamespaceError) -> NetworkNamespace {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
-            throw NamespaceError.fromErrno(errno, operation: "open netns", object: path)
+            throw NamespaceError.fromErrno(.current, operation: .openNetns, object: path)
         }
         var st = stat()
         if fstat(fd, &st) != 0 {
-            let err = errno
+            let err = Errno.current
             close(fd)
-            throw NamespaceError.fromErrno(err, operation: "open netns", object: path)
+            throw NamespaceError.fromErrno(err, operation: .openNetns, object: path)
         }
         let onNsfs = berth_fd_is_nsfs(fd) == 1
         let type = onNsfs ? berth_ns_get_type(fd) : -1
         guard onNsfs, type == berth_clone_newnet() else {
             close(fd)
-            throw NamespaceError(.notANetworkNamespace, errno: EINVAL, operation: "open netns", object: path,
+            throw NamespaceError(.notANetworkNamespace, operation: .openNetns, object: path,
                                  detail: "not a network namespace")
         }
         return NetworkNamespace(fileDescriptor: fd, path: displayPath ?? path, name: name,
@@ -99,7 +99,7 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
     /// Checks a namespace name the way `ip netns add` does: not empty, no `/`, not `.` or `..`,
     /// at most NAME_MAX (255) bytes.
     /// - Throws: `NamespaceError.Code.invalidName`.
-    public static func validateName(_ name: String, operation: String) throws(NamespaceError) {
+    public static func validateName(_ name: String, operation: OperationName) throws(NamespaceError) {
         let bytes = name.utf8.count
         let reason: String?
         if bytes == 0 { reason = "name is empty" }
@@ -109,7 +109,7 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
         else if name.utf8.contains(0) { reason = "name contains NUL" }
         else { reason = nil }
         if let reason {
-            throw NamespaceError(.invalidName, errno: EINVAL, operation: operation, object: "'\(name)'", detail: reason)
+            throw NamespaceError(.invalidName, operation: operation, object: "'\(name)'", detail: reason)
         }
     }
 
@@ -121,18 +121,18 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
     /// - Throws: `.invalidName`, `.alreadyExists`, `.missingCapability` (CAP_SYS_ADMIN is also
     ///   needed for the mount), `.permissionDenied`, `.system`. Nothing is left behind on failure.
     public static func create(name: String) throws(NamespaceError) -> NetworkNamespace {
-        let op = "create netns"
+        let op = OperationName.createNetns
         try validateName(name, operation: op)
         try Capabilities.requireNetAdmin(for: op)
         try prepareRunDirectory(operation: op)
         let path = "\(runDirectory)/\(name)"
         let fd = Glibc.open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)
-        if fd < 0 { throw NamespaceError.fromErrno(errno, operation: op, object: name) }
+        if fd < 0 { throw NamespaceError.fromErrno(.current, operation: op, object: name) }
         close(fd)
         do {
             try runUnshared(operation: op, object: name) { () throws(NamespaceError) in
                 if berth_mount_bind("/proc/thread-self/ns/net", path) != 0 {
-                    throw NamespaceError.fromErrno(errno, operation: op, object: name)
+                    throw NamespaceError.fromErrno(.current, operation: op, object: name)
                 }
             }
             return try open(path: path, name: name)
@@ -147,12 +147,12 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
     /// itself lives on while any process or fd still holds it.
     /// - Throws: `.invalidName`, `.notFound` when there is no such name, `.permissionDenied`, `.system`.
     public static func delete(name: String) throws(NamespaceError) {
-        let op = "delete netns"
+        let op = OperationName.deleteNetns
         try validateName(name, operation: op)
         let path = "\(runDirectory)/\(name)"
         _ = berth_umount_detach(path)  // EINVAL when not mounted: unlink still removes a stale file
         if unlink(path) != 0 {
-            throw NamespaceError.fromErrno(errno, operation: op, object: name)
+            throw NamespaceError.fromErrno(.current, operation: op, object: name)
         }
     }
 
@@ -160,7 +160,7 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
     /// handle is released (and nothing else holds it).
     /// - Throws: `.missingCapability`, `.permissionDenied`, `.system`.
     public static func createAnonymous() throws(NamespaceError) -> NetworkNamespace {
-        let op = "create netns"
+        let op = OperationName.createNetns
         try Capabilities.requireNetAdmin(for: op)
         var opened: NetworkNamespace?
         try runUnshared(operation: op, object: "anonymous") { () throws(NamespaceError) in
@@ -172,40 +172,48 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
         return opened
     }
 
-    /// Runs `body` on the namespace thread inside this namespace; see `NamespaceThread.run`.
-    public func run<T>(_ body: () throws -> T) throws -> T {
-        try NamespaceThread.shared.run(in: self, body)
+    /// Runs `body` on the namespace thread inside this namespace (a convenience for tests and
+    /// tools; the layers use `NamespaceThread.run`, typed).
+    /// - Throws: the `NamespaceError` of entering the namespace, or what `body` threw, unchanged.
+    public func run<T, E: Error>(_ body: () throws(E) -> T) throws -> T {
+        do {
+            return try NamespaceThread.shared.run(in: self, body)
+        } catch {
+            switch error {
+            case .namespace(let e): throw e
+            case .body(let e): throw e
+            }
+        }
     }
 
-    private static func runUnshared(operation: String, object: String,
+    private static func runUnshared(operation: OperationName, object: String,
                                     _ body: () throws(NamespaceError) -> Void) throws(NamespaceError) {
         do {
-            try NamespaceThread.shared.run(in: nil, restoreAlways: true) {
+            try NamespaceThread.shared.run(in: nil, restoreAlways: true) { () throws(NamespaceError) in
                 if berth_unshare_net() != 0 {
-                    throw NamespaceError.fromErrno(errno, operation: operation, object: object)
+                    throw NamespaceError.fromErrno(.current, operation: operation, object: object)
                 }
                 try body()
             }
-        } catch let error as NamespaceError {
-            throw error
         } catch {
-            throw NamespaceError(.system, operation: operation, object: object, detail: "\(error)")
+            throw error.namespaceError
         }
     }
 
     /// `/run/netns` exists and is a shared mount point (iproute2 ip/ipnetns.c, netns_add).
-    private static func prepareRunDirectory(operation: String) throws(NamespaceError) {
-        if mkdir(runDirectory, 0o755) != 0 && errno != EEXIST {
-            throw NamespaceError.fromErrno(errno, operation: operation, object: runDirectory)
+    private static func prepareRunDirectory(operation: OperationName) throws(NamespaceError) {
+        if mkdir(runDirectory, 0o755) != 0 {
+            let err = Errno.current
+            if err.rawValue != EEXIST { throw NamespaceError.fromErrno(err, operation: operation, object: runDirectory) }
         }
         var madeMountPoint = false
         while berth_mount_make_shared_rec(runDirectory) != 0 {
-            let err = errno
-            guard err == EINVAL, !madeMountPoint else {
+            let err = Errno.current
+            guard err.rawValue == EINVAL, !madeMountPoint else {
                 throw NamespaceError.fromErrno(err, operation: operation, object: runDirectory)
             }
             if berth_mount_bind_self_rec(runDirectory) != 0 {
-                throw NamespaceError.fromErrno(errno, operation: operation, object: runDirectory)
+                throw NamespaceError.fromErrno(.current, operation: operation, object: runDirectory)
             }
             madeMountPoint = true
         }

@@ -10,10 +10,31 @@ public struct ProcessOutput: Sendable, Equatable {
     public var stderr: String
 }
 
-/// Why a child could not be run (spawn or I/O failed; its exit status is not an error here).
-public struct ProcessFailure: Error, Sendable {
-    public var errno: Int32
+/// Why a child could not be run (spawn or I/O failed, or the namespace could not be entered; its
+/// exit status is not an error here).
+///
+/// `description` reads like `"posix_spawn /usr/sbin/iptables-restore: No such file or directory"`.
+public struct ProcessFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The errno of the failing call; nil when the failure is ours (time-out, bad argv).
+    public var errno: Errno?
+    /// The step that failed, e.g. `"posix_spawn /usr/sbin/iptables"`, `"poll"`.
     public var step: String
+    /// Our own explanation when there is no errno.
+    public var detail: String?
+    /// Set when the network namespace to spawn in could not be entered.
+    public var namespace: NamespaceError?
+
+    public init(errno: Errno?, step: String, detail: String? = nil, namespace: NamespaceError? = nil) {
+        self.errno = errno
+        self.step = step
+        self.detail = detail
+        self.namespace = namespace
+    }
+
+    public var description: String {
+        if let namespace { return namespace.description }
+        return "\(step): \(detail ?? errno?.description ?? "failed")"
+    }
 }
 
 /// Runs one program with `posix_spawn(3)` (argv only, never a shell; absolute path; fixed minimal
@@ -31,10 +52,10 @@ public enum ProcessRunner {
     ///   - stdin: text written to the child's standard input, then EOF (nil: EOF at once).
     ///   - namespace: the network namespace the child runs in (nil: the caller's).
     ///   - timeoutMilliseconds: the child is killed (SIGKILL) after this long.
-    /// - Throws: `ProcessFailure` (spawn ENOENT/EACCES, pipe, poll, or ETIMEDOUT), or the
-    ///   `NamespaceError` of entering the namespace.
+    /// - Throws: `ProcessFailure` (spawn ENOENT/EACCES, pipe, poll, the time-out, or — in
+    ///   `namespace` — the `NamespaceError` of entering the namespace).
     public static func run(_ argv: [String], stdin: String?, in namespace: NetworkNamespace?,
-                    timeoutMilliseconds: Int32 = 60_000) throws -> ProcessOutput {
+                    timeoutMilliseconds: Int32 = 60_000) throws(ProcessFailure) -> ProcessOutput {
         var inPair: [Int32] = [-1, -1]
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
@@ -42,9 +63,9 @@ public enum ProcessRunner {
         // Socket pairs, not pipes: created close-on-exec atomically (pipe2 needs _GNU_SOURCE)
         // and writable with MSG_NOSIGNAL.
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        if socketpair(AF_UNIX, type, 0, &inPair) != 0 { throw ProcessFailure(errno: errno, step: "socketpair") }
-        if socketpair(AF_UNIX, type, 0, &outPipe) != 0 { throw ProcessFailure(errno: errno, step: "socketpair") }
-        if socketpair(AF_UNIX, type, 0, &errPipe) != 0 { throw ProcessFailure(errno: errno, step: "socketpair") }
+        if socketpair(AF_UNIX, type, 0, &inPair) != 0 { throw ProcessFailure(errno: .current, step: "socketpair") }
+        if socketpair(AF_UNIX, type, 0, &outPipe) != 0 { throw ProcessFailure(errno: .current, step: "socketpair") }
+        if socketpair(AF_UNIX, type, 0, &errPipe) != 0 { throw ProcessFailure(errno: .current, step: "socketpair") }
 
         let pid = try spawn(argv, stdio: (inPair[1], outPipe[1], errPipe[1]), in: namespace)
         // The child has its copies; close ours so EOF arrives when it exits.
@@ -67,15 +88,15 @@ public enum ProcessRunner {
     /// Runs a program with the caller's standard input, output and error (as `berth run` does):
     /// `argv[0]` is looked up in PATH when it has no `/`; `environment` is passed as is.
     /// - Returns: the exit status (0–255), or 128 + the signal number.
-    /// - Throws: `ProcessFailure` (spawn failed: ENOENT, EACCES), or the `NamespaceError` of
-    ///   entering the namespace.
-    public static func runInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws -> Int32 {
+    /// - Throws: `ProcessFailure` (spawn failed: ENOENT, EACCES; or `namespace` set when the
+    ///   namespace could not be entered).
+    public static func runInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws(ProcessFailure) -> Int32 {
         wait(try spawnInheritingStdio(argv, environment: environment, in: namespace))
     }
 
     /// Starts a program as `runInheritingStdio` does and returns its pid without waiting; pair
     /// with `wait(_:)`.
-    public static func spawnInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws -> pid_t {
+    public static func spawnInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws(ProcessFailure) -> pid_t {
         try spawn(argv, stdio: nil, environment: environment, searchPath: true, in: namespace)
     }
 
@@ -84,9 +105,9 @@ public enum ProcessRunner {
 
     /// - Parameter stdio: descriptors to install as 0, 1, 2 in the child; nil keeps the caller's.
     private static func spawn(_ argv: [String], stdio: (Int32, Int32, Int32)?, environment: [String] = environment,
-                              searchPath: Bool = false, in namespace: NetworkNamespace?) throws -> pid_t {
+                              searchPath: Bool = false, in namespace: NetworkNamespace?) throws(ProcessFailure) -> pid_t {
         guard let path = argv.first, path.hasPrefix("/") || (searchPath && !path.isEmpty) else {
-            throw ProcessFailure(errno: EINVAL, step: "spawn (argv[0] must be absolute)")
+            throw ProcessFailure(errno: nil, step: "spawn", detail: "argv[0] must be absolute")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -120,11 +141,15 @@ public enum ProcessRunner {
         let call = { searchPath ? posix_spawnp(&pid, path, &actions, &attributes, cArgv, cEnv)
                                 : posix_spawn(&pid, path, &actions, &attributes, cArgv, cEnv) }
         if let namespace {
-            rc = try NamespaceThread.shared.run(in: namespace) { call() }
+            do {
+                rc = try NamespaceThread.shared.run(in: namespace) { call() }
+            } catch {
+                throw ProcessFailure(errno: error.namespaceError.errno, step: "enter netns", namespace: error.namespaceError)
+            }
         } else {
             rc = call()
         }
-        if rc != 0 { throw ProcessFailure(errno: rc, step: "posix_spawn \(path)") }
+        if rc != 0 { throw ProcessFailure(errno: Errno(rc), step: "posix_spawn \(path)") }
         return pid
     }
 
@@ -141,7 +166,9 @@ public enum ProcessRunner {
             clock_gettime(CLOCK_MONOTONIC, &now)
             let elapsed = Int64(now.tv_sec - start.tv_sec) * 1000 + Int64(now.tv_nsec - start.tv_nsec) / 1_000_000
             let remaining = Int64(timeoutMilliseconds) - elapsed
-            if remaining <= 0 { return ProcessFailure(errno: ETIMEDOUT, step: "wait for child") }
+            if remaining <= 0 {
+                return ProcessFailure(errno: nil, step: "wait for child", detail: "timed out after \(timeoutMilliseconds) ms")
+            }
 
             var fds: [pollfd] = []
             if inFD >= 0 { fds.append(pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0)) }
@@ -149,8 +176,9 @@ public enum ProcessRunner {
             if errFD >= 0 { fds.append(pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)) }
             let n = poll(&fds, nfds_t(fds.count), Int32(min(remaining, Int64(Int32.max))))
             if n < 0 {
-                if errno == EINTR { continue }
-                return ProcessFailure(errno: errno, step: "poll")
+                let failure = Errno.current
+                if failure.rawValue == EINTR { continue }
+                return ProcessFailure(errno: failure, step: "poll")
             }
             for entry in fds where entry.revents != 0 {
                 if entry.fd == inFD {
@@ -161,7 +189,8 @@ public enum ProcessRunner {
                         send(inFD, raw.baseAddress.map { $0 + written }, raw.count - written, flags)
                     }
                     if sent > 0 { written += sent }
-                    if sent < 0 && errno != EINTR && errno != EAGAIN {
+                    let sendErrno = sent < 0 ? Errno.current.rawValue : 0
+                    if sent < 0 && sendErrno != EINTR && sendErrno != EAGAIN {
                         // The child closed its input early (EPIPE): it will report why on stderr.
                         written = input.count
                     }
@@ -169,9 +198,10 @@ public enum ProcessRunner {
                 } else {
                     let isOut = entry.fd == outFD
                     let got = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
+                    let readErrno = got < 0 ? Errno.current.rawValue : 0
                     if got > 0 {
                         if isOut { out += buffer[0..<got] } else { err += buffer[0..<got] }
-                    } else if got == 0 || (errno != EINTR && errno != EAGAIN) {
+                    } else if got == 0 || (readErrno != EINTR && readErrno != EAGAIN) {
                         close(entry.fd)
                         if isOut { outFD = -1 } else { errFD = -1 }
                     }

@@ -18,7 +18,7 @@ public enum Sysctl {
         }
         guard segments.first == "net", segments.count >= 3, !segments.contains(where: \.isEmpty), allowed,
               !segments.contains(where: { $0 == ".." }) else {
-            throw NetlinkError(.invalidArgument, errno: EINVAL, operation: "sysctl", object: key,
+            throw NetlinkError(.invalidArgument, operation: .sysctl, object: key,
                                detail: "only net.* keys are supported")
         }
         return "/proc/sys/" + segments.map { $0.replacingSlashesWithDots() }.joined(separator: "/")
@@ -30,11 +30,11 @@ public enum Sysctl {
         let path = try path(for: key)
         return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> String in
             let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 { throw NetlinkError.kernel(errno, operation: "read sysctl", object: key) }
+            if fd < 0 { throw NetlinkError.kernel(.current, operation: .readSysctl, object: key) }
             defer { close(fd) }
             var buffer = [UInt8](repeating: 0, count: 4096)
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { throw NetlinkError.kernel(errno, operation: "read sysctl", object: key) }
+            if n < 0 { throw NetlinkError.kernel(.current, operation: .readSysctl, object: key) }
             var text = String(decoding: buffer[0..<n], as: UTF8.self)
             while text.last == "\n" { text.removeLast() }
             return text
@@ -50,11 +50,11 @@ public enum Sysctl {
         let path = try path(for: key)
         return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> Bool in
             let fd = open(path, O_WRONLY | O_CLOEXEC)
-            if fd < 0 { throw NetlinkError.kernel(errno, operation: "write sysctl", object: key) }
+            if fd < 0 { throw NetlinkError.kernel(.current, operation: .writeSysctl, object: key) }
             defer { close(fd) }
             let bytes = Array((value + "\n").utf8)
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { throw NetlinkError.kernel(errno, operation: "write sysctl", object: key) }
+            if n < 0 { throw NetlinkError.kernel(.current, operation: .writeSysctl, object: key) }
             return true
         }
     }
@@ -66,7 +66,7 @@ public enum Sysctl {
         let path = try path(for: key)
         try inNamespace(namespace, key: key) { () throws(NetlinkError) -> Void in
             let fd = open(path, O_WRONLY | O_CLOEXEC)
-            if fd < 0 { throw NetlinkError.kernel(errno, operation: "write sysctl", object: key) }
+            if fd < 0 { throw NetlinkError.kernel(.current, operation: .writeSysctl, object: key) }
             close(fd)
         }
     }
@@ -75,13 +75,9 @@ public enum Sysctl {
                                        _ body: () throws(NetlinkError) -> T) throws(NetlinkError) -> T {
         guard let namespace else { return try body() }
         do {
-            return try NamespaceThread.shared.run(in: namespace) { try body() }
-        } catch let e as NetlinkError {
-            throw e
-        } catch let e as NamespaceError {
-            throw NetlinkError.wrapping(e, operation: "sysctl", object: key)
+            return try NamespaceThread.shared.run(in: namespace, body)
         } catch {
-            throw NetlinkError(.namespace, operation: "sysctl", object: key, detail: "\(error)")
+            throw error.unwrapped { NetlinkError.wrapping($0, operation: .sysctl, object: key) }
         }
     }
 }

@@ -1,3 +1,4 @@
+import BerthNamespace
 @testable import BerthFirewall
 import BerthNetlink
 import Testing
@@ -17,7 +18,7 @@ struct InterfaceNameAgreementTests {
         let errors = Self.backendErrors(name)
         #expect(errors.count == 2)
         for e in errors {
-            #expect(e?.code == .invalidArgument && e?.errno == 22)
+            #expect(e?.code == .invalidArgument && e?.errno == nil)
             #expect(e?.detail == "interface name \"\(name)\" \(reason)")
         }
     }
@@ -31,8 +32,8 @@ struct InterfaceNameAgreementTests {
     /// What the iptables and the nftables backend's checks throw for `name` (nil: accepted).
     static func backendErrors(_ name: String) -> [FirewallError?] {
         var errors: [FirewallError?] = []
-        do { try IptablesValidation.interfaceName(name, operation: "t", object: name); errors.append(nil) } catch { errors.append(error) }
-        do { try NftValidation.interfaceName(name, operation: "t"); errors.append(nil) } catch { errors.append(error) }
+        do { try IptablesValidation.interfaceName(name, operation: .test, object: name); errors.append(nil) } catch { errors.append(error) }
+        do { try NftValidation.interfaceName(name, operation: .test); errors.append(nil) } catch { errors.append(error) }
         return errors
     }
 }

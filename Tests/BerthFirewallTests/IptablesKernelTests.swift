@@ -125,7 +125,7 @@ struct IptablesKernelTests {
 
         """
         do {
-            try host.backend.restore(text, operation: "test", object: "bad")
+            try host.backend.restore(text, operation: OperationName("test"), object: "bad")
             Issue.record("restore accepted a jump to a missing chain")
         } catch {
             #expect(error.code == .rejected)

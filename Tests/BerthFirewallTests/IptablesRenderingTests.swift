@@ -1,3 +1,4 @@
+import BerthNamespace
 import Foundation
 import Testing
 import BerthFixtures
@@ -242,10 +243,10 @@ struct IptablesRenderingTests {
     @Test(arguments: ["", "abcdefghijklmnop", "br 0", "br+", "-br", "..", "bré", "br;x", "a\"b"])
     func badInterfaceNames(_ name: String) {
         #expect(throws: FirewallError.self) {
-            try IptablesValidation.interfaceName(name, operation: "t", object: name)
+            try IptablesValidation.interfaceName(name, operation: .test, object: name)
         }
         do {
-            try IptablesValidation.interfaceName(name, operation: "t", object: name)
+            try IptablesValidation.interfaceName(name, operation: .test, object: name)
         } catch {
             #expect(error.code == .invalidArgument)
         }
@@ -253,21 +254,21 @@ struct IptablesRenderingTests {
 
     @Test(arguments: ["docker0", "br-2a02aed81558", "a", "eth0.100", "x_y-z"])
     func goodInterfaceNames(_ name: String) throws {
-        try IptablesValidation.interfaceName(name, operation: "t", object: name)
+        try IptablesValidation.interfaceName(name, operation: .test, object: name)
     }
 
     @Test func badEndpointsAndNetworks() {
         var e = W.published
         e.ports = [PortMapping(hostPort: 0, containerPort: 80)]
-        #expect(throws: FirewallError.self) { try IptablesValidation.endpoint(e, operation: "t") }
+        #expect(throws: FirewallError.self) { try IptablesValidation.endpoint(e, operation: .test) }
         e.ports = [PortMapping(hostPort: 80, containerPort: 0)]
-        #expect(throws: FirewallError.self) { try IptablesValidation.endpoint(e, operation: "t") }
+        #expect(throws: FirewallError.self) { try IptablesValidation.endpoint(e, operation: .test) }
         e = W.published
         e.address = Fixtures.address("0.0.0.0")
-        #expect(throws: FirewallError.self) { try IptablesValidation.endpoint(e, operation: "t") }
+        #expect(throws: FirewallError.self) { try IptablesValidation.endpoint(e, operation: .test) }
         var n = W.test1
         n.subnet = Fixtures.subnet("0.0.0.0/0")
-        #expect(throws: FirewallError.self) { try IptablesValidation.network(n, operation: "t") }
+        #expect(throws: FirewallError.self) { try IptablesValidation.network(n, operation: .test) }
     }
 
     @Test func variantDetection() {

@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 
 /// A scripted NETLINK_NETFILTER transport for the nftables channel: records every datagram
@@ -14,11 +15,11 @@ final class NftMockTransport: NetlinkTransport, @unchecked Sendable {
 
     init(portID: UInt32 = 777) { self.portID = portID }
 
-    func send(_ bytes: [UInt8], operation: String, object: String) throws(NetlinkError) {
+    func send(_ bytes: [UInt8], operation: OperationName, object: String) throws(NetlinkError) {
         sent.append(bytes)
     }
 
-    func receive(operation: String, object: String) throws(NetlinkError) -> NetlinkDatagram {
+    func receive(operation: OperationName, object: String) throws(NetlinkError) -> NetlinkDatagram {
         guard !replies.isEmpty else { throw NetlinkError(.timeout, errno: 11, operation: operation, object: object) }
         return NetlinkDatagram(replies.removeFirst()(lastSequences), senderPort: senderPort)
     }
@@ -30,7 +31,7 @@ final class NftMockTransport: NetlinkTransport, @unchecked Sendable {
     /// The messages of the last datagram sent.
     var lastMessages: [NetlinkMessage] {
         guard let last = sent.last else { return [] }
-        return (try? NetlinkParser.messages(in: last, operation: "mock", object: "mock")) ?? []
+        return (try? NetlinkParser.messages(in: last, operation: OperationName("mock"), object: "mock")) ?? []
     }
 
     var lastSequences: [UInt32] { lastMessages.map(\.sequence) }

@@ -1,3 +1,4 @@
+import BerthNamespace
 import Testing
 import BerthNetlink
 import BerthTestSupport
@@ -62,26 +63,26 @@ struct NftUnitTests {
 
     @Test(arguments: ["", "0123456789abcdef", "a b", "a\"b", "a/b", "..", ".", "é"])
     func badInterfaceNames(_ name: String) {
-        #expect(throws: FirewallError.self) { try NftValidation.interfaceName(name, operation: "t") }
+        #expect(throws: FirewallError.self) { try NftValidation.interfaceName(name, operation: .test) }
     }
 
     @Test(arguments: ["br0", "docker0", "br-0123456789ab", "a.b_c-d"])
     func goodInterfaceNames(_ name: String) throws {
-        try NftValidation.interfaceName(name, operation: "t")
+        try NftValidation.interfaceName(name, operation: .test)
     }
 
     @Test func stateValidationRejectsDuplicates() {
         #expect(throws: FirewallError.self) {
-            try NftValidation.state(FirewallState(networks: [F.netA, F.netA]), operation: "t")
+            try NftValidation.state(FirewallState(networks: [F.netA, F.netA]), operation: .test)
         }
         var sameBridge = F.netB
         sameBridge.bridge = F.netA.bridge
         #expect(throws: FirewallError.self) {
-            try NftValidation.state(FirewallState(networks: [F.netA, sameBridge]), operation: "t")
+            try NftValidation.state(FirewallState(networks: [F.netA, sameBridge]), operation: .test)
         }
         var host = F.netA
         host.subnet = IPv4Subnet(address: Fixtures.address("172.18.0.1"), prefixLength: 16) ?? host.subnet
-        #expect(throws: FirewallError.self) { try NftValidation.network(host, operation: "t") }
+        #expect(throws: FirewallError.self) { try NftValidation.network(host, operation: .test) }
     }
 
     /// A snapshot holding exactly what the planner would create, with made-up handles.
@@ -107,12 +108,12 @@ struct NftUnitTests {
         var first = NftPlanner(snapshot: .empty)
         first.ensureBase()
         first.ensureNetwork(F.netA)
-        try first.ensureEndpoint(F.endpoint, operation: "t")
+        try first.ensureEndpoint(F.endpoint, operation: .test)
         let s = snapshot(after: first.commands)
         var second = NftPlanner(snapshot: s)
         second.ensureBase()
         second.ensureNetwork(F.netA)
-        try second.ensureEndpoint(F.endpoint, operation: "t")
+        try second.ensureEndpoint(F.endpoint, operation: .test)
         second.removeStale(keeping: FirewallState(networks: [F.netA], endpoints: [F.endpoint]))
         #expect(second.commands.isEmpty)
     }
@@ -121,7 +122,7 @@ struct NftUnitTests {
         var first = NftPlanner(snapshot: .empty)
         first.ensureBase()
         first.ensureNetwork(F.netA)
-        try first.ensureEndpoint(F.endpoint, operation: "t")
+        try first.ensureEndpoint(F.endpoint, operation: .test)
         var removal = NftPlanner(snapshot: snapshot(after: first.commands))
         removal.removeNetwork(F.netA)
         let commands = removal.commands
@@ -148,7 +149,7 @@ struct NftUnitTests {
     @Test func endpointWithoutNetworkIsRefused() {
         var p = NftPlanner(snapshot: .empty)
         p.ensureBase()
-        #expect(throws: FirewallError.self) { try p.ensureEndpoint(F.endpoint, operation: "t") }
+        #expect(throws: FirewallError.self) { try p.ensureEndpoint(F.endpoint, operation: .test) }
     }
 
     @Test func ruleCommentIsParsedFromUserdata() {

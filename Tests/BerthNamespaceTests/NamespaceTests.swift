@@ -7,15 +7,15 @@ import Testing
 struct NamespaceNameTests {
     @Test(arguments: ["", "a/b", ".", "..", String(repeating: "x", count: 256)])
     func invalidNamesAreRefused(_ name: String) {
-        #expect(throws: NamespaceError.self) { try NetworkNamespace.validateName(name, operation: "create netns") }
-        do { try NetworkNamespace.validateName(name, operation: "create netns") } catch {
+        #expect(throws: NamespaceError.self) { try NetworkNamespace.validateName(name, operation: .createNetns) }
+        do { try NetworkNamespace.validateName(name, operation: .createNetns) } catch {
             #expect(error.code == .invalidName)
             #expect(error.description.hasPrefix("create netns '"))
         }
     }
 
     @Test func errorDescriptionNamesOperationAndObject() {
-        let e = NamespaceError.fromErrno(ENOENT, operation: "open netns", object: "/run/netns/nope")
+        let e = NamespaceError.fromErrno(Errno(ENOENT), operation: .openNetns, object: "/run/netns/nope")
         #expect(e.code == .notFound)
         #expect(e.description == "open netns /run/netns/nope: No such file or directory")
     }

@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 import CMnl
 import Testing
@@ -122,7 +123,7 @@ struct EncodingTests {
         #expect(bytes[16] == RTNL.AF_INET)
         #expect(bytes[17] == 16)                      // rtm_dst_len
         #expect(bytes[22] == RTNL.RT_SCOPE_LINK)      // rtm_scope
-        let attrs = try NetlinkParser.attributes(in: bytes[28...], operation: "t", object: "t")
+        let attrs = try NetlinkParser.attributes(in: bytes[28...], operation: .test, object: "t")
         #expect(attrs[RTNL.RTA_DST].map(Array.init) == [10, 1, 0, 0])
         #expect(attrs[RTNL.RTA_PRIORITY]?.netlinkU32 == 100)
     }

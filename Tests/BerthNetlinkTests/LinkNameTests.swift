@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 import BerthTestSupport
 import Foundation
@@ -17,16 +18,16 @@ struct LinkNameRuleTests {
     func refusedWithAReason(_ name: String) {
         let reason = LinkName.problem(with: name)
         #expect(reason != nil)
-        #expect { try LinkName.validate(name, operation: "t") } throws: { error in
+        #expect { try LinkName.validate(name, operation: .test) } throws: { error in
             guard let e = error as? NetlinkError else { return false }
-            return e.code == .invalidName && e.errno == 22 && e.detail == "interface name \(reason ?? "")"
+            return e.code == .invalidName && e.errno == nil && e.detail == "interface name \(reason ?? "")"
         }
     }
 
     @Test(arguments: InterfaceNameCorpus.accepted)
     func accepted(_ name: String) throws {
         #expect(LinkName.problem(with: name) == nil)
-        try LinkName.validate(name, operation: "t")
+        try LinkName.validate(name, operation: .test)
     }
 
     @Test func reasonsNameTheCulprit() {

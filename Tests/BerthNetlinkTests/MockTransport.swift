@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 
 /// A scripted transport: records what was sent and hands out queued datagrams; a reply builder
@@ -17,14 +18,14 @@ final class MockTransport: NetlinkTransport, @unchecked Sendable {
         reserved.append((receiveBytes, sendBytes))
     }
 
-    func send(_ bytes: [UInt8], operation: String, object: String) throws(NetlinkError) {
+    func send(_ bytes: [UInt8], operation: OperationName, object: String) throws(NetlinkError) {
         sent.append(bytes)
     }
 
     /// The sender port of the scripted datagrams (0: the kernel).
     var senderPort: UInt32 = 0
 
-    func receive(operation: String, object: String) throws(NetlinkError) -> NetlinkDatagram {
+    func receive(operation: OperationName, object: String) throws(NetlinkError) -> NetlinkDatagram {
         guard !replies.isEmpty else {
             throw NetlinkError(.timeout, errno: 11, operation: operation, object: object)
         }

@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 import Testing
 
@@ -12,7 +13,7 @@ struct NetlinkEngineTests {
     }
 
     static func sequences(_ datagram: [UInt8]) throws -> [UInt32] {
-        try NetlinkParser.messages(in: datagram, operation: "t", object: "t").map(\.sequence)
+        try NetlinkParser.messages(in: datagram, operation: .test, object: "t").map(\.sequence)
     }
 
     @Test func requestStampsOnlyTheSequence() throws {
@@ -20,7 +21,7 @@ struct NetlinkEngineTests {
         mock.replies = [{ Reply.message(type: 101, seq: $0, payload: [1, 2, 3, 4]) + Reply.ack(seq: $0) }]
         let engine = NetlinkEngine(transport: mock, firstSequence: 77)
         let request = Self.message()
-        let objects = try engine.request(request, operation: "t", object: "t")
+        let objects = try engine.request(request, operation: .test, object: "t")
         #expect(objects.map(\.type) == [101] && objects.first?.payload == [1, 2, 3, 4])
         var expected = request
         expected[8] = 77
@@ -32,8 +33,8 @@ struct NetlinkEngineTests {
         let mock = MockTransport()
         mock.replies = [{ Reply.ack(seq: $0) + Reply.ack(seq: $0 + 1) + Reply.ack(seq: $0 + 2) }, { Reply.ack(seq: $0) }]
         let engine = NetlinkEngine(transport: mock, firstSequence: UInt32.max - 1)
-        _ = try engine.query([Self.message(), Self.message(), Self.message()], operation: "t", object: "t")
-        _ = try engine.request(Self.message(), operation: "t", object: "t")
+        _ = try engine.query([Self.message(), Self.message(), Self.message()], operation: .test, object: "t")
+        _ = try engine.request(Self.message(), operation: .test, object: "t")
         #expect(try Self.sequences(mock.sent[0]) == [1, 2, 3])
         #expect(try Self.sequences(mock.sent[1]) == [4])
     }
@@ -45,7 +46,7 @@ struct NetlinkEngineTests {
             { Reply.message(type: 110, seq: $0, payload: [9, 9, 9, 9]) + Reply.ack(seq: $0) },
         ]
         let engine = NetlinkEngine(transport: mock, firstSequence: 500)
-        let replies = try engine.query([Self.message(), Self.message(), Self.message()], operation: "t", object: "t")
+        let replies = try engine.query([Self.message(), Self.message(), Self.message()], operation: .test, object: "t")
         #expect(mock.sent.count == 1)
         #expect(try Self.sequences(mock.sent[0]) == [500, 501, 502])
         #expect(replies.count == 3)
@@ -66,7 +67,7 @@ struct NetlinkEngineTests {
         ]
         let engine = NetlinkEngine(transport: mock, firstSequence: 40)
         let reply = try engine.transaction(begin: Self.message(16), [Self.message(), Self.message(), Self.message()],
-                                           end: Self.message(17), operation: "t", object: "t")
+                                           end: Self.message(17), operation: .test, object: "t")
         #expect(try Self.sequences(mock.sent[0]) == [40, 41, 42, 43, 44])
         #expect(reply.refusal == nil && !reply.succeeded)
         #expect(reply.errors.map { $0?.errno } == [nil, 2, 17])
@@ -81,7 +82,7 @@ struct NetlinkEngineTests {
             // Only the refusal comes back: the engine must not wait for per-message answers.
             mock.replies = [{ Reply.ack(seq: end ? $0 + 3 : $0, errno: 1) }]
             let reply = try NetlinkEngine(transport: mock).transaction(
-                begin: Self.message(16), [Self.message(), Self.message()], end: Self.message(17), operation: "t", object: "t")
+                begin: Self.message(16), [Self.message(), Self.message()], end: Self.message(17), operation: .test, object: "t")
             #expect(reply.refusal?.errno == 1 && reply.refusal?.code == .permissionDenied && reply.refusal?.isRefusal == true)
             #expect(reply.errors == [nil, nil] && reply.failures.isEmpty && !reply.succeeded)
         }
@@ -91,7 +92,7 @@ struct NetlinkEngineTests {
         let mock = MockTransport()
         let silent = NetlinkMessageBuilder(type: 100, flags: RTNL.NLM_F_REQUEST).finish(sequence: 0)
         #expect { try NetlinkEngine(transport: mock).transaction(begin: Self.message(16), [Self.message(), silent],
-                                                                  end: Self.message(17), operation: "t", object: "t") } throws: {
+                                                                  end: Self.message(17), operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .invalidArgument
         }
         #expect(mock.sent.isEmpty)
@@ -104,7 +105,7 @@ struct NetlinkEngineTests {
         let messages = [[UInt8]](repeating: big.finish(sequence: 0), count: 300)
         mock.replies = [{ first in (1...300).flatMap { Reply.ack(seq: first + UInt32($0)) } }]
         let reply = try NetlinkEngine(transport: mock).transaction(begin: Self.message(16), messages, end: Self.message(17),
-                                                                   operation: "t", object: "t")
+                                                                   operation: .test, object: "t")
         #expect(reply.succeeded)
         let size = mock.sent[0].count
         #expect(size > 100_000)
@@ -116,7 +117,7 @@ struct NetlinkEngineTests {
         mock.replies = Array(repeating: { Reply.done(seq: $0, flags: RTNL.NLM_F_MULTI | RTNL.NLM_F_DUMP_INTR) },
                              count: NetlinkEngine.dumpAttempts)
         let dump = NetlinkMessageBuilder(type: RTNL.RTM_GETLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_DUMP).finish(sequence: 0)
-        #expect { try NetlinkEngine(transport: mock).dump(dump, operation: "t", object: "t") } throws: {
+        #expect { try NetlinkEngine(transport: mock).dump(dump, operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .dumpInterrupted && ($0 as? NetlinkError)?.isRefusal == false
         }
         #expect(mock.sent.count == NetlinkEngine.dumpAttempts)
@@ -129,8 +130,8 @@ struct NetlinkEngineTests {
         let viaDone = MockTransport()
         viaDone.replies = [{ Reply.message(type: RTNL.NLMSG_DONE, flags: RTNL.NLM_F_MULTI, seq: $0, payload: withUnsafeBytes(of: Int32(-1)) { Array($0) }) }]
         for (mock, errno) in [(viaError, Int32(2)), (viaDone, Int32(1))] {
-            #expect { try NetlinkEngine(transport: mock).dump(dump, operation: "t", object: "t") } throws: {
-                ($0 as? NetlinkError)?.errno == errno && ($0 as? NetlinkError)?.isRefusal == true
+            #expect { try NetlinkEngine(transport: mock).dump(dump, operation: .test, object: "t") } throws: {
+                ($0 as? NetlinkError)?.errno == Errno(errno) && ($0 as? NetlinkError)?.isRefusal == true
             }
         }
     }
@@ -139,7 +140,7 @@ struct NetlinkEngineTests {
         func expectMalformed(_ configure: (MockTransport) -> Void) {
             let mock = MockTransport()
             configure(mock)
-            #expect { try NetlinkEngine(transport: mock).request(Self.message(), operation: "t", object: "t") } throws: {
+            #expect { try NetlinkEngine(transport: mock).request(Self.message(), operation: .test, object: "t") } throws: {
                 ($0 as? NetlinkError)?.code == .malformedReply
             }
         }
@@ -152,36 +153,36 @@ struct NetlinkEngineTests {
         let mock = MockTransport()
         mock.replies = [{ Reply.ack(seq: $0 - 3, errno: 17) + Reply.ack(seq: $0 - 1) }, { Reply.ack(seq: $0 + 1) + Reply.ack(seq: $0) }]
         let reply = try NetlinkEngine(transport: mock, firstSequence: 10).transaction(
-            begin: Self.message(16), [Self.message()], end: Self.message(17), operation: "t", object: "t")
+            begin: Self.message(16), [Self.message()], end: Self.message(17), operation: .test, object: "t")
         #expect(reply.succeeded)
     }
 
     @Test func truncatedDatagramsOverrunsAndBrokenRequestsAreTypedErrors() {
         final class Truncating: NetlinkTransport, @unchecked Sendable {
             let portID: UInt32 = 4242
-            func send(_ bytes: [UInt8], operation: String, object: String) throws(NetlinkError) {}
-            func receive(operation: String, object: String) throws(NetlinkError) -> NetlinkDatagram {
+            func send(_ bytes: [UInt8], operation: OperationName, object: String) throws(NetlinkError) {}
+            func receive(operation: OperationName, object: String) throws(NetlinkError) -> NetlinkDatagram {
                 NetlinkDatagram(Reply.ack(seq: 1), truncated: true)
             }
         }
-        #expect { try NetlinkEngine(transport: Truncating()).request(Self.message(), operation: "t", object: "t") } throws: {
-            ($0 as? NetlinkError)?.code == .truncatedReply && ($0 as? NetlinkError)?.errno == 28
+        #expect { try NetlinkEngine(transport: Truncating()).request(Self.message(), operation: .test, object: "t") } throws: {
+            ($0 as? NetlinkError)?.code == .truncatedReply && ($0 as? NetlinkError)?.errno == nil
         }
         let overrun = MockTransport()
         overrun.replies = [{ Reply.message(type: RTNL.NLMSG_OVERRUN, seq: $0, payload: []) }]
-        #expect { try NetlinkEngine(transport: overrun).request(Self.message(), operation: "t", object: "t") } throws: {
+        #expect { try NetlinkEngine(transport: overrun).request(Self.message(), operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .socket
         }
         let cut = MockTransport()
         cut.replies = [{ Array(Reply.ack(seq: $0).dropLast(3)) }]
-        #expect { try NetlinkEngine(transport: cut).request(Self.message(), operation: "t", object: "t") } throws: {
+        #expect { try NetlinkEngine(transport: cut).request(Self.message(), operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .truncatedReply
         }
         // A request whose nlmsg_len does not match its bytes is refused before anything is sent.
         let mock = MockTransport()
         var broken = Self.message()
         broken[0] = 200
-        #expect { try NetlinkEngine(transport: mock).request(broken, operation: "t", object: "t") } throws: {
+        #expect { try NetlinkEngine(transport: mock).request(broken, operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .invalidArgument
         }
         #expect(mock.sent.isEmpty)

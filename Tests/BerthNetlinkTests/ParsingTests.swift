@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 import Testing
 
@@ -7,9 +8,9 @@ struct ParsingTests {
         let buffer = Reply.message(type: RTNL.RTM_NEWLINK, flags: RTNL.NLM_F_MULTI, seq: 9, payload: Reply.link(index: 1, name: "lo"))
             + Reply.message(type: RTNL.RTM_NEWLINK, flags: RTNL.NLM_F_MULTI, seq: 9, payload: Reply.link(index: 2, name: "br0", kind: "bridge"))
             + Reply.done(seq: 9)
-        let messages = try NetlinkParser.messages(in: buffer, operation: "t", object: "t")
+        let messages = try NetlinkParser.messages(in: buffer, operation: .test, object: "t")
         #expect(messages.map(\.type) == [RTNL.RTM_NEWLINK, RTNL.RTM_NEWLINK, RTNL.NLMSG_DONE])
-        let link = try RouteDecoding.link(messages[1], operation: "t", object: "t")
+        let link = try RouteDecoding.link(messages[1], operation: .test, object: "t")
         #expect(link.name == "br0" && link.kind == "bridge" && link.index == 2 && link.mtu == 1500)
     }
 
@@ -34,8 +35,8 @@ struct ParsingTests {
         let mock = MockTransport()
         mock.replies = [{ Reply.ack(seq: $0) }, { Reply.ack(seq: $0) }]
         let session = NetlinkSession(transport: mock, firstSequence: 100)
-        _ = try session.request(LinkRequest.delete(index: 3), operation: "t", object: "t")
-        _ = try session.request(LinkRequest.delete(index: 4), operation: "t", object: "t")
+        _ = try session.request(LinkRequest.delete(index: 3), operation: .test, object: "t")
+        _ = try session.request(LinkRequest.delete(index: 4), operation: .test, object: "t")
         #expect(mock.sent.map { ByteReader($0).read(UInt32.self, at: 8) } == [100, 101])
     }
 
@@ -57,7 +58,7 @@ struct ParsingTests {
         mock.replies = [{ Reply.ack(seq: $0, errno: 17, extAck: "Link already exists") }]
         let session = NetlinkSession(transport: mock)
         do {
-            _ = try session.request(LinkRequest.newBridge(name: "br-1a2b3c4d5e6f"), operation: "create bridge", object: "br-1a2b3c4d5e6f")
+            _ = try session.request(LinkRequest.newBridge(name: "br-1a2b3c4d5e6f"), operation: .createBridge, object: "br-1a2b3c4d5e6f")
             Issue.record("expected an error")
         } catch {
             #expect(error.code == .exists)
@@ -70,38 +71,38 @@ struct ParsingTests {
     @Test func replyForAnotherPortOrSequenceIsRejected() {
         let wrongPort = MockTransport()
         wrongPort.replies = [{ Reply.ack(seq: $0, port: 1) }]
-        #expect { try NetlinkSession(transport: wrongPort).request(LinkRequest.delete(index: 1), operation: "t", object: "t") } throws: {
+        #expect { try NetlinkSession(transport: wrongPort).request(LinkRequest.delete(index: 1), operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .malformedReply
         }
         let futureSeq = MockTransport()
         futureSeq.replies = [{ Reply.ack(seq: $0 + 5) }]
-        #expect { try NetlinkSession(transport: futureSeq).request(LinkRequest.delete(index: 1), operation: "t", object: "t") } throws: {
+        #expect { try NetlinkSession(transport: futureSeq).request(LinkRequest.delete(index: 1), operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .malformedReply
         }
         // A late reply to an earlier request is skipped, then our ACK is taken.
         let stale = MockTransport()
         stale.replies = [{ Reply.ack(seq: $0 - 1) + Reply.ack(seq: $0) }]
         #expect(throws: Never.self) {
-            try NetlinkSession(transport: stale, firstSequence: 10).request(LinkRequest.delete(index: 1), operation: "t", object: "t")
+            try NetlinkSession(transport: stale, firstSequence: 10).request(LinkRequest.delete(index: 1), operation: .test, object: "t")
         }
     }
 
     @Test func truncatedRepliesAreTypedErrors() throws {
         let full = Reply.message(type: RTNL.RTM_NEWLINK, seq: 1, payload: Reply.link(index: 2, name: "br0", kind: "bridge"))
         for cut in [3, 15, 20, full.count - 1] {
-            #expect { try NetlinkParser.messages(in: Array(full.prefix(cut)), operation: "t", object: "t") } throws: {
+            #expect { try NetlinkParser.messages(in: Array(full.prefix(cut)), operation: .test, object: "t") } throws: {
                 ($0 as? NetlinkError)?.code == .truncatedReply
             }
         }
         // A header that claims less than its own size.
         var short = full
         short[0] = 8; short[1] = 0; short[2] = 0; short[3] = 0
-        #expect { try NetlinkParser.messages(in: short, operation: "t", object: "t") } throws: {
+        #expect { try NetlinkParser.messages(in: short, operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .malformedReply
         }
         // A message whose payload is shorter than struct ifinfomsg.
         let tiny = NetlinkMessage(type: RTNL.RTM_NEWLINK, flags: 0, sequence: 1, portID: 0, payload: [0, 0, 1])
-        #expect { try RouteDecoding.link(tiny, operation: "t", object: "t") } throws: {
+        #expect { try RouteDecoding.link(tiny, operation: .test, object: "t") } throws: {
             ($0 as? NetlinkError)?.code == .truncatedReply
         }
     }
@@ -111,12 +112,12 @@ struct ParsingTests {
         for _ in 0..<2000 {
             let count = Int.random(in: 0...96, using: &generator)
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            if let messages = try? NetlinkParser.messages(in: bytes, operation: "t", object: "t") {
+            if let messages = try? NetlinkParser.messages(in: bytes, operation: .test, object: "t") {
                 for m in messages {
-                    _ = try? RouteDecoding.link(m, operation: "t", object: "t")
-                    _ = try? RouteDecoding.address(m, operation: "t", object: "t")
-                    _ = try? RouteDecoding.route(m, operation: "t", object: "t")
-                    _ = try? RouteDecoding.error(m, operation: "t", object: "t")
+                    _ = try? RouteDecoding.link(m, operation: .test, object: "t")
+                    _ = try? RouteDecoding.address(m, operation: .test, object: "t")
+                    _ = try? RouteDecoding.route(m, operation: .test, object: "t")
+                    _ = try? RouteDecoding.error(m, operation: .test, object: "t")
                 }
             }
         }

@@ -1,3 +1,4 @@
+import BerthNamespace
 @testable import Berth
 import BerthNetlink
 import Testing
@@ -9,17 +10,17 @@ struct IPAMTests {
 
     @Test func lowestFreeFirstSkippingNetworkAndGateway() throws {
         let a = AddressAllocator(subnet: subnet, gateway: gateway)
-        #expect(try a.allocate(used: [], operation: "t", object: "t").description == "172.18.0.2")
+        #expect(try a.allocate(used: [], operation: .test, object: "t").description == "172.18.0.2")
         let used: Set = [IPv4Address("172.18.0.2")!, IPv4Address("172.18.0.4")!]
-        #expect(try a.allocate(used: used, operation: "t", object: "t").description == "172.18.0.3")
+        #expect(try a.allocate(used: used, operation: .test, object: "t").description == "172.18.0.3")
     }
 
     @Test func releaseThenReuse() throws {
         let a = AddressAllocator(subnet: subnet, gateway: gateway)
         var used: Set<IPv4Address> = []
-        for _ in 0..<3 { used.insert(try a.allocate(used: used, operation: "t", object: "t")) }
+        for _ in 0..<3 { used.insert(try a.allocate(used: used, operation: .test, object: "t")) }
         used.remove(IPv4Address("172.18.0.3")!)
-        #expect(try a.allocate(used: used, operation: "t", object: "t").description == "172.18.0.3")
+        #expect(try a.allocate(used: used, operation: .test, object: "t").description == "172.18.0.3")
     }
 
     @Test(arguments: [
@@ -30,12 +31,12 @@ struct IPAMTests {
         let a = AddressAllocator(subnet: IPv4Subnet(cidr)!, gateway: IPv4Address(gw)!)
         var used: Set<IPv4Address> = []
         var order: [String] = []
-        while let next = try? a.allocate(used: used, operation: "t", object: "t") {
+        while let next = try? a.allocate(used: used, operation: .test, object: "t") {
             used.insert(next)
             order.append(next.description)
         }
         #expect(order == expected)
-        #expect { try a.allocate(used: used, operation: "attach", object: "n") } throws: {
+        #expect { try a.allocate(used: used, operation: .attach, object: "n") } throws: {
             ($0 as? BerthError)?.code == .addressesExhausted
         }
     }
@@ -44,16 +45,16 @@ struct IPAMTests {
         // As Docker's IPAM: inside the range every address is usable except the subnet's own
         // network, broadcast and gateway (so a /24 range of a /16 starts at its .0).
         let a = AddressAllocator(subnet: subnet, gateway: gateway, range: IPv4Subnet("172.18.5.0/24"))
-        #expect(try a.allocate(used: [], operation: "t", object: "t").description == "172.18.5.0")
-        #expect(throws: Never.self) { try a.reserve(IPv4Address("172.18.9.9")!, used: [], operation: "t", object: "t") }
+        #expect(try a.allocate(used: [], operation: .test, object: "t").description == "172.18.5.0")
+        #expect(throws: Never.self) { try a.reserve(IPv4Address("172.18.9.9")!, used: [], operation: .test, object: "t") }
         let tiny = AddressAllocator(subnet: subnet, gateway: gateway, range: IPv4Subnet("172.18.5.0/30"))
         var used: Set<IPv4Address> = []
-        for _ in 0..<4 { used.insert(try tiny.allocate(used: used, operation: "t", object: "t")) }
+        for _ in 0..<4 { used.insert(try tiny.allocate(used: used, operation: .test, object: "t")) }
         #expect(used.map(\.description).sorted() == ["172.18.5.0", "172.18.5.1", "172.18.5.2", "172.18.5.3"])
-        #expect { try tiny.allocate(used: used, operation: "t", object: "t") } throws: { ($0 as? BerthError)?.code == .addressesExhausted }
+        #expect { try tiny.allocate(used: used, operation: .test, object: "t") } throws: { ($0 as? BerthError)?.code == .addressesExhausted }
         // A range at the start of the subnet still skips the network address and the gateway.
         let low = AddressAllocator(subnet: subnet, gateway: gateway, range: IPv4Subnet("172.18.0.0/30"))
-        #expect(try low.allocate(used: [], operation: "t", object: "t").description == "172.18.0.2")
+        #expect(try low.allocate(used: [], operation: .test, object: "t").description == "172.18.0.2")
     }
 
     @Test func staticAddressChecks() {
@@ -62,7 +63,7 @@ struct IPAMTests {
         for (text, code) in [("172.18.0.2", BerthError.Code.addressInUse), ("172.18.0.1", .addressInUse),
                              ("172.19.0.2", .addressOutsideSubnet), ("172.18.0.0", .addressOutsideSubnet),
                              ("172.18.255.255", .addressOutsideSubnet)] {
-            #expect { try a.reserve(IPv4Address(text)!, used: used, operation: "t", object: "t") } throws: {
+            #expect { try a.reserve(IPv4Address(text)!, used: used, operation: .test, object: "t") } throws: {
                 ($0 as? BerthError)?.code == code
             }
         }

@@ -25,7 +25,7 @@ extension NetworkController {
     ///   (also a bridge at the kernel's port limit, named in the message).
     @discardableResult
     public func attach(network nameOrID: String, sandbox: SandboxSpec, options: AttachOptions = AttachOptions()) throws(BerthError) -> Endpoint {
-        let op = "attach"
+        let op = OperationName.attach
         let (staticAddress, staticMAC) = try Self.preflight(attach: nameOrID, sandbox: sandbox, options: options)
         return try mutate(op, nameOrID) { store throws -> Endpoint in
             let state = try store.load()
@@ -62,7 +62,7 @@ extension NetworkController {
             let ports = options.ports.isEmpty ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
                                 ports: options.ports, hairpin: network.hairpin)
-            let intent = Intent(id: RandomID.hex(16), operation: op, endpointID: endpointID, networkID: network.id, bridge: network.bridge,
+            let intent = Intent(id: RandomID.hex(16), operation: op.name, endpointID: endpointID, networkID: network.id, bridge: network.bridge,
                                 veths: vethNames, namespace: createdName, ports: ports)
             try store.record(intent)
             CrashPoint.step(op)
@@ -105,8 +105,8 @@ extension NetworkController {
                 try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
                                                        linkIndex: eth.index, broadcast: network.subnet.broadcast), device: interfaceName)
                 CrashPoint.step(op)
-                try inside.setLink(index: eth.index, LinkChange(up: true), operation: "set link up", object: interfaceName)
-                try inside.setLink(index: 1, LinkChange(up: true), operation: "set link up", object: "lo")  // lo is ifindex 1 in every netns
+                try inside.setLink(index: eth.index, LinkChange(up: true), operation: .setLinkUp, object: interfaceName)
+                try inside.setLink(index: 1, LinkChange(up: true), operation: .setLinkUp, object: "lo")  // lo is ifindex 1 in every netns
                 CrashPoint.step(op)
                 if !network.isInternal {
                     // As Docker: only the first network that gives the sandbox a gateway sets its
@@ -124,7 +124,7 @@ extension NetworkController {
                                         gateway: network.isInternal ? nil : network.gateway, mac: mac, ports: options.ports,
                                         sequence: state.nextSequence, owner: options.owner)
                 if let ports {
-                    undo.push("remove ports of \(endpoint.id.prefix(12))") { try self.firewall.removePorts(ports) }
+                    undo.push(.removePorts, String(endpoint.id.prefix(12))) { try self.firewall.removePorts(ports) }
                     try firewall.addPorts(ports)
                     CrashPoint.step(op)
                 }
@@ -135,14 +135,15 @@ extension NetworkController {
                 CrashPoint.step(op)
                 return endpoint
             } catch {
-                if undo.rollBack().isEmpty { try? store.resolve(intent) }
-                throw error
+                let failures = undo.rollBack()
+                if failures.isEmpty { try? store.resolve(intent) }
+                throw RolledBack.combining(error, failures)
             }
         }
     }
 
     /// A host port (protocol, host address) may be published once (Docker: "port is already allocated").
-    private func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: String, object: String) throws(BerthError) {
+    private func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: OperationName, object: String) throws(BerthError) {
         var seen: [PortMapping] = []
         let published = state.endpoints.values.flatMap(\.ports)
         for p in ports {
@@ -165,7 +166,7 @@ extension NetworkController {
         case .create:
             let chosen = createdName ?? "berth-" + RandomID.hex(12)
             let ns = try NetworkNamespace.create(name: chosen)
-            undo.push("delete netns \(chosen)") { try NetworkNamespace.delete(name: chosen) }
+            undo.push(.deleteNetns, chosen) { try NetworkNamespace.delete(name: chosen) }
             return ns
         }
     }
@@ -181,13 +182,13 @@ extension NetworkController {
                 try hostSession.createVeth(name: name, peer: VethPeer(name: peer, namespaceFD: namespace.fileDescriptor, mtu: network.mtu, mac: mac),
                                            mtu: network.mtu, masterIndex: bridgeIndex, up: true)
                 let session = hostSession
-                undo.push("delete veth \(name)") { try session.deleteLink(named: name) }
+                undo.push(.deleteVeth, name) { try session.deleteLink(named: name) }
                 return name
             } catch {
                 failure = error
             }
-            if failure.errno == EXFULL {
-                throw BerthError(.system, operation: "attach", object: network.name,
+            if failure.errno == Errno(EXFULL) {
+                throw BerthError(.system, operation: .attach, object: network.name,
                                  detail: "bridge \(network.bridge) has reached the kernel's port limit (1023 ports per bridge); "
                                      + "detach an endpoint or use another network (\(failure.description))",
                                  cause: .netlink(failure))
@@ -195,10 +196,10 @@ extension NetworkController {
             // Either our random name or the peer name collided; a peer clash would repeat, so check it.
             guard failure.code == .exists, attempt < names.count - 1 else { throw failure }
             if (try? NetlinkSession.route(in: namespace).link(named: peer)) != nil {
-                throw BerthError(.interfaceInUse, operation: "attach", object: namespace.description,
+                throw BerthError(.interfaceInUse, operation: .attach, object: namespace.description,
                                  detail: "interface \(peer) already exists in the sandbox")
             }
         }
-        throw BerthError(.system, operation: "attach", object: namespace.description, detail: "no free veth name")
+        throw BerthError(.system, operation: .attach, object: namespace.description, detail: "no free veth name")
     }
 }

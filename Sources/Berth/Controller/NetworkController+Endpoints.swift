@@ -11,7 +11,7 @@ extension NetworkController {
     @discardableResult
     public static func preflight(attach network: String, sandbox: SandboxSpec,
                                  options: AttachOptions) throws(BerthError) -> (address: IPv4Address?, mac: MACAddress?) {
-        let op = "attach"
+        let op = OperationName.attach
         if let name = options.interfaceName {
             try checkInterfaceName(name, role: "interface name", operation: op, object: network)
         }
@@ -45,7 +45,7 @@ extension NetworkController {
     /// - Throws: `.multiple` with every failure.
     @discardableResult
     public func detach(endpoint id: String) throws(BerthError) -> Bool {
-        let op = "detach"
+        let op = OperationName.detach
         return try mutate(op, id) { store throws -> Bool in
             let state = try store.load()
             let matches = id.isEmpty ? [] : state.endpoints.values.filter { $0.id == id || $0.id.hasPrefix(id) }
@@ -66,7 +66,7 @@ extension NetworkController {
     /// - Throws: `.networkNotFound`, `.multiple`.
     @discardableResult
     public func detach(network nameOrID: String, sandbox: SandboxSpec) throws(BerthError) -> Bool {
-        let op = "detach"
+        let op = OperationName.detach
         let target: (path: String?, name: String?) = switch sandbox {
         case .path(let p): (p, nil)
         case .name(let n): ("\(NetworkNamespace.runDirectory)/\(n)", n)
@@ -88,10 +88,10 @@ extension NetworkController {
 
     /// Every endpoint, optionally of one network.
     public func endpoints(network nameOrID: String? = nil) throws(BerthError) -> [Endpoint] {
-        try read("list endpoints", nameOrID ?? "all") { store in
+        try read(.listEndpoints, nameOrID ?? "all") { store in
             let state = try store.load()
             guard let nameOrID else { return state.endpoints.values.sorted { $0.id < $1.id } }
-            return state.endpoints(of: try resolve(nameOrID, in: state, operation: "list endpoints").id)
+            return state.endpoints(of: try resolve(nameOrID, in: state, operation: .listEndpoints).id)
         }
     }
 
@@ -99,7 +99,7 @@ extension NetworkController {
     /// the kernel side is clean, so a retry can finish). A sandbox Berth created lives until its
     /// *last* endpoint goes: while another endpoint of the same sandbox is recorded, ownership
     /// passes to it (its record is rewritten first) and the namespace stays.
-    func releaseEndpoint(_ endpoint: Endpoint, store: StateStore, operation op: String = "detach") -> [BerthError] {
+    func releaseEndpoint(_ endpoint: Endpoint, store: StateStore, operation op: OperationName = .detach) -> [BerthError] {
         var errors: [BerthError] = []
         let state = try? store.load()
         let peers = (state?.sandboxPeers(of: endpoint) ?? []).sorted { ($0.sequence ?? 0, $0.id) < ($1.sequence ?? 0, $1.id) }
@@ -116,7 +116,7 @@ extension NetworkController {
             let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: network?.bridge ?? "",
                                       address: endpoint.address, ports: endpoint.ports, hairpin: network?.hairpin ?? false)
             do { try firewall.removePorts(ports) } catch {
-                errors.append(BerthError.wrap(error, operation: "remove ports", object: endpoint.id))
+                errors.append(BerthError.wrap(error, operation: .removePorts, object: endpoint.id))
             }
             CrashPoint.step(op)
         }
@@ -124,14 +124,14 @@ extension NetworkController {
             try hostSession.deleteLink(named: endpoint.hostInterface)
             CrashPoint.step(op)
         } catch where error.code != .notFound {
-            errors.append(BerthError.wrap(error, operation: "delete veth", object: endpoint.hostInterface))
+            errors.append(BerthError.wrap(error, operation: .deleteVeth, object: endpoint.hostInterface))
         } catch {}
         if endpoint.createdSandbox, peers.isEmpty, let name = endpoint.sandboxName {
             do {
                 try NetworkNamespace.delete(name: name)
                 CrashPoint.step(op)
             } catch where error.code != .notFound {
-                errors.append(BerthError.wrap(error, operation: "delete netns", object: name))
+                errors.append(BerthError.wrap(error, operation: .deleteNetns, object: name))
             } catch {}
         }
         if errors.isEmpty {

@@ -1,3 +1,4 @@
+import BerthNamespace
 extension NetworkController {
     /// Garbage collection on demand: the host set-up (unless `dryRun` or the configuration turns
     /// it off) and then the one reconciler (`reconcile()`), which removes everything of Berth's
@@ -12,7 +13,7 @@ extension NetworkController {
     /// - Throws: `BerthError` `.state`, `.stateConflict`, `.permissionDenied`, `.system`.
     @discardableResult
     public func gc(validEndpoints: [String]? = nil, dryRun: Bool = false) throws(BerthError) -> GCReport {
-        let op = "gc"
+        let op = OperationName.gc
         let options = ReconcileOptions(operation: op, validEndpoints: validEndpoints.map(Set.init), dryRun: dryRun)
         let prepare = configuration.setUpHost && !dryRun
         return try mutate(op, configuration.stateDirectory, prepare: false) { store in

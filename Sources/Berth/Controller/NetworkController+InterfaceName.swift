@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 
 extension NetworkController {
@@ -8,7 +9,7 @@ extension NetworkController {
     /// - Parameters: role as the message names it (`"bridge name"`); operation and object of the error.
     /// - Throws: `BerthError(.invalidInterfaceName)` with detail `"<role> '<name>' <reason>"` and
     ///   the `NetlinkError(.invalidName)` as its cause.
-    static func checkInterfaceName(_ name: String, role: String, operation: String, object: String) throws(BerthError) {
+    static func checkInterfaceName(_ name: String, role: String, operation: OperationName, object: String) throws(BerthError) {
         do {
             try LinkName.validate(name, operation: operation)
         } catch {

@@ -29,7 +29,7 @@ extension NetworkController {
     ///   `.invalidArgument`, `.gatewayOutsideSubnet`, `.ipRangeOutsideSubnet`.
     @discardableResult
     public static func preflight(_ options: NetworkOptions) throws(BerthError) -> IPv4Subnet? {
-        let op = "create network"
+        let op = OperationName.createNetwork
         let name = options.name
         guard isValidNetworkName(name) else {
             throw BerthError(.invalidName, operation: op, object: "'\(name)'",
@@ -94,7 +94,7 @@ extension NetworkController {
     ///   `.subnetOverlap`, `.subnetsExhausted`, `.permissionDenied`, `.system`.
     @discardableResult
     public func createNetwork(_ options: NetworkOptions) throws(BerthError) -> Network {
-        let op = "create network"
+        let op = OperationName.createNetwork
         let name = options.name
         let explicitSubnet = try Self.preflight(options)
         let id = RandomID.hex(64)
@@ -181,7 +181,7 @@ extension NetworkController {
 
     /// Every network, oldest first (`docker network ls`).
     public func networks() throws(BerthError) -> [Network] {
-        try read("list networks", "all") { store in
+        try read(.listNetworks, "all") { store in
             try store.load().networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
         }
     }
@@ -189,9 +189,9 @@ extension NetworkController {
     /// One network with its endpoints (`docker network inspect`), by name, ID or unique ID prefix.
     /// - Throws: `.networkNotFound`.
     public func inspect(_ nameOrID: String) throws(BerthError) -> NetworkDetails {
-        try read("inspect network", nameOrID) { store in
+        try read(.inspectNetwork, nameOrID) { store in
             let state = try store.load()
-            let network = try resolve(nameOrID, in: state, operation: "inspect network")
+            let network = try resolve(nameOrID, in: state, operation: .inspectNetwork)
             return NetworkDetails(network: network, endpoints: state.endpoints(of: network.id))
         }
     }
@@ -202,7 +202,7 @@ extension NetworkController {
     /// (the record is kept then, so a retry finishes the job).
     /// - Throws: `.networkNotFound`, `.predefinedNetwork` (`bridge`), `.hasActiveEndpoints`, `.multiple`.
     public func deleteNetwork(_ nameOrID: String, force: Bool = false) throws(BerthError) {
-        let op = "delete network"
+        let op = OperationName.deleteNetwork
         try mutate(op, nameOrID) { store in
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)
@@ -221,7 +221,7 @@ extension NetworkController {
                 try firewall.removeNetwork(network.firewallRules)
                 CrashPoint.step(op)
             } catch {
-                errors.append(BerthError.wrap(error, operation: "remove rules", object: network.bridge))
+                errors.append(BerthError.wrap(error, operation: .removeRules, object: network.bridge))
             }
             if network.ownsBridge {
                 do {
@@ -229,7 +229,7 @@ extension NetworkController {
                     CrashPoint.step(op)
                 } catch let e as NetlinkError where e.code == .notFound {
                 } catch {
-                    errors.append(BerthError.wrap(error, operation: "delete bridge", object: network.bridge))
+                    errors.append(BerthError.wrap(error, operation: .deleteBridge, object: network.bridge))
                 }
             }
             if errors.isEmpty {

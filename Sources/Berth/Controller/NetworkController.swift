@@ -75,7 +75,7 @@ public final class NetworkController: Sendable {
     /// - Parameter firewall: a backend to use instead of the configured one (tests wrap the real
     ///   backend to inject failures into rollback paths).
     init(_ configuration: ControllerConfiguration, firewall custom: (any FirewallBackend)?) throws(BerthError) {
-        let op = "open controller"
+        let op = OperationName.openController
         self.configuration = configuration
         do {
             try Capabilities.requireNetAdmin(for: op)
@@ -101,7 +101,7 @@ public final class NetworkController: Sendable {
     /// - Throws: `BerthError` `.stateConflict`, `.permissionDenied`, `.state`, `.system`.
     public func setUpHost() throws(BerthError) {
         let binding = binding
-        try mutate("set up host", configuration.stateDirectory, prepare: false) { store in
+        try mutate(.setUpHost, configuration.stateDirectory, prepare: false) { store in
             try store.checkBinding(binding, update: true)
             try setUpHostSteps(store)
         }
@@ -117,15 +117,15 @@ public final class NetworkController: Sendable {
     /// - Throws: `BerthError` `.state`, `.permissionDenied`, `.system`.
     @discardableResult
     public func reconcile() throws(BerthError) -> GCReport {
-        try mutate("reconcile", configuration.stateDirectory, prepare: false) { store in
-            try reconcileSteps(store, ReconcileOptions(operation: "reconcile"))
+        try mutate(.reconcile, configuration.stateDirectory, prepare: false) { store in
+            try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
         }
     }
 
     /// Runs a mutation holding the in-process lock and the state directory's exclusive flock;
     /// with `prepare` (the default) and `configuration.setUpHost`, the host set-up and the
     /// reconciliation run first, once per controller.
-    func mutate<T: Sendable>(_ operation: String, _ object: String, prepare: Bool = true,
+    func mutate<T: Sendable>(_ operation: OperationName, _ object: String, prepare: Bool = true,
                              _ body: (StateStore) throws -> T) throws(BerthError) -> T {
         let automatic = prepare && configuration.setUpHost
         let binding = binding
@@ -139,11 +139,11 @@ public final class NetworkController: Sendable {
                             try store.checkBinding(binding, update: true)
                             // Unfinished operations first, so the set-up below builds on a clean slate.
                             var ignored = GCReport(dryRun: false)
-                            try resolveIntents(store, ReconcileOptions(operation: "reconcile"), into: &ignored)
+                            try resolveIntents(store, ReconcileOptions(operation: .reconcile), into: &ignored)
                             try setUpHostSteps(store)
-                            try reconcileSteps(store, ReconcileOptions(operation: "reconcile"))
+                            try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
                         } catch {
-                            throw BerthError.wrap(error, operation: "set up host", object: configuration.stateDirectory)
+                            throw BerthError.wrap(error, operation: .setUpHost, object: configuration.stateDirectory)
                         }
                     }
                     return try body(store)
@@ -157,7 +157,7 @@ public final class NetworkController: Sendable {
     }
 
     /// Runs a read holding a shared flock.
-    func read<T: Sendable>(_ operation: String, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
+    func read<T: Sendable>(_ operation: OperationName, _ object: String, _ body: (StateStore) throws -> T) throws(BerthError) -> T {
         do {
             return try guarded.withLock { (inner: inout Guarded) throws -> T in
                 let store = inner.store
@@ -174,7 +174,7 @@ public final class NetworkController: Sendable {
     /// written (`net.ipv4.ip_forward` writable); a failure after the first write of a fresh
     /// set-up removes the base again (`undoSetUpBase`), and `realize` undoes docker0.
     func setUpHostSteps(_ store: StateStore) throws {
-        let op = "set up host"
+        let op = OperationName.setUpHost
         let state = try store.load()
         do { try Sysctl.checkWritable("net.ipv4.ip_forward", in: host) } catch {
             throw BerthError(error.code == .permissionDenied ? .permissionDenied : .system, operation: op, object: "net.ipv4.ip_forward",
@@ -194,7 +194,10 @@ public final class NetworkController: Sendable {
                                   isDefault: true, ownsBridge: true)
             try realize(network, store: store, operation: op)
         } catch {
-            if fresh { try? firewall.undoSetUpBase() }
+            guard fresh else { throw error }
+            do { try firewall.undoSetUpBase() } catch let undoFailure {
+                throw RolledBack.combining(error, [BerthError.wrap(undoFailure, operation: .undoBaseRules, object: "firewall")])
+            }
             throw error
         }
     }
@@ -202,23 +205,24 @@ public final class NetworkController: Sendable {
     /// Brings a new network into being: an intent naming it (fsync'd), its bridge (with gateway
     /// address, up), its firewall rules, then its record, then the intent is dropped. On failure
     /// everything done so far is undone; after a kill the next open's reconciliation does it.
-    func realize(_ network: Network, store: StateStore, operation op: String) throws {
-        let intent = Intent(id: RandomID.hex(16), operation: op, network: network)
+    func realize(_ network: Network, store: StateStore, operation op: OperationName) throws {
+        let intent = Intent(id: RandomID.hex(16), operation: op.name, network: network)
         try store.record(intent)
         CrashPoint.step(op)
         var undo = UndoStack()
         do {
             try ensureBridge(network, undo: &undo, operation: op)
             // Undo first: removing absent rules is not an error, so a partly applied add is covered too.
-            undo.push("remove rules of \(network.bridge)") { try self.firewall.removeNetwork(network.firewallRules) }
+            undo.push(.removeRules, network.bridge) { try self.firewall.removeNetwork(network.firewallRules) }
             try firewall.addNetwork(network.firewallRules)
             CrashPoint.step(op)
             try store.save(network)
             CrashPoint.step(op)
             undo.commit()
         } catch {
-            if undo.rollBack().isEmpty { try? store.resolve(intent) }
-            throw error
+            let failures = undo.rollBack()
+            if failures.isEmpty { try? store.resolve(intent) }
+            throw RolledBack.combining(error, failures)
         }
         try store.resolve(intent)
         CrashPoint.step(op)
@@ -226,14 +230,14 @@ public final class NetworkController: Sendable {
 
     /// Makes the bridge of `network` exist with its gateway address and up; records undo steps
     /// for what it created.
-    func ensureBridge(_ network: Network, undo: inout UndoStack, operation op: String = "reconcile") throws {
+    func ensureBridge(_ network: Network, undo: inout UndoStack, operation op: OperationName = .reconcile) throws {
         let link: Link
         if let existing = try? hostSession.link(named: network.bridge) {
             link = existing
         } else {
             link = try hostSession.createBridge(name: network.bridge, mtu: network.mtu, mac: network.bridgeMAC)
             let session = hostSession
-            undo.push("delete bridge \(network.bridge)") { try session.deleteLink(index: link.index) }
+            undo.push(.deleteBridge, network.bridge) { try session.deleteLink(index: link.index) }
             CrashPoint.step(op)
         }
         let wanted = IPAddress.v4(network.gateway)
@@ -244,7 +248,7 @@ public final class NetworkController: Sendable {
             CrashPoint.step(op)
         }
         if !link.isUp {
-            try hostSession.setLink(index: link.index, LinkChange(up: true), operation: "set link up", object: network.bridge)
+            try hostSession.setLink(index: link.index, LinkChange(up: true), operation: .setLinkUp, object: network.bridge)
             CrashPoint.step(op)
         }
         if network.hairpin {
@@ -271,7 +275,7 @@ public final class NetworkController: Sendable {
     }
 
     /// Finds a network by exact name, exact ID, or unique ID prefix (as Docker resolves).
-    func resolve(_ nameOrID: String, in state: StateSnapshot, operation: String) throws(BerthError) -> Network {
+    func resolve(_ nameOrID: String, in state: StateSnapshot, operation: OperationName) throws(BerthError) -> Network {
         if let n = state.networks.values.first(where: { $0.name == nameOrID }) { return n }
         if let n = state.networks[nameOrID] { return n }
         let matches = nameOrID.isEmpty ? [] : state.networks.values.filter { $0.id.hasPrefix(nameOrID) }

@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 
 /// Address management for one network (pure; the set of used addresses comes from the state).
@@ -28,7 +29,7 @@ public struct AddressAllocator: Sendable {
     /// The lowest free address (within the ip-range when set).
     /// - Parameter used: addresses already held by endpoints.
     /// - Throws: `BerthError.Code.addressesExhausted`.
-    public func allocate(used: Set<IPv4Address>, operation: String, object: String) throws(BerthError) -> IPv4Address {
+    public func allocate(used: Set<IPv4Address>, operation: OperationName, object: String) throws(BerthError) -> IPv4Address {
         let pool = range ?? subnet
         var candidate = pool.network.value
         let last = pool.broadcast.value
@@ -45,7 +46,7 @@ public struct AddressAllocator: Sendable {
     /// Checks a requested static address.
     /// - Throws: `.addressOutsideSubnet` (outside, network or broadcast address), `.addressInUse`
     ///   (held by an endpoint, or the gateway).
-    public func reserve(_ address: IPv4Address, used: Set<IPv4Address>, operation: String, object: String) throws(BerthError) {
+    public func reserve(_ address: IPv4Address, used: Set<IPv4Address>, operation: OperationName, object: String) throws(BerthError) {
         guard isAssignable(address) else {
             throw BerthError(.addressOutsideSubnet, operation: operation, object: object,
                              detail: "address \(address) is not usable in subnet \(subnet)")

@@ -1,3 +1,4 @@
+import BerthNamespace
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -22,11 +23,11 @@ enum CrashPoint {
     private static let counts = Mutex<[String: Int]>([:])
 
     /// Marks the end of one step of `operation`.
-    static func step(_ operation: String) {
-        guard let target, target.operation == operation else { return }
+    static func step(_ operation: OperationName) {
+        guard let target, target.operation == operation.name else { return }
         let n = counts.withLock { c -> Int in
-            c[operation, default: 0] += 1
-            return c[operation, default: 0]
+            c[operation.name, default: 0] += 1
+            return c[operation.name, default: 0]
         }
         if n == target.step { _exit(exitStatus) }
     }

@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthFirewall
 
 /// The intent journal (design notes, "Ownership"): before the first kernel step of an operation

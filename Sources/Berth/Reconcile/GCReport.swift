@@ -1,3 +1,4 @@
+import BerthNamespace
 /// What one reconciliation (`reconcile()`, `gc(validEndpoints:dryRun:)`) removed and repaired.
 /// Encodes as `{"dryRun": Bool, "removed": [{"kind", "name", "reason"}], "repaired": [...]}`.
 public struct GCReport: Sendable, Equatable, Codable {
@@ -36,7 +37,7 @@ public struct GCReport: Sendable, Equatable, Codable {
 /// How a reconciliation runs.
 struct ReconcileOptions {
     /// The label of crash points and errors (`reconcile`, `gc`).
-    var operation: String
+    var operation: OperationName
     /// CNI GC: endpoints not listed are released; nil keeps every recorded endpoint.
     var validEndpoints: Set<String>? = nil
     /// Report only.

@@ -72,7 +72,7 @@ extension NetworkController {
                 if veth.masterIndex != bridge.index || !veth.isUp {
                     report.repaired.append(.init(kind: "veth", name: endpoint.hostInterface, reason: "back on bridge \(network.bridge)"))
                     try hostSession.setLink(index: veth.index, LinkChange(up: true, masterIndex: bridge.index),
-                                            operation: "set master", object: endpoint.hostInterface)
+                                            operation: .setMaster, object: endpoint.hostInterface)
                     if network.hairpin { try hostSession.setBridgePortHairpin(endpoint.hostInterface) }
                     CrashPoint.step(op)
                 }
@@ -128,7 +128,7 @@ extension NetworkController {
 
     /// A network create that did not finish: its rules and its bridge, unless a recorded network
     /// uses that bridge (e.g. `docker0` made again by a later set-up).
-    private func rollBack(network: Network, state: StateSnapshot, op: String, report: inout GCReport) throws {
+    private func rollBack(network: Network, state: StateSnapshot, op: OperationName, report: inout GCReport) throws {
         if state.networks.values.contains(where: { $0.bridge == network.bridge }) { return }
         try firewall.removeNetwork(network.firewallRules)
         CrashPoint.step(op)
@@ -141,7 +141,7 @@ extension NetworkController {
 
     /// An attach that did not finish: its port rules, its veth (any announced name on the
     /// announced bridge that no endpoint records), the namespace it was creating.
-    private func rollBack(attach intent: Intent, state: StateSnapshot, op: String, report: inout GCReport) throws {
+    private func rollBack(attach intent: Intent, state: StateSnapshot, op: OperationName, report: inout GCReport) throws {
         if let ports = intent.ports {
             try firewall.removePorts(ports)
             CrashPoint.step(op)

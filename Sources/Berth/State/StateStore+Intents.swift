@@ -1,3 +1,4 @@
+import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,8 +15,8 @@ extension StateStore {
     /// it announced exists.
     func resolve(_ intent: Intent) throws(BerthError) {
         let path = "\(directory)/intents/\(intent.id).json"
-        if unlink(path) != 0 && errno != ENOENT {
-            throw BerthError(.state, operation: "remove intent", object: path, detail: String(cString: strerror(errno)))
+        if unlink(path) != 0, case let err = Errno.current, err.rawValue != ENOENT {
+            throw BerthError(.state, errno: err, operation: .removeIntent, object: path, detail: err.description)
         }
     }
 

@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthFirewall
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -80,29 +81,34 @@ final class StateStore {
         self.directory = directory
         for sub in ["", "/networks", "/endpoints", "/intents"] {
             let path = directory + sub
-            if mkdir(path, 0o700) != 0 && errno != EEXIST {
-                if sub.isEmpty, errno == ENOENT, (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)) != nil {
-                    continue
-                }
-                throw Self.error(errno, "open state", path)
+            guard mkdir(path, 0o700) != 0 else { continue }
+            let err = Errno.current  // before FileManager below can overwrite it
+            if err.rawValue == EEXIST { continue }
+            if sub.isEmpty, err.rawValue == ENOENT, (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)) != nil {
+                continue
             }
+            throw Self.error(err, .openState, path)
         }
         let fd = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 { throw Self.error(errno, "open state", directory + "/lock") }
+        if fd < 0 { throw Self.error(.current, .openState, directory + "/lock") }
         lockFD = fd
     }
 
     deinit { close(lockFD) }
 
-    private static func error(_ err: Int32, _ operation: String, _ path: String) -> BerthError {
-        BerthError(err == EACCES || err == EPERM ? .permissionDenied : .state, operation: operation, object: path,
-                   detail: String(cString: strerror(err)))
+    /// A state-file failure with the errno of the failing call (read right after it), or — nil —
+    /// a failure of ours described by `detail`.
+    private static func error(_ err: Errno?, _ operation: OperationName, _ path: String, detail: String? = nil) -> BerthError {
+        let denied = err?.rawValue == EACCES || err?.rawValue == EPERM
+        return BerthError(denied ? .permissionDenied : .state, errno: err, operation: operation, object: path,
+                          detail: detail ?? err?.description)
     }
 
     /// Runs `body` holding the directory's lock (exclusive for mutations, shared for reads).
     func locked<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
         while flock(lockFD, exclusive ? LOCK_EX : LOCK_SH) != 0 {
-            if errno != EINTR { throw Self.error(errno, "lock state", directory) }
+            let err = Errno.current
+            if err.rawValue != EINTR { throw Self.error(err, .lockState, directory) }
         }
         defer { flock(lockFD, LOCK_UN) }
         return try body()
@@ -135,7 +141,7 @@ final class StateStore {
         let path = "\(directory)/\(sub)"
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-            throw BerthError(.state, operation: "load state", object: path, detail: "\(error)")
+            throw BerthError(.state, operation: .loadState, object: path, detail: "\(error)")
         }
         var out: [T] = []
         for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
@@ -144,7 +150,7 @@ final class StateStore {
                 let data = try Data(contentsOf: URL(fileURLWithPath: file))
                 out.append(try JSONDecoder().decode(T.self, from: data))
             } catch {
-                throw BerthError(.state, operation: "load state", object: file,
+                throw BerthError(.state, operation: .loadState, object: file,
                                  detail: "record does not decode: \(Self.brief(error)); move it away to continue")
             }
         }
@@ -163,10 +169,10 @@ final class StateStore {
         }
         let recorded: HostBinding
         do { recorded = try JSONDecoder().decode(HostBinding.self, from: data) } catch {
-            throw BerthError(.state, operation: "open state", object: path, detail: "record does not decode: \(Self.brief(error))")
+            throw BerthError(.state, operation: .openState, object: path, detail: "record does not decode: \(Self.brief(error))")
         }
         if recorded.backend != wanted.backend {
-            throw BerthError(.stateConflict, operation: "open state", object: directory,
+            throw BerthError(.stateConflict, operation: .openState, object: directory,
                              detail: "this state directory uses the \(recorded.backend.rawValue) backend, not \(wanted.backend.rawValue); "
                                  + "pass --backend \(recorded.backend.rawValue) or use another state directory")
         }
@@ -175,7 +181,7 @@ final class StateStore {
         let sameNamespace = recorded.hostDevice == wanted.hostDevice && recorded.hostInode == wanted.hostInode
         let recreatedAtSamePath = recorded.hostNamespacePath != nil && recorded.hostNamespacePath == wanted.hostNamespacePath
         if !sameNamespace && !recreatedAtSamePath {
-            throw BerthError(.stateConflict, operation: "open state", object: directory,
+            throw BerthError(.stateConflict, operation: .openState, object: directory,
                              detail: "this state directory belongs to host namespace \(recorded.hostNamespacePath ?? "(the caller's, inode \(recorded.hostInode))"), "
                                  + "not \(wanted.hostNamespacePath ?? "(the caller's, inode \(wanted.hostInode))"); use another state directory")
         }
@@ -225,7 +231,10 @@ final class StateStore {
 
     private func remove(_ sub: String, _ id: String, syncDirectory sync: Bool = true) throws(BerthError) {
         let path = "\(directory)/\(sub)/\(id).json"
-        if unlink(path) != 0 && errno != ENOENT { throw Self.error(errno, "remove record", path) }
+        if unlink(path) != 0 {
+            let err = Errno.current
+            if err.rawValue != ENOENT { throw Self.error(err, .removeRecord, path) }
+        }
         if sync { syncDirectory("\(directory)/\(sub)") }
     }
 
@@ -240,18 +249,21 @@ final class StateStore {
         let temp = "\(dir)/.\(name).\(getpid()).tmp"
         let data: Data
         do { data = try encoder.encode(value) + Data("\n".utf8) } catch {
-            throw BerthError(.state, operation: "write record", object: final, detail: "\(error)")
+            throw BerthError(.state, operation: .writeRecord, object: final, detail: "\(error)")
         }
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        if fd < 0 { throw Self.error(errno, "write record", temp) }
+        if fd < 0 { throw Self.error(.current, .writeRecord, temp) }
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let ok = written == data.count && fsync(fd) == 0
-        let err = errno
+        // Each errno is read right after its own call; a short write sets none.
+        var failure: (errno: Errno?, detail: String?)?
+        if written < 0 { failure = (.current, nil) }
+        else if written != data.count { failure = (nil, "short write (\(written) of \(data.count) bytes)") }
+        else if fsync(fd) != 0 { failure = (.current, nil) }
         close(fd)
-        guard ok, rename(temp, final) == 0 else {
-            let e = ok ? errno : err
+        if failure == nil, rename(temp, final) != 0 { failure = (.current, nil) }
+        if let failure {
             unlink(temp)
-            throw Self.error(e, "write record", final)
+            throw Self.error(failure.errno, .writeRecord, final, detail: failure.detail)
         }
         if sync { syncDirectory(dir) }
     }

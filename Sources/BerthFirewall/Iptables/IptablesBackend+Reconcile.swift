@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ extension IptablesBackend {
     /// top, appended rules at the end), other rules untouched. `DOCKER-USER` is the user's.
     /// - Returns: the rules removed that `state` does not explain, as `-t TABLE -A CHAIN SPEC`.
     public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String] {
-        let op = "reconcile rules"
+        let op = OperationName.reconcileRules
         try IptablesValidation.state(state, operation: op)
         let removed = try lock.withLock { _ throws(FirewallError) -> [String] in
             var plan = RestorePlan(current: try currentRuleset(operation: op))
@@ -35,7 +36,7 @@ extension IptablesBackend {
     /// `removeAll` of an empty state, then `-P FORWARD ACCEPT`.
     public func undoSetUpBase() throws(FirewallError) {
         try removeAll(FirewallState())
-        let op = "undo base rules"
+        let op = OperationName.undoBaseRules
         try lock.withLock { _ throws(FirewallError) in
             var plan = RestorePlan(current: try currentRuleset(operation: op))
             plan.setPolicy(.filter, "FORWARD", "ACCEPT")

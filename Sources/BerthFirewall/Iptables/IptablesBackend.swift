@@ -85,12 +85,12 @@ public final class IptablesBackend: FirewallBackend {
     /// - Throws: `FirewallError` `.rejected` (restore failed, nothing applied), `.missingCapability`,
     ///   `.toolMissing`, `.namespace`, `.system` (also for the sysctl write).
     public func setUpBase() throws(FirewallError) {
-        try apply("set up base rules", object: "iptables") { plan in IptablesPlanner.setUpBase(&plan) }
+        try apply(.setUpBaseRules, object: "iptables") { plan in IptablesPlanner.setUpBase(&plan) }
         do {
             try Sysctl.write("net.ipv4.ip_forward", "1", in: host)
         } catch {
-            let code: FirewallError.Code = error.errno == EPERM || error.errno == EACCES ? .missingCapability : .system
-            throw FirewallError(code, errno: error.errno, operation: "set up base rules", object: "net.ipv4.ip_forward",
+            let code: FirewallError.Code = error.errno == Errno(EPERM) || error.errno == Errno(EACCES) ? .missingCapability : .system
+            throw FirewallError(code, errno: error.errno, operation: .setUpBaseRules, object: "net.ipv4.ip_forward",
                                 detail: error.description, cause: .netlink(error))
         }
     }
@@ -120,16 +120,16 @@ public final class IptablesBackend: FirewallBackend {
     /// - Throws: `.invalidArgument` (bridge name not 1–15 bytes of `[A-Za-z0-9_.-]`, subnet /0)
     ///   before anything runs; `.rejected`, `.missingCapability`, `.namespace`, `.system`.
     public func addNetwork(_ network: NetworkRules) throws(FirewallError) {
-        try IptablesValidation.network(network, operation: "add network rules")
-        try apply("add network rules", object: network.bridge) { plan in IptablesPlanner.addNetwork(network, &plan) }
+        try IptablesValidation.network(network, operation: .addNetworkRules)
+        try apply(.addNetworkRules, object: network.bridge) { plan in IptablesPlanner.addNetwork(network, &plan) }
     }
 
     /// Deletes every rule `addNetwork` can add for this bridge and subnet (any options), all in
     /// one apply; absent rules are skipped, so removing twice is fine. Chains are kept.
     /// - Throws: as `addNetwork`.
     public func removeNetwork(_ network: NetworkRules) throws(FirewallError) {
-        try IptablesValidation.network(network, operation: "remove network rules")
-        try apply("remove network rules", object: network.bridge) { plan in IptablesPlanner.removeNetwork(network, &plan) }
+        try IptablesValidation.network(network, operation: .removeNetworkRules)
+        try apply(.removeNetworkRules, object: network.bridge) { plan in IptablesPlanner.removeNetwork(network, &plan) }
     }
 
     /// Appends, per published port (container `CIP` on bridge `br`, `-p [HIP:]HPORT:CPORT/P`):
@@ -143,15 +143,15 @@ public final class IptablesBackend: FirewallBackend {
     /// - Throws: `.invalidArgument` (bridge name, port 0, address 0.0.0.0/255.255.255.255);
     ///   `.rejected`, `.missingCapability`, `.namespace`, `.system`.
     public func addPorts(_ endpoint: EndpointPorts) throws(FirewallError) {
-        try IptablesValidation.endpoint(endpoint, operation: "add port rules")
-        try apply("add port rules", object: endpoint.endpointID) { plan in IptablesPlanner.addPorts(endpoint, &plan) }
+        try IptablesValidation.endpoint(endpoint, operation: .addPortRules)
+        try apply(.addPortRules, object: endpoint.endpointID) { plan in IptablesPlanner.addPorts(endpoint, &plan) }
     }
 
     /// Deletes the endpoint's port rules that are present (one apply).
     /// - Throws: as `addPorts`.
     public func removePorts(_ endpoint: EndpointPorts) throws(FirewallError) {
-        try IptablesValidation.endpoint(endpoint, operation: "remove port rules")
-        try apply("remove port rules", object: endpoint.endpointID) { plan in IptablesPlanner.removePorts(endpoint, &plan) }
+        try IptablesValidation.endpoint(endpoint, operation: .removePortRules)
+        try apply(.removePortRules, object: endpoint.endpointID) { plan in IptablesPlanner.removePorts(endpoint, &plan) }
     }
 
     /// Re-creates what is missing of the base, every network (oldest first in `state.networks`;
@@ -160,12 +160,12 @@ public final class IptablesBackend: FirewallBackend {
     /// - Throws: `.invalidArgument` for any bad network/endpoint before anything runs; else as
     ///   `setUpBase()`.
     public func reapply(_ state: FirewallState) throws(FirewallError) {
-        try IptablesValidation.state(state, operation: "reapply rules")
-        try apply("reapply rules", object: "iptables") { plan in IptablesPlanner.reapply(state, &plan) }
+        try IptablesValidation.state(state, operation: .reapplyRules)
+        try apply(.reapplyRules, object: "iptables") { plan in IptablesPlanner.reapply(state, &plan) }
         do {
             try Sysctl.write("net.ipv4.ip_forward", "1", in: host)
         } catch {
-            throw FirewallError(.system, errno: error.errno, operation: "reapply rules", object: "net.ipv4.ip_forward",
+            throw FirewallError(.system, errno: error.errno, operation: .reapplyRules, object: "net.ipv4.ip_forward",
                                 detail: error.description, cause: .netlink(error))
         }
     }
@@ -177,14 +177,14 @@ public final class IptablesBackend: FirewallBackend {
     /// rule, the FORWARD policy (left DROP, as Docker leaves it) and `net.ipv4.ip_forward`.
     /// - Throws: as `reapply`.
     public func removeAll(_ state: FirewallState) throws(FirewallError) {
-        try IptablesValidation.state(state, operation: "remove all rules")
-        try apply("remove all rules", object: "iptables") { plan in IptablesPlanner.removeAll(state, &plan) }
+        try IptablesValidation.state(state, operation: .removeAllRules)
+        try apply(.removeAllRules, object: "iptables") { plan in IptablesPlanner.removeAll(state, &plan) }
     }
 
     // MARK: Plumbing
 
     /// The current filter and nat tables of `host` (one `iptables-save` process).
-    func currentRuleset(operation: String) throws(FirewallError) -> IptablesRuleset {
+    func currentRuleset(operation: OperationName) throws(FirewallError) -> IptablesRuleset {
         let output = try execute([saveProgram], stdin: nil, operation: operation, object: "iptables-save")
         guard output.status == 0 else {
             throw failure(output, operation: operation, object: "iptables-save", code: .system)
@@ -193,7 +193,7 @@ public final class IptablesBackend: FirewallBackend {
     }
 
     /// Feeds `text` to one `iptables-restore --noflush --wait`.
-    func restore(_ text: String, operation: String, object: String) throws(FirewallError) {
+    func restore(_ text: String, operation: OperationName, object: String) throws(FirewallError) {
         let output = try execute([restoreProgram, "--noflush", "--wait"], stdin: text, operation: operation, object: object)
         guard output.status == 0 else {
             throw failure(output, operation: operation, object: object, code: .rejected)
@@ -201,7 +201,7 @@ public final class IptablesBackend: FirewallBackend {
     }
 
     /// Reads, plans, applies (nothing when the plan is empty). Serialized per instance.
-    private func apply(_ operation: String, object: String,
+    private func apply(_ operation: OperationName, object: String,
                        _ build: (inout RestorePlan) -> Void) throws(FirewallError) {
         try lock.withLock { _ throws(FirewallError) in
             var plan = RestorePlan(current: try currentRuleset(operation: operation))
@@ -211,7 +211,7 @@ public final class IptablesBackend: FirewallBackend {
         }
     }
 
-    private func execute(_ argv: [String], stdin: String?, operation: String, object: String) throws(FirewallError) -> ProcessOutput {
+    private func execute(_ argv: [String], stdin: String?, operation: OperationName, object: String) throws(FirewallError) -> ProcessOutput {
         do {
             return try ProcessRunner.run(argv, stdin: stdin, in: host)
         } catch {
@@ -220,29 +220,25 @@ public final class IptablesBackend: FirewallBackend {
     }
 
     /// The Firewall error for a program that could not be run, keeping the lower error as the
-    /// cause: a `ProcessFailure` (spawn ENOENT/EACCES → `.toolMissing`, else `.system`) or the
-    /// `NamespaceError` of entering `host` (`.namespace`, object: the namespace path).
-    static func runFailure(_ error: any Error, operation: String, object: String, host: NetworkNamespace?) -> FirewallError {
-        switch error {
-        case let failure as ProcessFailure:
-            let code: FirewallError.Code = failure.errno == ENOENT || failure.errno == EACCES ? .toolMissing : .system
-            return FirewallError(code, errno: failure.errno, operation: operation, object: object,
-                                 detail: "\(failure.step): \(String(cString: strerror(failure.errno)))", cause: .process(failure))
-        case let error as NamespaceError:
+    /// cause: spawn ENOENT/EACCES → `.toolMissing`, else `.system`; the `NamespaceError` of
+    /// entering `host` → `.namespace` (object: the namespace path).
+    static func runFailure(_ failure: ProcessFailure, operation: OperationName, object: String, host: NetworkNamespace?) -> FirewallError {
+        if let error = failure.namespace {
             return FirewallError(.namespace, errno: error.errno, operation: operation, object: host?.path ?? object,
                                  detail: "\(error)", cause: .namespace(error))
-        default:
-            return FirewallError(.system, operation: operation, object: object, detail: "\(error)")
         }
+        let code: FirewallError.Code = failure.errno == Errno(ENOENT) || failure.errno == Errno(EACCES) ? .toolMissing : .system
+        return FirewallError(code, errno: failure.errno, operation: operation, object: object,
+                             detail: failure.description, cause: .process(failure))
     }
 
-    private func failure(_ output: ProcessOutput, operation: String, object: String,
+    private func failure(_ output: ProcessOutput, operation: OperationName, object: String,
                          code: FirewallError.Code) -> FirewallError {
         var text = output.stderr
         while text.last == "\n" { text.removeLast() }
         if text.isEmpty { text = "exit status \(output.status)" }
         let denied = text.contains("Permission denied") || text.contains("you must be root")
-        return FirewallError(denied ? .missingCapability : code, errno: denied ? EPERM : 0,
+        return FirewallError(denied ? .missingCapability : code, errno: nil,
                              operation: operation, object: denied ? "CAP_NET_ADMIN" : object, detail: text)
     }
 }

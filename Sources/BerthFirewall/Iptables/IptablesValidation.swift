@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 #if canImport(Glibc)
 import Glibc
@@ -10,38 +11,38 @@ enum IptablesValidation {
     /// An interface name under Berth's one rule, `LinkName` (BerthNetlink/Wire/LinkName.swift):
     /// 1–15 bytes of `[A-Za-z0-9_.-]`, not starting with `-`, not `.`/`..`, so iptables matches
     /// it literally (no `+` wildcard) and it cannot change the meaning of an iptables-restore line.
-    /// - Throws: `FirewallError(.invalidArgument)`, errno EINVAL, with the rule's reason.
-    static func interfaceName(_ name: String, operation: String, object: String) throws(FirewallError) {
+    /// - Throws: `FirewallError(.invalidArgument)`, no errno (the refusal is ours), with the rule's reason.
+    static func interfaceName(_ name: String, operation: OperationName, object: String) throws(FirewallError) {
         if let reason = LinkName.problem(with: name) {
-            throw FirewallError(.invalidArgument, errno: EINVAL, operation: operation, object: object,
+            throw FirewallError(.invalidArgument, operation: operation, object: object,
                                 detail: "interface name \"\(name)\" \(reason)")
         }
     }
 
     /// Bridge name, and a subnet of prefix length 1–32 (a /0 would read as "any address").
-    static func network(_ network: NetworkRules, operation: String) throws(FirewallError) {
+    static func network(_ network: NetworkRules, operation: OperationName) throws(FirewallError) {
         try interfaceName(network.bridge, operation: operation, object: network.bridge)
         if network.subnet.prefixLength < 1 || network.subnet.prefixLength > 32 {
-            throw FirewallError(.invalidArgument, errno: EINVAL, operation: operation, object: network.bridge,
+            throw FirewallError(.invalidArgument, operation: operation, object: network.bridge,
                                 detail: "subnet \(network.subnet): prefix length must be 1-32")
         }
     }
 
     /// Bridge name, a unicast endpoint address (not 0.0.0.0 / 255.255.255.255), ports 1–65535.
-    static func endpoint(_ endpoint: EndpointPorts, operation: String) throws(FirewallError) {
+    static func endpoint(_ endpoint: EndpointPorts, operation: OperationName) throws(FirewallError) {
         let object = endpoint.endpointID.isEmpty ? endpoint.bridge : endpoint.endpointID
         try interfaceName(endpoint.bridge, operation: operation, object: object)
         if endpoint.address.value == 0 || endpoint.address.value == UInt32.max {
-            throw FirewallError(.invalidArgument, errno: EINVAL, operation: operation, object: object,
+            throw FirewallError(.invalidArgument, operation: operation, object: object,
                                 detail: "endpoint address \(endpoint.address) is not a unicast address")
         }
         for port in endpoint.ports where port.hostPort == 0 || port.containerPort == 0 {
-            throw FirewallError(.invalidArgument, errno: EINVAL, operation: operation, object: object,
+            throw FirewallError(.invalidArgument, operation: operation, object: object,
                                 detail: "port \(port.hostPort):\(port.containerPort)/\(port.proto.rawValue): ports must be 1-65535")
         }
     }
 
-    static func state(_ state: FirewallState, operation: String) throws(FirewallError) {
+    static func state(_ state: FirewallState, operation: OperationName) throws(FirewallError) {
         for network in state.networks { try self.network(network, operation: operation) }
         for endpoint in state.endpoints { try self.endpoint(endpoint, operation: operation) }
     }

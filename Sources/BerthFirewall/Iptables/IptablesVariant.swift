@@ -73,13 +73,13 @@ enum IptablesDetection {
            let resolved = resolve(restore), (variant(fromResolvedPath: resolved) ?? .legacy) == wanted {
             return IptablesTools(variant: wanted, restore: restore, save: save)
         }
-        throw FirewallError(.toolMissing, errno: ENOENT, operation: "find iptables", object: "iptables-\(suffix)-restore",
+        throw FirewallError(.toolMissing, operation: .findIptables, object: "iptables-\(suffix)-restore",
                             detail: "iptables-\(suffix)-restore / iptables-\(suffix)-save not found in \(searchDirectories.joined(separator: ":"))")
     }
 
     private static func detect() throws(FirewallError) -> IptablesVariant {
         guard let iptables = find("iptables") else {
-            throw FirewallError(.toolMissing, errno: ENOENT, operation: "detect iptables", object: "iptables",
+            throw FirewallError(.toolMissing, operation: .detectIptables, object: "iptables",
                                 detail: "iptables not found in \(searchDirectories.joined(separator: ":"))")
         }
         if let resolved = resolve(iptables), let v = variant(fromResolvedPath: resolved) { return v }
@@ -87,15 +87,12 @@ enum IptablesDetection {
         let output: ProcessOutput
         do {
             output = try ProcessRunner.run([iptables, "--version"], stdin: nil, in: nil, timeoutMilliseconds: 10_000)
-        } catch let failure as ProcessFailure {
-            throw FirewallError(.toolMissing, errno: failure.errno, operation: "detect iptables", object: iptables,
-                                detail: "\(failure.step): \(String(cString: strerror(failure.errno)))", cause: .process(failure))
         } catch {
-            throw FirewallError(.toolMissing, operation: "detect iptables", object: iptables, detail: "\(error)",
-                                cause: (error as? NamespaceError).map { .namespace($0) })
+            throw FirewallError(.toolMissing, errno: error.errno, operation: .detectIptables, object: iptables,
+                                detail: error.description, cause: .process(error))
         }
         if let v = variant(fromVersionOutput: output.stdout + output.stderr) { return v }
-        throw FirewallError(.toolMissing, operation: "detect iptables", object: iptables,
+        throw FirewallError(.toolMissing, operation: .detectIptables, object: iptables,
                             detail: "unrecognised version output: \(output.stdout)\(output.stderr)")
     }
 }

@@ -1,3 +1,4 @@
+import BerthNamespace
 internal import CNftnl
 import BerthNetlink
 #if canImport(Glibc)
@@ -51,7 +52,7 @@ final class NftChannel {
         static let attributesOffset = NetlinkMessageBuilder.headerLength + MemoryLayout<nfgenmsg>.size
 
         /// The attributes after nlmsghdr and nfgenmsg.
-        func attributes(operation: String, object: String) throws(NetlinkError) -> [UInt16: ArraySlice<UInt8>] {
+        func attributes(operation: OperationName, object: String) throws(NetlinkError) -> [UInt16: ArraySlice<UInt8>] {
             guard bytes.count >= Self.attributesOffset else { return [:] }
             return try NetlinkParser.attributes(in: bytes[Self.attributesOffset...], operation: operation, object: object)
         }
@@ -60,10 +61,10 @@ final class NftChannel {
     /// Sends a dump request and collects every reply message up to NLMSG_DONE; an interrupted
     /// dump (NLM_F_DUMP_INTR) is retried (`NetlinkEngine.dumpAttempts` in all).
     /// - Throws: `.rejected` with the kernel's errno (ENOENT when the set/table is absent),
-    ///   `.missingCapability` for EPERM, `.system` for socket and reply failures (EINTR when every
+    ///   `.missingCapability` for EPERM, `.system` for socket and reply failures (no errno when every
     ///   attempt was interrupted); the `NetlinkError` is the cause.
     func dump(_ type: nf_tables_msg_types, table: String?, set: String? = nil, chain: String? = nil,
-              operation: String) throws(FirewallError) -> [Message] {
+              operation: OperationName) throws(FirewallError) -> [Message] {
         let request = try NftMessageEncoder.dumpRequest(type, table: table, set: set, chain: chain, seq: 0)
         do {
             return try engine.dump(request, operation: operation, object: object).map(Message.init)
@@ -78,7 +79,7 @@ final class NftChannel {
         var messages: [Message] = []
         var error: NetlinkError?
         /// The kernel's errno: 0 found, ENOENT absent.
-        var errno: Int32 { error?.errno ?? 0 }
+        var errno: Int32 { error?.errno.code ?? 0 }
         /// The extended-ack text of the refusal.
         var text: String? { error?.kernelMessage }
     }
@@ -86,7 +87,7 @@ final class NftChannel {
     /// Sends every query (single-object GETs, each with NLM_F_ACK) in ONE sendmsg and collects
     /// each one's reply up to its acknowledgement: one round trip however many objects.
     /// - Throws: `.system` for socket and reply failures (a refusal is in the reply, not thrown).
-    func query(_ queries: [NftQuery], table: String, operation: String) throws(FirewallError) -> [QueryReply] {
+    func query(_ queries: [NftQuery], table: String, operation: OperationName) throws(FirewallError) -> [QueryReply] {
         guard !queries.isEmpty else { return [] }
         var requests: [[UInt8]] = []
         requests.reserveCapacity(queries.count)
@@ -106,7 +107,7 @@ final class NftChannel {
     ///   with the kernel's errno and extended-ack text; other failures of the same batch are
     ///   counted; a refusal of the whole batch names `batch`. `.system` for socket and reply
     ///   failures. The first `NetlinkError` is the cause.
-    func commit(_ commands: [NftCommand], encoder: NftMessageEncoder, operation: String) throws(FirewallError) {
+    func commit(_ commands: [NftCommand], encoder: NftMessageEncoder, operation: OperationName) throws(FirewallError) {
         guard !commands.isEmpty else { return }
         var messages: [[UInt8]] = []
         messages.reserveCapacity(commands.count)
@@ -132,32 +133,33 @@ final class NftChannel {
             return
         }
         let errno = first.error.errno
-        var detail = first.what + ": " + (first.error.kernelMessage ?? String(cString: strerror(errno)))
-        if first.error.kernelMessage != nil { detail += " (\(String(cString: strerror(errno))))" }
+        let errnoText = errno?.description ?? first.error.reason
+        var detail = first.what + ": " + (first.error.kernelMessage ?? errnoText)
+        if first.error.kernelMessage != nil { detail += " (\(errnoText))" }
         let count = failures.count + (reply.refusal == nil ? 0 : 1)
         if count > 1 { detail += "; \(count - 1) more message(s) failed" }
-        throw FirewallError(errno == EPERM ? .missingCapability : .rejected, errno: errno,
+        throw FirewallError(errno == Errno(EPERM) ? .missingCapability : .rejected, errno: errno,
                             operation: operation, object: object, detail: detail, cause: .netlink(first.error))
     }
 
     /// The Firewall error for a failed exchange: the kernel's refusal → `.rejected`
     /// (`.missingCapability` for EPERM) with the extended-ack text; every attempt of a dump
-    /// interrupted → `.system` (EINTR); anything else (socket, time-out, malformed reply) →
-    /// `.system` with the errno (EPROTO when none), which makes the backend open a new socket.
-    private func failure(_ error: NetlinkError, operation: String) -> FirewallError {
+    /// interrupted → `.system` (no errno); anything else (socket, time-out, malformed reply) →
+    /// `.system` with the errno (nil when none), which makes the backend open a new socket.
+    private func failure(_ error: NetlinkError, operation: OperationName) -> FirewallError {
         if error.isRefusal {
             let err = error.errno
-            return FirewallError(err == EPERM ? .missingCapability : .rejected, errno: err, operation: operation, object: object,
-                                 detail: error.kernelMessage.map { "\($0) (\(String(cString: strerror(err))))" },
+            return FirewallError(err == Errno(EPERM) ? .missingCapability : .rejected, errno: err, operation: operation, object: object,
+                                 detail: error.kernelMessage.map { "\($0) (\(error.errno?.description ?? error.code.rawValue))" },
                                  cause: .netlink(error))
         }
         if error.code == .dumpInterrupted {
-            return FirewallError(.system, errno: EINTR, operation: operation, object: object,
+            return FirewallError(.system, operation: operation, object: object,
                                  detail: "dump interrupted \(NetlinkEngine.dumpAttempts) times by concurrent ruleset changes",
                                  cause: .netlink(error))
         }
-        let err = error.errno != 0 ? error.errno : EPROTO
-        return FirewallError(err == EPERM ? .missingCapability : .system, errno: err, operation: operation, object: object,
+        let err = error.errno
+        return FirewallError(err == Errno(EPERM) ? .missingCapability : .system, errno: err, operation: operation, object: object,
                              detail: "netlink: \(error.reason)", cause: .netlink(error))
     }
 }

@@ -1,3 +1,4 @@
+import BerthNamespace
 internal import CNftnl
 internal import CMnl
 #if canImport(Glibc)
@@ -246,7 +247,7 @@ struct NftMessageEncoder {
         guard let udata = nftnl_udata_buf_alloc(256) else { throw Self.allocFailure("rule userdata") }
         defer { nftnl_udata_buf_free(udata) }
         guard nftnl_udata_put_strz(udata, UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue), rule.owner) else {
-            throw FirewallError(.invalidArgument, errno: EINVAL, operation: "encode rule", object: rule.chain,
+            throw FirewallError(.invalidArgument, operation: .encodeRule, object: rule.chain,
                                 detail: "comment too long: \(rule.owner)")
         }
         nftnl_rule_set_data(r, UInt16(NFTNL_RULE_USERDATA.rawValue), nftnl_udata_buf_data(udata), nftnl_udata_buf_len(udata))
@@ -375,6 +376,6 @@ struct NftMessageEncoder {
     }
 
     private static func allocFailure(_ what: String) -> FirewallError {
-        FirewallError(.system, errno: ENOMEM, operation: "encode nftables message", object: what)
+        FirewallError(.system, operation: .encodeNftablesMessage, object: what, detail: "out of memory")
     }
 }

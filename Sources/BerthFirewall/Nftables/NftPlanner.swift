@@ -1,3 +1,4 @@
+import BerthNamespace
 /// Turns "what should be" into the commands of ONE transaction, given what the table holds
 /// (`NftSnapshot`). Pure: no I/O. Adding what is present yields no command; removing what is
 /// absent yields no command. Commands come out in an order the kernel accepts in one batch:
@@ -111,9 +112,9 @@ struct NftPlanner {
     }
 
     /// An endpoint's port rules; the network's chains must exist or be created in this batch.
-    mutating func ensureEndpoint(_ e: EndpointPorts, operation: String) throws(FirewallError) {
+    mutating func ensureEndpoint(_ e: EndpointPorts, operation: OperationName) throws(FirewallError) {
         for chain in [NftLayout.forwardPorts(e.bridge), NftLayout.nat(e.bridge)] where !chainExists(chain) {
-            throw FirewallError(.invalidArgument, errno: 2, operation: operation, object: e.endpointID,
+            throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
                                 detail: "bridge \(e.bridge) has no Berth network rules (chain \(chain) is missing); add the network first")
         }
         let id = e.endpointID

@@ -1,3 +1,4 @@
+import BerthNamespace
 internal import CNftnl
 internal import CMnl
 import BerthNetlink
@@ -17,14 +18,14 @@ enum NftSnapshotReader {
     private static let setName = UInt16(NFTA_SET_NAME.rawValue)
 
     static func read(table: String, channel: NftChannel) throws(FirewallError) -> NftSnapshot {
-        let op = "read nftables table"
+        let op = OperationName.readNftablesTable
         var snapshot = NftSnapshot()
         func names(_ messages: [NftChannel.Message], tableAttr: UInt16, nameAttr: UInt16) throws(FirewallError) -> [String] {
             var out: [String] = []
             for m in messages {
                 let attrs: [UInt16: ArraySlice<UInt8>]
                 do { attrs = try m.attributes(operation: op, object: table) } catch {
-                    throw FirewallError(.system, errno: EPROTO, operation: op, object: table, detail: "\(error)",
+                    throw FirewallError(.system, operation: op, object: table, detail: "\(error)",
                                         cause: .netlink(error))
                 }
                 guard attrs[tableAttr]?.netlinkString == table, let name = attrs[nameAttr]?.netlinkString else { continue }
@@ -55,7 +56,7 @@ enum NftSnapshotReader {
     /// (filtered by table and chain in the kernel). The snapshot holds exactly those objects;
     /// the planner only looks at what the operation touches, which the scope must cover.
     static func read(table: String, scope: NftReadScope, channel: NftChannel) throws(FirewallError) -> NftSnapshot {
-        let op = "read nftables table"
+        let op = OperationName.readNftablesTable
         var queries: [NftQuery] = [.table]
         for spec in NftLayout.sets { queries.append(.set(spec.name)) }
         for chain in scope.chains { queries.append(.chain(chain)) }
@@ -75,9 +76,9 @@ enum NftSnapshotReader {
                     for key in scope.elementKeys { if let v = elements[key] { snapshot.elements[set, default: [:]][key] = v } }
                     continue
                 }
-                let err = reply.errno
-                throw FirewallError(err == EPERM ? .missingCapability : .rejected, errno: err, operation: op, object: table,
-                                    detail: "\(query): " + (reply.text ?? String(cString: strerror(err))),
+                let err = Errno(reply.errno)
+                throw FirewallError(err.rawValue == EPERM ? .missingCapability : .rejected, errno: err, operation: op, object: table,
+                                    detail: "\(query): " + (reply.text ?? err.description),
                                     cause: reply.error.map { .netlink($0) })
             }
             switch query {
@@ -104,7 +105,7 @@ enum NftSnapshotReader {
     }
 
     private static func parseElements(_ m: NftChannel.Message, into elements: inout [String: String?]) throws(FirewallError) {
-        guard let s = nftnl_set_alloc() else { throw FirewallError(.system, errno: ENOMEM, operation: "parse set elements", object: "") }
+        guard let s = nftnl_set_alloc() else { throw FirewallError(.system, operation: .parseSetElements, object: "", detail: "out of memory") }
         defer { nftnl_set_free(s) }
         let ok = m.bytes.withUnsafeBytes { raw -> Bool in
             guard let base = raw.baseAddress else { return false }
@@ -129,7 +130,7 @@ enum NftSnapshotReader {
     }
 
     private static func parseRule(_ m: NftChannel.Message, table: String) throws(FirewallError) -> NftSnapshot.Rule? {
-        guard let r = nftnl_rule_alloc() else { throw FirewallError(.system, errno: ENOMEM, operation: "parse rule", object: table) }
+        guard let r = nftnl_rule_alloc() else { throw FirewallError(.system, operation: .parseRule, object: table, detail: "out of memory") }
         defer { nftnl_rule_free(r) }
         let ok = m.bytes.withUnsafeBytes { raw -> Bool in
             guard let base = raw.baseAddress else { return false }

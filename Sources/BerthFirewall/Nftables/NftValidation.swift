@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthNetlink
 
 /// Input checks run before anything is sent; every failure is `FirewallError(.invalidArgument)`.
@@ -5,69 +6,69 @@ enum NftValidation {
     /// An interface name under Berth's one rule, `LinkName` (BerthNetlink/Wire/LinkName.swift):
     /// 1–15 bytes of `[A-Za-z0-9_.-]`, not starting with `-`, not `.`/`..`, so nftables matches it
     /// literally (no `*` wildcard) and it needs no quoting in chain names.
-    /// - Throws: `FirewallError(.invalidArgument)`, errno EINVAL, with the rule's reason.
-    static func interfaceName(_ name: String, operation: String) throws(FirewallError) {
+    /// - Throws: `FirewallError(.invalidArgument)`, no errno (the refusal is ours), with the rule's reason.
+    static func interfaceName(_ name: String, operation: OperationName) throws(FirewallError) {
         if let reason = LinkName.problem(with: name) {
-            throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: name,
+            throw FirewallError(.invalidArgument, operation: operation, object: name,
                                 detail: "interface name \"\(name)\" \(reason)")
         }
     }
 
     /// A network or endpoint ID: 1–64 bytes of `[A-Za-z0-9_.-]` (it becomes a rule comment).
-    static func identifier(_ id: String, what: String, operation: String) throws(FirewallError) {
+    static func identifier(_ id: String, what: String, operation: OperationName) throws(FirewallError) {
         let bytes = Array(id.utf8)
         guard !bytes.isEmpty, bytes.count <= 64, bytes.allSatisfy(isNameByte) else {
-            throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: id,
+            throw FirewallError(.invalidArgument, operation: operation, object: id,
                                 detail: "\(what) must be 1-64 characters of [A-Za-z0-9_.-]")
         }
     }
 
     /// The table name: 1–64 bytes of `[A-Za-z0-9_-]`.
-    static func tableName(_ name: String, operation: String) throws(FirewallError) {
+    static func tableName(_ name: String, operation: OperationName) throws(FirewallError) {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= 64, bytes.allSatisfy({ isNameByte($0) && $0 != UInt8(ascii: ".") }) else {
-            throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: name,
+            throw FirewallError(.invalidArgument, operation: operation, object: name,
                                 detail: "table name must be 1-64 characters of [A-Za-z0-9_-]")
         }
     }
 
-    static func network(_ n: NetworkRules, operation: String) throws(FirewallError) {
+    static func network(_ n: NetworkRules, operation: OperationName) throws(FirewallError) {
         try identifier(n.id, what: "network ID", operation: operation)
         try interfaceName(n.bridge, operation: operation)
         guard n.subnet.prefixLength >= 1, n.subnet.prefixLength <= 32, n.subnet.address == n.subnet.network else {
-            throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: n.bridge,
+            throw FirewallError(.invalidArgument, operation: operation, object: n.bridge,
                                 detail: "subnet \(n.subnet) must have a prefix of 1-32 and no host bits")
         }
     }
 
-    static func endpoint(_ e: EndpointPorts, operation: String) throws(FirewallError) {
+    static func endpoint(_ e: EndpointPorts, operation: OperationName) throws(FirewallError) {
         try identifier(e.endpointID, what: "endpoint ID", operation: operation)
         try identifier(e.networkID, what: "network ID", operation: operation)
         try interfaceName(e.bridge, operation: operation)
         guard e.address.value != 0, e.address.value != UInt32.max else {
-            throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: e.endpointID,
+            throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
                                 detail: "endpoint address \(e.address) is not a unicast address")
         }
         for p in e.ports where p.hostPort == 0 || p.containerPort == 0 {
-            throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: e.endpointID,
+            throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
                                 detail: "port mapping \(p.hostPort):\(p.containerPort)/\(p.proto.rawValue): ports must be 1-65535")
         }
     }
 
     /// A whole state: each item valid, network IDs and bridges unique, endpoint IDs unique.
-    static func state(_ s: FirewallState, operation: String) throws(FirewallError) {
+    static func state(_ s: FirewallState, operation: OperationName) throws(FirewallError) {
         var ids = Set<String>(), bridges = Set<String>(), endpoints = Set<String>()
         for n in s.networks {
             try network(n, operation: operation)
             guard ids.insert(n.id).inserted, bridges.insert(n.bridge).inserted else {
-                throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: n.id,
+                throw FirewallError(.invalidArgument, operation: operation, object: n.id,
                                     detail: "network ID or bridge \(n.bridge) appears twice")
             }
         }
         for e in s.endpoints {
             try endpoint(e, operation: operation)
             guard endpoints.insert(e.endpointID).inserted else {
-                throw FirewallError(.invalidArgument, errno: 22, operation: operation, object: e.endpointID,
+                throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
                                     detail: "endpoint ID appears twice")
             }
         }

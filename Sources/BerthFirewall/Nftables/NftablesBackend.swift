@@ -87,7 +87,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// ```
     /// - Throws: `FirewallError` (`.rejected`, `.missingCapability`, `.system`, `.namespace`).
     public func setUpBase() throws(FirewallError) {
-        let op = "set up nftables base"
+        let op = OperationName.setUpNftablesBase
         try transact(op, scope: .base) { (p: inout NftPlanner) throws(FirewallError) in p.ensureBase() }
         try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
     }
@@ -120,7 +120,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// rules differ has them replaced in the same single batch.
     /// - Throws: `.invalidArgument` (ID, bridge name, subnet) before anything is sent; kernel errors.
     public func addNetwork(_ network: NetworkRules) throws(FirewallError) {
-        let op = "add nftables network"
+        let op = OperationName.addNftablesNetwork
         try NftValidation.network(network, operation: op)
         try transact(op, scope: NftReadScope.base.union(.network(network.bridge))) { (p: inout NftPlanner) throws(FirewallError) in
             p.ensureBase()
@@ -137,7 +137,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// `delete chain` for `fwd-in-BR`, `fwd-out-BR`, `fwd-ports-BR`, `nat-BR`, and `delete rule
     /// ip berth published handle H` for the endpoints' DNAT rules.
     public func removeNetwork(_ network: NetworkRules) throws(FirewallError) {
-        let op = "remove nftables network"
+        let op = OperationName.removeNftablesNetwork
         try NftValidation.network(network, operation: op)
         try transact(op, createIfMissing: false, scope: .networkRemoval(network.bridge)) { (p: inout NftPlanner) throws(FirewallError) in
             p.removeNetwork(network)
@@ -158,7 +158,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// (`fib daddr type local`). Same rules present: nothing is sent; different: replaced atomically.
     /// - Throws: `.invalidArgument` (port 0, bad IDs or bridge, network not added); kernel errors.
     public func addPorts(_ endpoint: EndpointPorts) throws(FirewallError) {
-        let op = "add nftables ports"
+        let op = OperationName.addNftablesPorts
         try NftValidation.endpoint(endpoint, operation: op)
         let scope = NftReadScope.base.union(.endpoint(bridges: [endpoint.bridge]))
         try transact(op, scope: scope, widen: Self.widening(scope, endpointID: endpoint.endpointID)) { (p: inout NftPlanner) throws(FirewallError) in
@@ -169,7 +169,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
 
     /// Deletes every rule the endpoint owns (`delete rule ... handle H`), in one batch; absent: no-op.
     public func removePorts(_ endpoint: EndpointPorts) throws(FirewallError) {
-        let op = "remove nftables ports"
+        let op = OperationName.removeNftablesPorts
         try NftValidation.identifier(endpoint.endpointID, what: "endpoint ID", operation: op)
         let scope = NftReadScope.endpoint(bridges: [endpoint.bridge])
         try transact(op, createIfMissing: false, scope: scope,
@@ -184,11 +184,11 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// - Throws: `.invalidArgument` (any item invalid, duplicate IDs/bridges, an endpoint on a
     ///   bridge that no network of `state` has); kernel errors.
     public func reapply(_ state: FirewallState) throws(FirewallError) {
-        let op = "reapply nftables state"
+        let op = OperationName.reapplyNftablesState
         try NftValidation.state(state, operation: op)
         let bridges = Set(state.networks.map(\.bridge))
         for e in state.endpoints where !bridges.contains(e.bridge) {
-            throw FirewallError(.invalidArgument, errno: EINVAL, operation: op, object: e.endpointID,
+            throw FirewallError(.invalidArgument, operation: op, object: e.endpointID,
                                 detail: "endpoint is on bridge \(e.bridge), which no network of the state has")
         }
         try transact(op) { (p: inout NftPlanner) throws(FirewallError) in
@@ -207,7 +207,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// chain with it — in one batch (`delete table ip berth`); no table: no-op. Other tables are
     /// untouched; sysctls are left as they are (Docker never turns ip_forward back off).
     public func removeAll(_ state: FirewallState) throws(FirewallError) {
-        let op = "remove nftables table"
+        let op = OperationName.removeNftablesTable
         try NftValidation.tableName(tableName, operation: op)
         try withChannel(op) { (ch: NftChannel) throws(FirewallError) in
             let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
@@ -223,7 +223,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     /// `plan` compute the commands, sends them as one batch (if any). `widen` may name more to
     /// read once the first read is seen (an endpoint's rules on another bridge); it is read again.
     /// With `createIfMissing` false, a missing table means there is nothing to do.
-    private func transact(_ operation: String, createIfMissing: Bool = true, scope: NftReadScope? = nil,
+    private func transact(_ operation: OperationName, createIfMissing: Bool = true, scope: NftReadScope? = nil,
                           widen: ((NftSnapshot) -> NftReadScope?)? = nil,
                           _ plan: (inout NftPlanner) throws(FirewallError) -> Void) throws(FirewallError) {
         try NftValidation.tableName(tableName, operation: operation)
@@ -261,7 +261,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
 
     /// Runs `body` with the (lazily opened) channel under the lock; a socket-level failure drops
     /// the channel so the next call opens a fresh one.
-    func withChannel(_ operation: String, _ body: (NftChannel) throws(FirewallError) -> Void) throws(FirewallError) {
+    func withChannel(_ operation: OperationName, _ body: (NftChannel) throws(FirewallError) -> Void) throws(FirewallError) {
         try channel.withLock { (box: inout ChannelBox) throws(FirewallError) in
             let ch: NftChannel
             if let existing = box.channel {
@@ -279,20 +279,20 @@ public final class NftablesBackend: FirewallBackend, Sendable {
         }
     }
 
-    private func openChannel(_ operation: String) throws(FirewallError) -> NftChannel {
+    private func openChannel(_ operation: OperationName) throws(FirewallError) -> NftChannel {
         do {
             let socket = try MnlSocket.open(bus: MnlSocket.netfilterBus, in: host)
             return NftChannel(transport: socket, object: object)
         } catch {
             let code: FirewallError.Code = error.code == .namespace ? .namespace
-                : (error.errno == EPERM ? .missingCapability : .system)
+                : (error.errno == Errno(EPERM) ? .missingCapability : .system)
             throw FirewallError(code, errno: error.errno, operation: operation, object: object,
                                 detail: "open NETLINK_NETFILTER socket: \(error)", cause: .netlink(error))
         }
     }
 
     /// Writes a sysctl in the host namespace; `optional`: a missing key is not an error.
-    func sysctl(_ key: String, _ value: String, operation: String, optional: Bool) throws(FirewallError) {
+    func sysctl(_ key: String, _ value: String, operation: OperationName, optional: Bool) throws(FirewallError) {
         do {
             try Sysctl.write(key, value, in: host)
         } catch {
@@ -310,12 +310,12 @@ extension NftablesBackend {
     ///   handle H (OWNER)`, `delete chain …`, `delete element …`).
     /// - Throws: as `reapply(_:)`.
     public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String] {
-        let op = "reconcile nftables state"
+        let op = OperationName.reconcileNftablesState
         try NftValidation.state(state, operation: op)
         try NftValidation.tableName(tableName, operation: op)
         let bridges = Set(state.networks.map(\.bridge))
         for e in state.endpoints where !bridges.contains(e.bridge) {
-            throw FirewallError(.invalidArgument, errno: EINVAL, operation: op, object: e.endpointID,
+            throw FirewallError(.invalidArgument, operation: op, object: e.endpointID,
                                 detail: "endpoint is on bridge \(e.bridge), which no network of the state has")
         }
         var removed: [String] = []

@@ -1,3 +1,4 @@
+import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,7 @@ extension NetlinkEngine {
     /// the acknowledgement (for a single-object GET, the object).
     /// - Throws: the kernel's refusal (`isRefusal`, errno and extended-ack text), or any reply or
     ///   transport failure (see `NetlinkEngine`).
-    public func request(_ message: [UInt8], operation: String, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    public func request(_ message: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         let reply = try replies(to: [message], operation: operation, object: object)[0]
         if let error = reply.error { throw error }
         return reply.messages
@@ -22,7 +23,7 @@ extension NetlinkEngine {
     /// - Throws: `.dumpInterrupted` when every attempt was interrupted; the kernel's refusal (an
     ///   NLMSG_ERROR, or NLMSG_DONE with a negative code, e.g. ENOENT for an absent table);
     ///   reply or transport failures.
-    public func dump(_ message: [UInt8], operation: String, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    public func dump(_ message: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         for _ in 0..<Self.dumpAttempts {
             var collected: [NetlinkMessage] = []
             var interrupted = false
@@ -53,7 +54,7 @@ extension NetlinkEngine {
     /// skbs of a page each per message (object and ACK).
     /// - Returns: one `NetlinkReply` per message, in order; a refusal is a value here, not thrown.
     /// - Throws: reply or transport failures only.
-    public func query(_ messages: [[UInt8]], operation: String, object: String) throws(NetlinkError) -> [NetlinkReply] {
+    public func query(_ messages: [[UInt8]], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkReply] {
         guard !messages.isEmpty else { return [] }
         return try replies(to: messages, operation: operation, object: object,
                            replyBytes: messages.count.multipliedReportingOverflow(by: 8192).partialValue)
@@ -70,11 +71,11 @@ extension NetlinkEngine {
     /// - Throws: `.invalidArgument` (before sending) when a message lacks NLM_F_ACK or is not one
     ///   whole message; reply or transport failures.
     public func transaction(begin: [UInt8], _ messages: [[UInt8]], end: [UInt8],
-                            operation: String, object: String) throws(NetlinkError) -> NetlinkBatchReply {
+                            operation: OperationName, object: String) throws(NetlinkError) -> NetlinkBatchReply {
         var reply = NetlinkBatchReply(errors: Array(repeating: nil, count: messages.count))
         guard !messages.isEmpty else { return reply }
         if let i = messages.firstIndex(where: { !Self.asksForAck($0) }) {
-            throw NetlinkError(.invalidArgument, errno: EINVAL, operation: operation, object: object,
+            throw NetlinkError(.invalidArgument, operation: operation, object: object,
                                detail: "batch message \(i + 1) of \(messages.count) does not ask for an acknowledgement")
         }
         let last = messages.count + 1
@@ -101,7 +102,7 @@ extension NetlinkEngine {
     // MARK: - Pieces
 
     /// Replies to `messages`, each collected up to its NLMSG_ERROR (or NLMSG_DONE).
-    private func replies(to messages: [[UInt8]], operation: String, object: String,
+    private func replies(to messages: [[UInt8]], operation: OperationName, object: String,
                          replyBytes: Int? = nil) throws(NetlinkError) -> [NetlinkReply] {
         var replies = [NetlinkReply](repeating: NetlinkReply(), count: messages.count)
         var finished = [Bool](repeating: false, count: messages.count)
@@ -125,15 +126,15 @@ extension NetlinkEngine {
     }
 
     /// nil for an ACK (error 0), else the refusal an NLMSG_ERROR carries.
-    static func refusal(in m: NetlinkMessage, operation: String, object: String) throws(NetlinkError) -> NetlinkError? {
+    static func refusal(in m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> NetlinkError? {
         let (err, text) = try RouteDecoding.error(m, operation: operation, object: object)
-        return err == 0 ? nil : NetlinkError.refusal(err, operation: operation, object: object, message: text)
+        return err == 0 ? nil : NetlinkError.refusal(Errno(err), operation: operation, object: object, message: text)
     }
 
     /// The refusal an NLMSG_DONE carries in its int payload (negative errno), if any.
-    static func doneError(_ m: NetlinkMessage, operation: String, object: String) -> NetlinkError? {
+    static func doneError(_ m: NetlinkMessage, operation: OperationName, object: String) -> NetlinkError? {
         guard let code = ByteReader(m.payload).read(Int32.self, at: 0), code < 0 else { return nil }
-        return NetlinkError.refusal(code == Int32.min ? Int32.max : -code, operation: operation, object: object)
+        return NetlinkError.refusal(Errno(code == Int32.min ? Int32.max : -code), operation: operation, object: object)
     }
 
     static func asksForAck(_ message: [UInt8]) -> Bool {

@@ -1,3 +1,4 @@
+import BerthNamespace
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -48,7 +49,7 @@ public final class NetlinkEngine: Sendable {
     /// over 100 000 bytes, the send buffer to 64 KiB more than the request.
     /// - Throws: `.invalidArgument` when a message is not one whole `nlmsghdr`-framed message;
     ///   the transport's errors; the reply checks above; whatever `handle` throws.
-    func converse(_ messages: [[UInt8]], operation: String, object: String, replyBytes: Int? = nil,
+    func converse(_ messages: [[UInt8]], operation: OperationName, object: String, replyBytes: Int? = nil,
                   handle: (NetlinkMessage, Int) throws(NetlinkError) -> Bool) throws(NetlinkError) {
         guard !messages.isEmpty else { return }
         try nextSequence.withLock { (next: inout UInt32) throws(NetlinkError) -> Void in
@@ -84,13 +85,13 @@ public final class NetlinkEngine: Sendable {
     }
 
     /// The request datagram: each message with its nlmsg_seq set, padded to NLMSG_ALIGN.
-    static func stamp(_ messages: [[UInt8]], first: UInt32, operation: String, object: String) throws(NetlinkError) -> [UInt8] {
+    static func stamp(_ messages: [[UInt8]], first: UInt32, operation: OperationName, object: String) throws(NetlinkError) -> [UInt8] {
         var datagram: [UInt8] = []
         datagram.reserveCapacity(messages.reduce(0) { $0 + NetlinkParser.align($1.count) })
         for (i, message) in messages.enumerated() {
             guard message.count >= NetlinkMessageBuilder.headerLength,
                   ByteReader(message).read(UInt32.self, at: 0).map({ Int($0) == message.count }) == true else {
-                throw NetlinkError(.invalidArgument, errno: EINVAL, operation: operation, object: object,
+                throw NetlinkError(.invalidArgument, operation: operation, object: object,
                                    detail: "request message \(i + 1) of \(messages.count) is not one whole netlink message")
             }
             var stamped = message
@@ -103,9 +104,9 @@ public final class NetlinkEngine: Sendable {
 
     /// The messages of one received datagram after the sender, truncation, framing, port and
     /// control-message checks (NLMSG_NOOP dropped).
-    static func checked(_ datagram: NetlinkDatagram, port: UInt32, operation: String, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    static func checked(_ datagram: NetlinkDatagram, port: UInt32, operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         if datagram.truncated {
-            throw NetlinkError(.truncatedReply, errno: ENOSPC, operation: operation, object: object,
+            throw NetlinkError(.truncatedReply, operation: operation, object: object,
                                detail: "datagram larger than the receive buffer")
         }
         if datagram.senderPort != 0 {
@@ -122,7 +123,7 @@ public final class NetlinkEngine: Sendable {
             case RTNL.NLMSG_NOOP:
                 continue
             case RTNL.NLMSG_OVERRUN:
-                throw NetlinkError(.socket, errno: ENOBUFS, operation: operation, object: object, detail: "netlink overrun")
+                throw NetlinkError(.socket, operation: operation, object: object, detail: "netlink overrun")
             default:
                 out.append(m)
             }

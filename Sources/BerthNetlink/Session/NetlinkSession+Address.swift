@@ -1,3 +1,4 @@
+import BerthNamespace
 /// Address operations (RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR).
 extension NetlinkSession {
     /// `ip addr add A/LEN [brd B] dev IF`.
@@ -5,10 +6,10 @@ extension NetlinkSession {
     ///   `.invalidArgument` (prefix length beyond the family's width).
     /// - Parameter device: the link's name, for error messages (default `#index`).
     public func addAddress(_ address: InterfaceAddress, device: String? = nil) throws(NetlinkError) {
-        let op = "add address"
+        let op = OperationName.addAddress
         let obj = "\(address.address)/\(address.prefixLength) on \(device ?? "#\(address.linkIndex)")"
         guard address.prefixLength >= 0, address.prefixLength <= address.address.bitWidth else {
-            throw NetlinkError(.invalidArgument, errno: 22, operation: op, object: obj, detail: "prefix length out of range")
+            throw NetlinkError(.invalidArgument, operation: op, object: obj, detail: "prefix length out of range")
         }
         try requireNetAdmin(op, obj)
         _ = try request(AddressRequest.add(address), operation: op, object: obj)
@@ -17,7 +18,7 @@ extension NetlinkSession {
     /// `ip addr del A/LEN dev IF`.
     /// - Throws: `.missingCapability`, `.notFound` (EADDRNOTAVAIL) when the address is not there.
     public func deleteAddress(_ address: InterfaceAddress) throws(NetlinkError) {
-        let op = "delete address"
+        let op = OperationName.deleteAddress
         let obj = "\(address.address)/\(address.prefixLength) on #\(address.linkIndex)"
         try requireNetAdmin(op, obj)
         _ = try request(AddressRequest.delete(address), operation: op, object: obj)
@@ -26,7 +27,7 @@ extension NetlinkSession {
     /// `ip addr show [dev IF]`: addresses of `family` (RTNL.AF_INET / AF_INET6 / AF_UNSPEC for both),
     /// optionally only those of link `index`.
     public func addresses(family: UInt8 = RTNL.AF_UNSPEC, linkIndex: Int32? = nil) throws(NetlinkError) -> [InterfaceAddress] {
-        let op = "list addresses"
+        let op = OperationName.listAddresses
         var out: [InterfaceAddress] = []
         for m in try dump(AddressRequest.dump(family: family), operation: op, object: "all") where m.type == RTNL.RTM_NEWADDR {
             let a = try RouteDecoding.address(m, operation: op, object: "all")
@@ -42,7 +43,7 @@ extension NetlinkSession {
     /// - Throws: `.missingCapability`, `.exists`, `.notFound`/`.kernel` (ENETUNREACH: gateway not on-link).
     /// - Parameter device: the output link's name, for error messages (default `#index`).
     public func addRoute(_ route: Route, device: String? = nil) throws(NetlinkError) {
-        let op = "add route"
+        let op = OperationName.addRoute
         let obj = Self.describe(route, device: device)
         try requireNetAdmin(op, obj)
         _ = try request(RouteRequest.add(route), operation: op, object: obj)
@@ -51,7 +52,7 @@ extension NetlinkSession {
     /// `ip route del ...`.
     /// - Throws: `.missingCapability`, `.notFound` (ESRCH) when no such route exists.
     public func deleteRoute(_ route: Route) throws(NetlinkError) {
-        let op = "delete route"
+        let op = OperationName.deleteRoute
         let obj = Self.describe(route)
         try requireNetAdmin(op, obj)
         _ = try request(RouteRequest.delete(route), operation: op, object: obj)
@@ -59,7 +60,7 @@ extension NetlinkSession {
 
     /// `ip route show table TABLE`: routes of `family` in `table` (default main; nil for all tables).
     public func routes(family: UInt8 = RTNL.AF_INET, table: UInt32? = UInt32(RTNL.RT_TABLE_MAIN)) throws(NetlinkError) -> [Route] {
-        let op = "list routes"
+        let op = OperationName.listRoutes
         var out: [Route] = []
         for m in try dump(RouteRequest.dump(family: family), operation: op, object: "all") where m.type == RTNL.RTM_NEWROUTE {
             let r = try RouteDecoding.route(m, operation: op, object: "all")

@@ -3,9 +3,9 @@ import BerthNamespace
 /// Link operations (RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK). Mutating calls check CAP_NET_ADMIN
 /// and link names before anything is sent, so bad input changes nothing.
 extension NetlinkSession {
-    func requireNetAdmin(_ operation: String, _ object: String) throws(NetlinkError) {
+    func requireNetAdmin(_ operation: OperationName, _ object: String) throws(NetlinkError) {
         if !Capabilities.hasNetAdmin() {
-            throw NetlinkError(.missingCapability, errno: 1, operation: operation, object: object,
+            throw NetlinkError(.missingCapability, operation: operation, object: object,
                                detail: "requires CAP_NET_ADMIN, which the calling thread lacks (capabilities(7))")
         }
     }
@@ -16,7 +16,7 @@ extension NetlinkSession {
     /// - Throws: `NetlinkError` `.invalidName`, `.missingCapability`, `.exists`, `.invalidArgument`.
     @discardableResult
     public func createBridge(name: String, mtu: UInt32? = nil, mac: MACAddress? = nil, up: Bool = false) throws(NetlinkError) -> Link {
-        let op = "create bridge"
+        let op = OperationName.createBridge
         try LinkName.validate(name, operation: op)
         try requireNetAdmin(op, name)
         _ = try request(LinkRequest.newBridge(name: name, mtu: mtu, mac: mac, up: up), operation: op, object: name)
@@ -30,7 +30,7 @@ extension NetlinkSession {
     ///   `.invalidArgument`.
     public func createVeth(name: String, peer: VethPeer, mtu: UInt32? = nil, mac: MACAddress? = nil,
                            masterIndex: Int32? = nil, up: Bool = false) throws(NetlinkError) {
-        let op = "create veth"
+        let op = OperationName.createVeth
         try LinkName.validate(name, operation: op)
         try LinkName.validate(peer.name, operation: op)
         try requireNetAdmin(op, name)
@@ -41,7 +41,7 @@ extension NetlinkSession {
     /// Deletes a link by name (`ip link del NAME`); a veth takes its peer with it.
     /// - Throws: `.invalidName`, `.missingCapability`, `.notFound` when there is no such link.
     public func deleteLink(named name: String) throws(NetlinkError) {
-        let op = "delete link"
+        let op = OperationName.deleteLink
         try LinkName.validate(name, operation: op)
         try requireNetAdmin(op, name)
         _ = try request(LinkRequest.delete(index: 0, name: name), operation: op, object: name)
@@ -49,14 +49,14 @@ extension NetlinkSession {
 
     /// Deletes a link by index.
     public func deleteLink(index: Int32) throws(NetlinkError) {
-        let op = "delete link"
+        let op = OperationName.deleteLink
         try requireNetAdmin(op, "#\(index)")
         _ = try request(LinkRequest.delete(index: index), operation: op, object: "#\(index)")
     }
 
     /// Applies `change` to the link `index` in one RTM_NEWLINK (`ip link set`).
     /// - Throws: `.invalidName` (new name), `.missingCapability`, `.notFound`, `.invalidArgument`, `.exists` (rename).
-    public func setLink(index: Int32, _ change: LinkChange, operation: String = "set link", object: String? = nil) throws(NetlinkError) {
+    public func setLink(index: Int32, _ change: LinkChange, operation: OperationName = .setLink, object: String? = nil) throws(NetlinkError) {
         let obj = object ?? "#\(index)"
         if let name = change.name { try LinkName.validate(name, operation: operation) }
         try requireNetAdmin(operation, obj)
@@ -66,20 +66,20 @@ extension NetlinkSession {
     /// `ip link set NAME up|down`.
     public func setUp(_ name: String, _ up: Bool = true) throws(NetlinkError) {
         let l = try link(named: name)
-        try setLink(index: l.index, LinkChange(up: up), operation: up ? "set link up" : "set link down", object: name)
+        try setLink(index: l.index, LinkChange(up: up), operation: up ? .setLinkUp : .setLinkDown, object: name)
     }
 
     /// `ip link set NAME master BRIDGE`.
     public func setMaster(_ name: String, bridge: String) throws(NetlinkError) {
         let l = try link(named: name)
         let master = try link(named: bridge)
-        try setLink(index: l.index, LinkChange(masterIndex: master.index), operation: "set master", object: "\(name) → \(bridge)")
+        try setLink(index: l.index, LinkChange(masterIndex: master.index), operation: .setMaster, object: "\(name) → \(bridge)")
     }
 
     /// `ip link set NAME nomaster`.
     public func setNoMaster(_ name: String) throws(NetlinkError) {
         let l = try link(named: name)
-        try setLink(index: l.index, LinkChange(masterIndex: 0), operation: "set nomaster", object: name)
+        try setLink(index: l.index, LinkChange(masterIndex: 0), operation: .setNomaster, object: name)
     }
 
     /// `ip link set NAME type bridge_slave hairpin on|off`: bridge-port hairpin mode, so frames may
@@ -88,7 +88,7 @@ extension NetlinkSession {
     /// - Throws: `.invalidName`, `.missingCapability`, `.notFound` (no such link), `.invalidArgument`
     ///   (e.g. not a bridge port).
     public func setBridgePortHairpin(_ name: String, _ on: Bool = true) throws(NetlinkError) {
-        let op = on ? "set hairpin on" : "set hairpin off"
+        let op: OperationName = on ? .setHairpinOn : .setHairpinOff
         let l = try link(named: name)
         try requireNetAdmin(op, name)
         _ = try request(LinkRequest.bridgePortHairpin(index: l.index, on), operation: op, object: name)
@@ -97,33 +97,33 @@ extension NetlinkSession {
     /// `ip link set NAME mtu M` (bytes).
     public func setMTU(_ name: String, _ mtu: UInt32) throws(NetlinkError) {
         let l = try link(named: name)
-        try setLink(index: l.index, LinkChange(mtu: mtu), operation: "set mtu", object: name)
+        try setLink(index: l.index, LinkChange(mtu: mtu), operation: .setMtu, object: name)
     }
 
     /// `ip link set NAME address MAC`.
     public func setMAC(_ name: String, _ mac: MACAddress) throws(NetlinkError) {
         let l = try link(named: name)
-        try setLink(index: l.index, LinkChange(mac: mac), operation: "set address", object: name)
+        try setLink(index: l.index, LinkChange(mac: mac), operation: .setAddress, object: name)
     }
 
     /// `ip link set NAME name NEW` (the link must be down for most kinds).
     public func rename(_ name: String, to newName: String) throws(NetlinkError) {
-        try LinkName.validate(newName, operation: "rename link")
+        try LinkName.validate(newName, operation: .renameLink)
         let l = try link(named: name)
-        try setLink(index: l.index, LinkChange(name: newName), operation: "rename link", object: "\(name) → \(newName)")
+        try setLink(index: l.index, LinkChange(name: newName), operation: .renameLink, object: "\(name) → \(newName)")
     }
 
     /// `ip link set NAME netns NS`: moves the link; it disappears from this namespace.
     public func move(_ name: String, to namespace: NetworkNamespace) throws(NetlinkError) {
         let l = try link(named: name)
-        try setLink(index: l.index, LinkChange(namespaceFD: namespace.fileDescriptor), operation: "move link",
+        try setLink(index: l.index, LinkChange(namespaceFD: namespace.fileDescriptor), operation: .moveLink,
                     object: "\(name) → \(namespace)")
     }
 
     /// `ip link show NAME`.
     /// - Throws: `.invalidName`, `.notFound` when there is no such link.
     public func link(named name: String) throws(NetlinkError) -> Link {
-        let op = "get link"
+        let op = OperationName.getLink
         try LinkName.validate(name, operation: op)
         let replies = try request(LinkRequest.get(index: 0, name: name), operation: op, object: name)
         guard let first = replies.first(where: { $0.type == RTNL.RTM_NEWLINK }) else {
@@ -134,7 +134,7 @@ extension NetlinkSession {
 
     /// The link with ifindex `index`.
     public func link(index: Int32) throws(NetlinkError) -> Link {
-        let op = "get link"
+        let op = OperationName.getLink
         let replies = try request(LinkRequest.get(index: index), operation: op, object: "#\(index)")
         guard let first = replies.first(where: { $0.type == RTNL.RTM_NEWLINK }) else {
             throw NetlinkError(.malformedReply, operation: op, object: "#\(index)", detail: "no link in the reply")
@@ -144,7 +144,7 @@ extension NetlinkSession {
 
     /// `ip link show`: every link of the namespace.
     public func links() throws(NetlinkError) -> [Link] {
-        let op = "list links"
+        let op = OperationName.listLinks
         var out: [Link] = []
         for m in try dump(LinkRequest.dump(), operation: op, object: "all") where m.type == RTNL.RTM_NEWLINK {
             out.append(try RouteDecoding.link(m, operation: op, object: "all"))

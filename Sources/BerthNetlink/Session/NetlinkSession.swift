@@ -28,13 +28,13 @@ public final class NetlinkSession: Sendable {
 
     /// Sends a request with NLM_F_ACK and returns the messages that came before the ACK
     /// (for a GET, the object). An error reply throws with the kernel's errno and ext-ack text.
-    public func request(_ message: NetlinkMessageBuilder, operation: String, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    public func request(_ message: NetlinkMessageBuilder, operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         try engine.request(message.finish(sequence: 0, portID: engine.portID), operation: operation, object: object)
     }
 
     /// Sends a dump request and returns every object message until NLMSG_DONE, retrying up to
     /// `dumpAttempts` times while the kernel marks the dump interrupted.
-    public func dump(_ message: NetlinkMessageBuilder, operation: String, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    public func dump(_ message: NetlinkMessageBuilder, operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         try engine.dump(message.finish(sequence: 0, portID: engine.portID), operation: operation, object: object)
     }
 }

@@ -43,20 +43,18 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
         let object = namespace.map(\.description) ?? "current netns"
         guard let namespace else { return try openHere(bus: bus, object: object) }
         do {
-            return try NamespaceThread.shared.run(in: namespace) { try openHere(bus: bus, object: object) }
-        } catch let e as NetlinkError {
-            throw e
-        } catch let e as NamespaceError {
-            throw NetlinkError.wrapping(e, operation: "open netlink socket", object: object)
+            return try NamespaceThread.shared.run(in: namespace) { () throws(NetlinkError) in
+                try openHere(bus: bus, object: object)
+            }
         } catch {
-            throw NetlinkError(.socket, operation: "open netlink socket", object: object, detail: "\(error)")
+            throw error.unwrapped { NetlinkError.wrapping($0, operation: .openNetlinkSocket, object: object) }
         }
     }
 
     private static func openHere(bus: Int32, object: String) throws(NetlinkError) -> MnlSocket {
-        let op = "open netlink socket"
+        let op = OperationName.openNetlinkSocket
         guard let nl = mnl_socket_open2(bus, Int32(SOCK_CLOEXEC.rawValue)) else {
-            throw NetlinkError(.socket, errno: errno, operation: op, object: object)
+            throw NetlinkError(.socket, errno: .current, operation: op, object: object)
         }
         var one: Int32 = 1
         _ = mnl_socket_setsockopt(nl, RTNL.NETLINK_EXT_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -65,30 +63,31 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
         let fd = mnl_socket_get_fd(nl)
         if setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) != 0
             || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) != 0 {
-            let err = errno
+            let err = Errno.current
             mnl_socket_close(nl)
             throw NetlinkError(.socket, errno: err, operation: op, object: object)
         }
         if mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) < 0 {
-            let err = errno
+            let err = Errno.current
             mnl_socket_close(nl)
             throw NetlinkError(.socket, errno: err, operation: op, object: object)
         }
         return MnlSocket(socket: nl, portID: mnl_socket_get_portid(nl))
     }
 
-    public func send(_ bytes: [UInt8], operation: String, object: String) throws(NetlinkError) {
+    public func send(_ bytes: [UInt8], operation: OperationName, object: String) throws(NetlinkError) {
         let sent = bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
         if sent < 0 {
-            let err = errno
-            throw NetlinkError(err == EAGAIN ? .timeout : .socket, errno: err, operation: operation, object: object)
+            let err = Errno.current
+            throw NetlinkError(err.rawValue == EAGAIN ? .timeout : .socket, errno: err, operation: operation, object: object)
         }
     }
 
     /// recvmsg(2) of one datagram, with the sender's nl_pid and MSG_TRUNC; EINTR is retried.
-    public func receive(operation: String, object: String) throws(NetlinkError) -> NetlinkDatagram {
+    public func receive(operation: OperationName, object: String) throws(NetlinkError) -> NetlinkDatagram {
         var address = sockaddr_nl()
         var flags: Int32 = 0
+        var failure = Errno(0)
         let fd = fileDescriptor
         let count = buffer.withUnsafeMutableBytes { raw -> Int in
             withUnsafeMutablePointer(to: &address) { addr in
@@ -101,7 +100,8 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
                     msg.msg_iovlen = 1
                     while true {
                         let n = recvmsg(fd, &msg, 0)
-                        if n < 0 && errno == EINTR { continue }
+                        if n < 0 { failure = Errno.current }  // before any other call can overwrite it
+                        if n < 0 && failure.rawValue == EINTR { continue }
                         flags = msg.msg_flags
                         return n
                     }
@@ -109,8 +109,8 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
             }
         }
         if count < 0 {
-            let err = errno
-            throw NetlinkError(err == EAGAIN || err == EWOULDBLOCK ? .timeout : .socket, errno: err,
+            let err = failure
+            throw NetlinkError(err.rawValue == EAGAIN || err.rawValue == EWOULDBLOCK ? .timeout : .socket, errno: err,
                                operation: operation, object: object)
         }
         return NetlinkDatagram(Array(buffer[0..<min(count, buffer.count)]), senderPort: address.nl_pid,

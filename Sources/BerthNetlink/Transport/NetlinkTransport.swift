@@ -1,3 +1,4 @@
+import BerthNamespace
 /// What the netlink engine needs from a socket; the real one is `MnlSocket`, tests use scripted
 /// mocks to check requests byte for byte and feed replies.
 ///
@@ -8,11 +9,11 @@ public protocol NetlinkTransport: AnyObject, Sendable {
     var portID: UInt32 { get }
     /// Sends one or more complete messages in one datagram.
     /// - Throws: `NetlinkError` `.socket` (or `.timeout` for EAGAIN) with the errno.
-    func send(_ bytes: [UInt8], operation: String, object: String) throws(NetlinkError)
+    func send(_ bytes: [UInt8], operation: OperationName, object: String) throws(NetlinkError)
     /// Receives one datagram, which may hold several messages, with its sender and whether it
     /// was cut to fit the receive buffer (MSG_TRUNC).
     /// - Throws: `NetlinkError` `.timeout` (EAGAIN after the socket's time-out) or `.socket`.
-    func receive(operation: String, object: String) throws(NetlinkError) -> NetlinkDatagram
+    func receive(operation: OperationName, object: String) throws(NetlinkError) -> NetlinkDatagram
     /// Optional capability: grows the socket buffers to at least `receiveBytes` / `sendBytes`
     /// (0: leave as is), for exchanges with many replies (one skb each) or a large request.
     /// Best effort, never throws; the default does nothing.

@@ -1,3 +1,4 @@
+import BerthNamespace
 /// The one interface-name rule of Berth, used by every layer that takes a name: the façade's
 /// preflight (bridge names, the sandbox-side name of an attach), both firewall backends and the
 /// netlink requests. It is the intersection of what the three consumers of a name accept, so a
@@ -32,11 +33,11 @@ public enum LinkName {
     }
 
     /// Throws when `name` breaks the rule of ``problem(with:)``, before any request is sent.
-    /// - Throws: `NetlinkError` `.invalidName` (errno EINVAL); `object` is the quoted name and
+    /// - Throws: `NetlinkError` `.invalidName` (no errno: the refusal is ours); `object` is the quoted name and
     ///   `detail` `"interface name <reason>"`.
-    public static func validate(_ name: String, operation: String) throws(NetlinkError) {
+    public static func validate(_ name: String, operation: OperationName) throws(NetlinkError) {
         if let reason = problem(with: name) {
-            throw NetlinkError(.invalidName, errno: 22, operation: operation, object: "'\(name)'",
+            throw NetlinkError(.invalidName, operation: operation, object: "'\(name)'",
                                detail: "interface name \(reason)")
         }
     }

@@ -1,3 +1,4 @@
+import BerthNamespace
 internal import CMnl
 
 /// One netlink message as received: header fields and the payload after struct nlmsghdr.
@@ -59,7 +60,7 @@ public enum NetlinkParser {
     static let alignTo = Int(CMnl.NLMSG_ALIGNTO)
 
     /// Parses every message in one receive buffer (several replies may share one datagram).
-    public static func messages(in buffer: [UInt8], operation: String, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    public static func messages(in buffer: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         var result: [NetlinkMessage] = []
         var offset = 0
         let reader = ByteReader(buffer)
@@ -90,7 +91,7 @@ public enum NetlinkParser {
 
     /// Parses a run of attributes (struct nlattr) into type → payload; the NLA_F_NESTED and
     /// NLA_F_NET_BYTEORDER bits are masked off the type. Later duplicates win, as in the kernel.
-    public static func attributes(in bytes: ArraySlice<UInt8>, operation: String, object: String) throws(NetlinkError) -> [UInt16: ArraySlice<UInt8>] {
+    public static func attributes(in bytes: ArraySlice<UInt8>, operation: OperationName, object: String) throws(NetlinkError) -> [UInt16: ArraySlice<UInt8>] {
         var result: [UInt16: ArraySlice<UInt8>] = [:]
         let reader = ByteReader(bytes)
         var offset = 0

@@ -1,0 +1,26 @@
+import BerthNamespace
+
+/// The operations of the Berth layer (the words errors show before the object).
+extension OperationName {
+    public static let attach = OperationName("attach")
+    public static let createNetwork = OperationName("create network")
+    public static let deleteBridge = OperationName("delete bridge")
+    public static let deleteNetwork = OperationName("delete network")
+    public static let deleteVeth = OperationName("delete veth")
+    public static let detach = OperationName("detach")
+    public static let gc = OperationName("gc")
+    public static let inspectNetwork = OperationName("inspect network")
+    public static let listNetworks = OperationName("list networks")
+    public static let lockState = OperationName("lock state")
+    public static let removeRecord = OperationName("remove record")
+    public static let listEndpoints = OperationName("list endpoints")
+    public static let loadState = OperationName("load state")
+    public static let openController = OperationName("open controller")
+    public static let openState = OperationName("open state")
+    public static let reconcile = OperationName("reconcile")
+    public static let removeIntent = OperationName("remove intent")
+    public static let removePorts = OperationName("remove ports")
+    public static let removeRules = OperationName("remove rules")
+    public static let setUpHost = OperationName("set up host")
+    public static let writeRecord = OperationName("write record")
+}

@@ -1,0 +1,31 @@
+import BerthNamespace
+
+/// The operations of the Netlink layer (the words errors show before the object).
+extension OperationName {
+    public static let addAddress = OperationName("add address")
+    public static let addRoute = OperationName("add route")
+    public static let createBridge = OperationName("create bridge")
+    public static let createVeth = OperationName("create veth")
+    public static let deleteAddress = OperationName("delete address")
+    public static let deleteLink = OperationName("delete link")
+    public static let deleteRoute = OperationName("delete route")
+    public static let getLink = OperationName("get link")
+    public static let listAddresses = OperationName("list addresses")
+    public static let listLinks = OperationName("list links")
+    public static let listRoutes = OperationName("list routes")
+    public static let moveLink = OperationName("move link")
+    public static let openNetlinkSocket = OperationName("open netlink socket")
+    public static let readSysctl = OperationName("read sysctl")
+    public static let renameLink = OperationName("rename link")
+    public static let setAddress = OperationName("set address")
+    public static let setHairpinOff = OperationName("set hairpin off")
+    public static let setLink = OperationName("set link")
+    public static let setHairpinOn = OperationName("set hairpin on")
+    public static let setLinkDown = OperationName("set link down")
+    public static let setLinkUp = OperationName("set link up")
+    public static let setMaster = OperationName("set master")
+    public static let setMtu = OperationName("set mtu")
+    public static let setNomaster = OperationName("set nomaster")
+    public static let sysctl = OperationName("sysctl")
+    public static let writeSysctl = OperationName("write sysctl")
+}

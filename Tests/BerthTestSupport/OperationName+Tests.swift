@@ -1,0 +1,6 @@
+import BerthNamespace
+
+/// The operation name tests give calls whose error text they do not check.
+extension OperationName {
+    public static let test = OperationName("t")
+}
