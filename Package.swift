@@ -7,9 +7,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Berth", targets: ["Berth"]),
+        // The lower layers, for the nested Benchmarks package only: their public surface is the
+        // value and error types the façade re-exports; the wire layer is `package`, and what the
+        // benchmarks time directly is behind `@_spi(BerthInternal)`. Users import `Berth`.
         .library(name: "BerthNetlink", targets: ["BerthNetlink"]),
         .library(name: "BerthNamespace", targets: ["BerthNamespace"]),
-        // For the firewall-layer benchmarks (Benchmarks/Benchmarks/Firewall).
         .library(name: "BerthFirewall", targets: ["BerthFirewall"]),
         .executable(name: "berth", targets: ["BerthCLI"]),
         // The C ABI (include/berth.h), installed as libberth.so.0 by scripts/install.sh. Not named
@@ -48,6 +50,8 @@ let package = Package(
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport", "CMnl"]),
         .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthFixtures", "BerthTestSupport"]),
         .testTarget(name: "BerthTests", dependencies: ["Berth", "BerthTestSupport"]),
+        // Compiles against `import Berth` alone: the public API carries what it needs.
+        .testTarget(name: "BerthAPITests", dependencies: ["Berth"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "Berth", "BerthFixtures", "BerthTestSupport"]),
         // Crash points, random kills, concurrency and ownership regressions (docs/notes.md, "Ownership").
         .testTarget(name: "BerthCrashTests", dependencies: ["Berth", "BerthFirewall", "BerthNamespace", "BerthTestSupport"]),

@@ -2,7 +2,7 @@
 # Runs the whole test suite. Building happens outside the sandbox; the tests themselves run inside
 # `unshare --net --mount`, a private network and mount namespace, so no test can touch the
 # machine's own network. Extra arguments go to `swift test` (e.g. --filter).
-# Then the C ABI tests (scripts/test-c-abi.sh: builds libberth.so outside the sandbox, runs the C
+# Then the public API check (scripts/test-api.sh) and the C ABI tests (scripts/test-c-abi.sh: builds libberth.so outside the sandbox, runs the C
 # and Python examples inside one); BERTH_SKIP_C_ABI=1 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ swift build --build-tests
 BERTH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
 export BERTH_HOST_NETNS
 unshare --net --mount -- scripts/in-sandbox.sh swift test --skip-build "$@"
+# What a Swift user can name (type-checks only; no sandbox needed).
+scripts/test-api.sh
 if [ "${BERTH_SKIP_C_ABI:-0}" != 1 ]; then
   scripts/test-c-abi.sh
 fi

@@ -1,5 +1,5 @@
-import BerthFirewall
-import BerthNamespace
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
 
 /// Builds the firewall backend a controller was asked for, inside its host namespace.
 enum FirewallFactory {

@@ -1,6 +1,6 @@
-import BerthNamespace
-import BerthFirewall
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNetlink
 
 /// A bridge network as Berth records it (one JSON file per network in the state directory).
 public struct Network: Sendable, Codable, Equatable {
@@ -41,7 +41,7 @@ public struct Network: Sendable, Codable, Equatable {
     public var hairpin: Bool = false
 
     /// The firewall description of this network.
-    public var firewallRules: NetworkRules {
+    package var firewallRules: NetworkRules {
         NetworkRules(id: id, bridge: bridge, subnet: subnet.canonical, icc: icc, masquerade: masquerade, isInternal: isInternal,
                      hairpin: hairpin)
     }

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // The arguments of the C calls (include/berth.h "Conventions"): C strings and handles in.
 
 import Berth

@@ -1,10 +1,10 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // berth_network_attach's sandbox and options_json, and the sandbox of
 // berth_network_detach_sandbox (include/berth.h) → the façade's SandboxSpec and AttachOptions.
 
 import Berth
-import BerthFirewall
-import BerthNetlink
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNetlink
 
 /// `berth_network_attach` sandbox and options → `SandboxSpec`, `AttachOptions`.
 func attachArguments(network: String, sandbox: String?, json: String?) throws(CallError) -> (SandboxSpec, AttachOptions) {

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // C strings out: static ones (status names, "" fallbacks) and malloc'ed ones the caller frees.
 
 #if canImport(Glibc)

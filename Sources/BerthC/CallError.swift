@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // A failed C call: what its status and its `berth_error` report, and the one place that turns a
 // Swift failure into them.
 

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // What a `berth_error *` (include/berth.h) points to.
 
 import CBerth

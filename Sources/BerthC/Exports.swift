@@ -1,11 +1,11 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // The functions of include/berth.h, implemented with `@c @implementation`: the compiler checks
 // every signature against the header. Documentation (ownership, thread safety, statuses) lives in
 // the header; each function here only marshals arguments and results (the other files of this directory, one concept each).
 // Nothing Swift crosses the boundary: every error becomes a status (and a berth_error).
 
 import Berth
-import BerthFirewall
+@_spi(BerthInternal) import BerthFirewall
 import CBerth
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // A JSON object of options (the options_json arguments of berth.h): only known keys, each of
 // the type it needs, or BERTH_ERR_INVALID_ARGUMENT naming the key.
 

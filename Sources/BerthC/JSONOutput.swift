@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // JSON results: compact, sorted keys, as berth.h documents ("JSON shapes").
 
 #if canImport(FoundationEssentials)

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 // berth_network_create's options_json (include/berth.h) → the façade's NetworkOptions.
 
 import Berth

@@ -1,6 +1,6 @@
 // The "port" object of include/berth.h ("JSON shapes"): one published port of an endpoint.
 
-import BerthFirewall
+@_spi(BerthInternal) import BerthFirewall
 
 /// A published port as JSON: `{"proto":"tcp"|"udp","host_ip":"a.b.c.d"?,"host_port":1-65535,
 /// "container_port":1-65535}`; `host_ip` is absent when the port is published on every address.

@@ -1,8 +1,8 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import ArgumentParser
 import Berth
-import BerthFirewall
-import BerthNetlink
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNetlink
 
 /// SANDBOX argument: all digits → a pid; contains `/` → an nsfs path; else a name under /run/netns.
 func sandboxSpec(_ text: String, create: Bool) -> SandboxSpec {

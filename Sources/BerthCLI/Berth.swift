@@ -1,6 +1,6 @@
 import ArgumentParser
 import Berth
-import BerthFirewall
+@_spi(BerthInternal) import BerthFirewall
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Berth
-import BerthFirewall
-import BerthNamespace
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import ArgumentParser
 import Berth
 #if canImport(FoundationEssentials)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Berth
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import Dispatch
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 /// Defaults for backends that do not implement the exact reconciliation (test doubles):
 /// `reapply` only, nothing reported removed.
-extension FirewallBackend {
+@_spi(BerthInternal) extension FirewallBackend {
     public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String] {
         if !dryRun { try reapply(state) }
         return []
@@ -14,14 +14,14 @@ extension FirewallBackend {
 /// Berth's bridge names as the kernel shows them: `docker0` and `br-` + 12 lowercase hex (the
 /// first 12 hex of the network ID). A bridge of this shape that no record explains is Berth's
 /// leftover (Berth's ownership mark on the kernel side, design notes "Ownership").
-public enum BerthNames {
-    public static func isBerthBridge(_ name: String) -> Bool {
+package enum BerthNames {
+    package static func isBerthBridge(_ name: String) -> Bool {
         if name == "docker0" { return true }
         return name.count == 15 && name.hasPrefix("br-") && name.dropFirst(3).allSatisfy(isHex)
     }
 
     /// `veth` + 7 lowercase hex: the names Berth (and Docker) give host ends.
-    public static func isBerthVeth(_ name: String) -> Bool {
+    package static func isBerthVeth(_ name: String) -> Bool {
         name.count == 11 && name.hasPrefix("veth") && name.dropFirst(4).allSatisfy(isHex)
     }
 

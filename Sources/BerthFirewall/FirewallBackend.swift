@@ -1,8 +1,8 @@
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 
 /// One bridge network's firewall description: what Docker's bridge driver programs for a network
 /// (design.md §1 step 2, golden/docker-20.10/docker-b-netcreate.iptables-save.txt).
-public struct NetworkRules: Sendable, Hashable, Codable {
+@_spi(BerthInternal) public struct NetworkRules: Sendable, Hashable, Codable {
     /// The network ID (64 hex); owner tag of the network's rules.
     public var id: String
     /// The bridge name (`docker0`, `br-<12 hex>`), at most 15 bytes.
@@ -78,7 +78,7 @@ public struct PortMapping: Sendable, Hashable, Codable {
 }
 
 /// An endpoint's published ports (design.md §1 step 6).
-public struct EndpointPorts: Sendable, Hashable, Codable {
+@_spi(BerthInternal) public struct EndpointPorts: Sendable, Hashable, Codable {
     /// The endpoint ID; owner tag of these rules.
     public var endpointID: String
     /// The network the endpoint is attached to.
@@ -119,7 +119,7 @@ public struct EndpointPorts: Sendable, Hashable, Codable {
 
 /// Everything Berth wants programmed: networks oldest first (a newer network's rules sit above
 /// older ones, as Docker inserts) and every endpoint's published ports.
-public struct FirewallState: Sendable, Hashable, Codable {
+@_spi(BerthInternal) public struct FirewallState: Sendable, Hashable, Codable {
     public var networks: [NetworkRules]
     public var endpoints: [EndpointPorts]
 
@@ -143,7 +143,7 @@ public enum FirewallBackendKind: String, Sendable, Codable, CaseIterable {
 /// Contract for every method: adding what is present adds nothing; removing what is absent is not
 /// an error; a failure leaves the ruleset as it was (one atomic apply per call); bad input throws
 /// `FirewallError` before anything is applied.
-public protocol FirewallBackend: Sendable {
+@_spi(BerthInternal) public protocol FirewallBackend: Sendable {
     var kind: FirewallBackendKind { get }
     /// Base chains, FORWARD jumps in Docker's order, FORWARD policy DROP, `net.ipv4.ip_forward=1`.
     /// A pre-existing DOCKER-USER chain and its rules are kept, and its jump stays first.

@@ -5,7 +5,7 @@ import Glibc
 
 /// Capability checks done up front with libcap, so an unprivileged caller gets a clear error that
 /// names the missing capability instead of a bare EPERM halfway through an operation.
-public enum Capabilities {
+@_spi(BerthInternal) public enum Capabilities {
     /// True when the calling thread has CAP_NET_ADMIN in its effective set (capabilities(7)).
     public static func hasNetAdmin() -> Bool {
         guard let caps = cap_get_proc() else { return false }

@@ -16,7 +16,7 @@ private struct Transfer<Value>: @unchecked Sendable {
 /// the thread is retired and a fresh one takes over, so no later job can run in a stale namespace.
 /// The caller's own thread and Swift concurrency threads are never switched (design.md §3).
 /// Jobs are serialized; a call blocks the caller until its job has finished.
-public final class NamespaceThread: @unchecked Sendable {
+@_spi(BerthInternal) public final class NamespaceThread: @unchecked Sendable {
     /// The process-wide instance.
     public static let shared = NamespaceThread()
 

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-extension NetworkNamespace {
+@_spi(BerthInternal) extension NetworkNamespace {
     /// Sends SIGKILL to every process (but this one) whose network namespace is this one, found
     /// through `/proc/PID/ns/net` (device and inode compared): what `berth run` left in its
     /// sandbox, or what a killed `berth run` left behind.

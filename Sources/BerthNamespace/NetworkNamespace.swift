@@ -8,7 +8,7 @@ import Glibc
 ///
 /// Named namespaces follow iproute2's convention (`ip netns add NAME` bind-mounts the namespace on
 /// `/run/netns/NAME`), so `ip netns list` and `ip netns exec` see what Berth creates.
-public final class NetworkNamespace: Sendable, CustomStringConvertible {
+@_spi(BerthInternal) public final class NetworkNamespace: Sendable, CustomStringConvertible {
     /// Where named namespaces live (iproute2's NETNS_RUN_DIR).
     public static let runDirectory = "/run/netns"
 

@@ -3,11 +3,11 @@ import Glibc
 #endif
 
 /// The outcome of one child process.
-public struct ProcessOutput: Sendable, Equatable {
+package struct ProcessOutput: Sendable, Equatable {
     /// Exit status (0–255), or 128 + signal number when the child was killed by a signal.
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
 }
 
 /// Why a child could not be run (spawn or I/O failed, or the namespace could not be entered; its
@@ -43,9 +43,9 @@ public struct ProcessFailure: Error, Sendable, Equatable, CustomStringConvertibl
 /// a `poll(2)` loop. With a namespace, only the spawn itself runs on the namespace thread inside it:
 /// the child inherits the spawning thread's network namespace. All unsafe pointer work of the
 /// process spawning of the project lives in this file.
-public enum ProcessRunner {
+package enum ProcessRunner {
     /// The fixed environment of children started by `run`.
-    public static let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+    package static let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
 
     /// - Parameters:
     ///   - argv: `argv[0]` must be an absolute path.
@@ -54,7 +54,7 @@ public enum ProcessRunner {
     ///   - timeoutMilliseconds: the child is killed (SIGKILL) after this long.
     /// - Throws: `ProcessFailure` (spawn ENOENT/EACCES, pipe, poll, the time-out, or — in
     ///   `namespace` — the `NamespaceError` of entering the namespace).
-    public static func run(_ argv: [String], stdin: String?, in namespace: NetworkNamespace?,
+    package static func run(_ argv: [String], stdin: String?, in namespace: NetworkNamespace?,
                     timeoutMilliseconds: Int32 = 60_000) throws(ProcessFailure) -> ProcessOutput {
         var inPair: [Int32] = [-1, -1]
         var outPipe: [Int32] = [-1, -1]
@@ -90,18 +90,18 @@ public enum ProcessRunner {
     /// - Returns: the exit status (0–255), or 128 + the signal number.
     /// - Throws: `ProcessFailure` (spawn failed: ENOENT, EACCES; or `namespace` set when the
     ///   namespace could not be entered).
-    public static func runInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws(ProcessFailure) -> Int32 {
+    package static func runInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws(ProcessFailure) -> Int32 {
         wait(try spawnInheritingStdio(argv, environment: environment, in: namespace))
     }
 
     /// Starts a program as `runInheritingStdio` does and returns its pid without waiting; pair
     /// with `wait(_:)`.
-    public static func spawnInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws(ProcessFailure) -> pid_t {
+    package static func spawnInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws(ProcessFailure) -> pid_t {
         try spawn(argv, stdio: nil, environment: environment, searchPath: true, in: namespace)
     }
 
     /// Waits for a child started by `spawnInheritingStdio`: its exit status, or 128 + signal.
-    public static func wait(_ pid: pid_t) -> Int32 { reap(pid) }
+    package static func wait(_ pid: pid_t) -> Int32 { reap(pid) }
 
     /// - Parameter stdio: descriptors to install as 0, 1, 2 in the child; nil keeps the caller's.
     private static func spawn(_ argv: [String], stdio: (Int32, Int32, Int32)?, environment: [String] = environment,

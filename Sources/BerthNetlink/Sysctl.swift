@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,11 +6,11 @@ import Glibc
 /// Network sysctls of a namespace (`/proc/sys/net/...`). The files under /proc/sys/net belong to
 /// the network namespace of the thread that opens them, so for another namespace the file is read
 /// and written on the namespace thread (design.md §3).
-public enum Sysctl {
+package enum Sysctl {
     /// The /proc/sys path of a dotted key (`net.ipv4.ip_forward` → `/proc/sys/net/ipv4/ip_forward`).
     /// Only `net.` keys made of `[A-Za-z0-9_.-]` segments are accepted (interface names may hold
     /// dots, written as `/` in the dotted form like sysctl(8) does).
-    public static func path(for key: String) throws(NetlinkError) -> String {
+    package static func path(for key: String) throws(NetlinkError) -> String {
         let segments = key.split(separator: ".", omittingEmptySubsequences: false)
         let allowed = key.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
@@ -26,7 +26,7 @@ public enum Sysctl {
 
     /// Reads a sysctl of `namespace` (nil: the caller's), without the trailing newline.
     /// - Throws: `.invalidArgument` (key), `.notFound` (no such key), `.namespace`.
-    public static func read(_ key: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> String {
+    package static func read(_ key: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> String {
         let path = try path(for: key)
         return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> String in
             let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -45,7 +45,7 @@ public enum Sysctl {
     /// - Returns: true when the value was changed.
     /// - Throws: `.invalidArgument`, `.notFound`, `.permissionDenied`, `.namespace`.
     @discardableResult
-    public static func write(_ key: String, _ value: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> Bool {
+    package static func write(_ key: String, _ value: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> Bool {
         if try read(key, in: namespace) == value { return false }
         let path = try path(for: key)
         return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> Bool in
@@ -62,7 +62,7 @@ public enum Sysctl {
     /// Checks that a sysctl of `namespace` can be written (opens it for writing, writes nothing),
     /// so a multi-step set-up can refuse before its first change (e.g. a read-only /proc/sys).
     /// - Throws: `.notFound`, `.permissionDenied` (EACCES, EPERM, EROFS: errno kept), `.namespace`.
-    public static func checkWritable(_ key: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) {
+    package static func checkWritable(_ key: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) {
         let path = try path(for: key)
         try inNamespace(namespace, key: key) { () throws(NetlinkError) -> Void in
             let fd = open(path, O_WRONLY | O_CLOEXEC)

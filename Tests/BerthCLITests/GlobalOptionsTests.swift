@@ -1,7 +1,7 @@
 import ArgumentParser
 @testable import BerthCLI
 import Berth
-import BerthFirewall
+@_spi(BerthInternal) import BerthFirewall
 import BerthTestSupport
 import Foundation
 import Testing

@@ -1,7 +1,7 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import Testing
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// `FirewallError` keeps the lower layer's error whole in `cause`, while its description reads
 /// as before (built from `detail`).

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// A scratch namespace playing the host, with a firewall backend programming it, and the
 /// backend's independent observers. `IptablesHost` and `NftHost` for the backend-specific

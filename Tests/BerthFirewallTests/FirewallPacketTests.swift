@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// The firewall's behaviour seen by packets, the same for both backends: a topology built with
 /// iproute2 (bridges, sandboxes, an "outside" routed through the host), the backend programming

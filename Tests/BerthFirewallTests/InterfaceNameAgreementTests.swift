@@ -1,6 +1,6 @@
-import BerthNamespace
-@testable import BerthFirewall
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) @testable import BerthFirewall
+@_spi(BerthInternal) import BerthNetlink
 import Testing
 
 /// Both backends apply the netlink layer's interface-name rule (`LinkName`), so a name is taken

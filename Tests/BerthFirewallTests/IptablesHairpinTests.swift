@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import BerthFixtures
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// The hairpin (Docker `--userland-proxy=false`) variant of the iptables rules; no privileges.
 @Suite("iptables rendering: hairpin")

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import BerthFixtures
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 @Suite("iptables backend in a namespace", .enabled(if: Sandbox.isActive), .serialized)
 struct IptablesKernelTests {

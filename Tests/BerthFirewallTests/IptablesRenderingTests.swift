@@ -1,10 +1,10 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import Foundation
 import Testing
 import BerthFixtures
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// Rule rendering and planning against the golden Docker 20.10 dumps; no privileges needed.
 @Suite("iptables rendering")

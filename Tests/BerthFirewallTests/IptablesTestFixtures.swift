@@ -1,6 +1,6 @@
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// The networks and endpoint of the golden walkthrough (Tests/Fixtures/docker-20.10).
 enum Walkthrough {

@@ -1,8 +1,8 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import CNftnl
 import Testing
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// The nftables channel over a scripted transport (no privileges): the nf_tables exchanges go
 /// through the Netlink engine, and every failure is a `FirewallError` that keeps its cause.

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// The hairpin (Docker `--userland-proxy=false`) variant of the nftables rules.
 @Suite("nftables hairpin")

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 @Suite("nftables backend in a namespace", .enabled(if: Sandbox.isActive), .serialized)
 struct NftKernelTests {

@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 
 /// A scripted NETLINK_NETFILTER transport for the nftables channel: records every datagram
 /// sent and every buffer reservation, and answers each receive with the next scripted datagram,

@@ -1,7 +1,7 @@
 import Testing
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 private typealias F = NftFixtures
 

@@ -1,8 +1,8 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import Testing
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
-@testable import BerthFirewall
+@_spi(BerthInternal) @testable import BerthFirewall
 
 /// Pure tests of the nftables backend: rule rendering, validation and planning (no kernel).
 @Suite("nftables rendering and planning")

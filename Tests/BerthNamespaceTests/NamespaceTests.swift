@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import BerthTestSupport
 import Foundation
 import Testing

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import BerthTestSupport
 
 /// The posix_spawn runner: argv, stdin, both outputs, exit status, namespaces.

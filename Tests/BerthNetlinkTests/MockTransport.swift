@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 
 /// A scripted transport: records what was sent and hands out queued datagrams; a reply builder
 /// can stamp the sequence number of the last request.

@@ -1,4 +1,4 @@
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import CBerthShims
 import CMnl
 import Testing

@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import Testing
 
 /// The engine's exchanges and reply checks over the scripted transport (no privileges).

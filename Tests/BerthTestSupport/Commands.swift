@@ -3,15 +3,15 @@ import Foundation
 /// The process runner of the tests: independent tools (iproute2, iptables, nft, python3) run by
 /// argv, no shell.
 extension Sandbox {
-    public struct Output: Sendable {
-        public var status: Int32
-        public var stdout: String
-        public var stderr: String
+    package struct Output: Sendable {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
     }
 
     /// Runs a program (argv, no shell) and returns its exit status and output.
     @discardableResult
-    public static func run(_ argv: [String], stdin: String? = nil) throws -> Output {
+    package static func run(_ argv: [String], stdin: String? = nil) throws -> Output {
         let p = Process()
         let absolute = argv.first?.hasPrefix("/") == true
         p.executableURL = URL(fileURLWithPath: absolute ? argv[0] : "/usr/bin/env")
@@ -33,7 +33,7 @@ extension Sandbox {
 
     /// Runs a program and throws `SandboxError.command` unless it exits 0.
     @discardableResult
-    public static func check(_ argv: [String], stdin: String? = nil) throws -> Output {
+    package static func check(_ argv: [String], stdin: String? = nil) throws -> Output {
         let r = try run(argv, stdin: stdin)
         guard r.status == 0 else { throw SandboxError.command(argv.joined(separator: " "), r.stderr) }
         return r
@@ -41,20 +41,20 @@ extension Sandbox {
 
     /// Runs a command inside a named namespace (`ip netns exec NS ...`).
     @discardableResult
-    public static func exec(_ netns: String, _ argv: [String], stdin: String? = nil) throws -> Output {
+    package static func exec(_ netns: String, _ argv: [String], stdin: String? = nil) throws -> Output {
         try run(["ip", "netns", "exec", netns] + argv, stdin: stdin)
     }
 
     /// A short unique suffix (hex) for link and namespace names.
-    public static func unique(_ prefix: String, length: Int = 6) -> String {
+    package static func unique(_ prefix: String, length: Int = 6) -> String {
         let hex = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         return prefix + String(String(repeating: "0", count: 16 - hex.count) + hex).prefix(length)
     }
 }
 
-public enum SandboxError: Error, CustomStringConvertible {
+package enum SandboxError: Error, CustomStringConvertible {
     case command(String, String)
-    public var description: String {
+    package var description: String {
         switch self {
         case .command(let c, let e): "\(c) failed: \(e)"
         }

@@ -1,13 +1,13 @@
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 
 /// Test data written as text: addresses and subnets that are known to be valid.
-public enum Fixtures {
-    public static func subnet(_ text: String) -> IPv4Subnet {
+package enum Fixtures {
+    package static func subnet(_ text: String) -> IPv4Subnet {
         guard let s = IPv4Subnet(text) else { fatalError("bad subnet \(text)") }
         return s
     }
 
-    public static func address(_ text: String) -> IPv4Address {
+    package static func address(_ text: String) -> IPv4Address {
         guard let a = IPv4Address(text) else { fatalError("bad address \(text)") }
         return a
     }

@@ -4,7 +4,7 @@ import Foundation
 /// never what the code under test says about itself.
 extension Sandbox {
     /// `ip [-n NS] -j ARGS...` parsed as a JSON array of objects.
-    public static func ipJSON(_ args: [String], netns: String? = nil) throws -> [[String: Any]] {
+    package static func ipJSON(_ args: [String], netns: String? = nil) throws -> [[String: Any]] {
         var argv = ["ip"]
         if let netns { argv += ["-n", netns] }
         let text = try check(argv + ["-j"] + args).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -13,7 +13,7 @@ extension Sandbox {
     }
 
     /// `ip -j -d link show NAME` in `netns`, or nil when the link does not exist.
-    public static func link(_ name: String, netns: String? = nil) throws -> [String: Any]? {
+    package static func link(_ name: String, netns: String? = nil) throws -> [String: Any]? {
         var argv = ["ip"]
         if let netns { argv += ["-n", netns] }
         let r = try run(argv + ["-j", "-d", "link", "show", "dev", name])
@@ -22,12 +22,12 @@ extension Sandbox {
     }
 
     /// The link names of `netns`, from `ip -j link`.
-    public static func linkNames(netns: String? = nil) throws -> [String] {
+    package static func linkNames(netns: String? = nil) throws -> [String] {
         try ipJSON(["link", "show"], netns: netns).compactMap { $0["ifname"] as? String }
     }
 
     /// IPv4 addresses (`a.b.c.d/len`) of a link, from `ip -j addr`.
-    public static func ipv4Addresses(_ name: String, netns: String? = nil) throws -> [String] {
+    package static func ipv4Addresses(_ name: String, netns: String? = nil) throws -> [String] {
         try ipJSON(["-4", "addr", "show", "dev", name], netns: netns).flatMap { entry -> [String] in
             ((entry["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
                 guard let local = info["local"] as? String, let len = info["prefixlen"] as? Int else { return nil }
@@ -37,13 +37,13 @@ extension Sandbox {
     }
 
     /// `bridge -d -j link show dev PORT` in `netns`: the bridge port's flags (hairpin, state…).
-    public static func bridgePort(_ port: String, netns: String) throws -> [String: Any]? {
+    package static func bridgePort(_ port: String, netns: String) throws -> [String: Any]? {
         let out = try check(["bridge", "-n", netns, "-d", "-j", "link", "show", "dev", port]).stdout
         return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])?.first
     }
 
     /// A sysctl of `netns` as /proc/sys shows it there (`net.ipv4.ip_forward` → its value).
-    public static func sysctl(_ key: String, netns: String) throws -> String {
+    package static func sysctl(_ key: String, netns: String) throws -> String {
         let file = "/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")
         return try check(["ip", "netns", "exec", netns, "cat", file]).stdout.trimmingCharacters(in: .newlines)
     }
@@ -51,28 +51,28 @@ extension Sandbox {
     /// Up to three ICMP echoes 0.2 s apart from `netns` to `address`, each waiting at most 1 s;
     /// true when any is answered (one lost first packet, e.g. to ARP on a loaded machine, is not
     /// a failure).
-    public static func ping(from netns: String, _ address: String) throws -> Bool {
+    package static func ping(from netns: String, _ address: String) throws -> Bool {
         try exec(netns, ["ping", "-c", "3", "-i", "0.2", "-W", "1", "-q", address]).status == 0
     }
 
     /// `iptables-save` of `netns` normalised (`IptablesText.normalizedSave`); `command` picks the
     /// variant (`iptables-save`, `iptables-nft-save`, `iptables-legacy-save`).
-    public static func iptablesSave(netns: String, command: String = "iptables-save") throws -> [String] {
+    package static func iptablesSave(netns: String, command: String = "iptables-save") throws -> [String] {
         IptablesText.normalizedSave(try check(["ip", "netns", "exec", netns, command]).stdout)
     }
 
     /// `iptables -t TABLE -S` of `netns`, one rule a line.
-    public static func iptablesRules(netns: String, table: String = "filter", command: String = "iptables") throws -> [String] {
+    package static func iptablesRules(netns: String, table: String = "filter", command: String = "iptables") throws -> [String] {
         IptablesText.lines(try check(["ip", "netns", "exec", netns, command, "-t", table, "-S"]).stdout)
     }
 
     /// `nft list ruleset` of `netns`; with `handles` (`-a`), equal listings mean nothing was re-created.
-    public static func nftRuleset(netns: String, handles: Bool = false) throws -> String {
+    package static func nftRuleset(netns: String, handles: Bool = false) throws -> String {
         try check(["ip", "netns", "exec", netns, "nft"] + (handles ? ["-a"] : []) + ["list", "ruleset"]).stdout
     }
 
     /// `nft -j list ruleset` of `netns` as the array under "nftables".
-    public static func nftJSON(netns: String) throws -> [[String: Any]] {
+    package static func nftJSON(netns: String) throws -> [[String: Any]] {
         let out = try check(["ip", "netns", "exec", netns, "nft", "-j", "list", "ruleset"]).stdout
         let object = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
         return object?["nftables"] as? [[String: Any]] ?? []
@@ -80,15 +80,15 @@ extension Sandbox {
 }
 
 /// iptables text as the tools print it, made comparable.
-public enum IptablesText {
+package enum IptablesText {
     /// Non-empty lines of a text block.
-    public static func lines(_ text: String) -> [String] {
+    package static func lines(_ text: String) -> [String] {
         text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
 
     /// `iptables-save` output without comments, with zeroed counters and the tables in name
     /// order (iptables-legacy-save prints nat before filter), for comparisons.
-    public static func normalizedSave(_ text: String) -> [String] {
+    package static func normalizedSave(_ text: String) -> [String] {
         var blocks: [[String]] = []
         for line in lines(text) where !line.hasPrefix("#") {
             var line = line
@@ -102,7 +102,7 @@ public enum IptablesText {
 
 extension Dictionary where Key == String, Value == Any {
     /// A nested value of decoded JSON: `link[path: "linkinfo", "info_kind"]`.
-    public subscript(path path: String...) -> Any? {
+    package subscript(path path: String...) -> Any? {
         var current: Any? = self
         for key in path { current = (current as? [String: Any])?[key] }
         return current

@@ -1,6 +1,6 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 /// The operation name tests give calls whose error text they do not check.
 extension OperationName {
-    public static let test = OperationName("t")
+    package static let test = OperationName("t")
 }

@@ -1,14 +1,14 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import Foundation
 
 /// A named network namespace made with iproute2 (the independent tool), `lo` up, for one test;
 /// deleted by `close()` or, at the latest, when the last reference goes.
-public final class ScratchNamespace: Sendable {
-    public let name: String
+package final class ScratchNamespace: Sendable {
+    package let name: String
     /// The namespace, opened by name (for the code under test).
-    public let namespace: NetworkNamespace
+    package let namespace: NetworkNamespace
 
-    public init(prefix: String = "bt-ns-") throws {
+    package init(prefix: String = "bt-ns-") throws {
         name = Sandbox.unique(prefix)
         try Sandbox.addNamespace(name)
         do {
@@ -20,29 +20,29 @@ public final class ScratchNamespace: Sendable {
     }
 
     /// `/run/netns/NAME`.
-    public var path: String { "/run/netns/\(name)" }
+    package var path: String { "/run/netns/\(name)" }
 
     /// Deletes the namespace; again is harmless.
-    public func close() { Sandbox.deleteNamespace(name) }
+    package func close() { Sandbox.deleteNamespace(name) }
 
     deinit { close() }
 }
 
 extension Sandbox {
     /// Names under /run/netns.
-    public static func namedNamespaces() -> [String] {
+    package static func namedNamespaces() -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
     }
 
     /// Creates a named namespace with iproute2, `lo` up (prefer `ScratchNamespace`, which also
     /// deletes it).
-    public static func addNamespace(_ name: String) throws {
+    package static func addNamespace(_ name: String) throws {
         try check(["ip", "netns", "add", name])
         try run(["ip", "-n", name, "link", "set", "lo", "up"])
     }
 
     /// Deletes a named namespace with iproute2, ignoring errors (it may be gone already).
-    public static func deleteNamespace(_ name: String) {
+    package static func deleteNamespace(_ name: String) {
         _ = try? run(["ip", "netns", "del", name])
     }
 }

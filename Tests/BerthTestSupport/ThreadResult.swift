@@ -1,16 +1,16 @@
 import Foundation
 
 /// A one-shot value handed from a thread to the test (e.g. a thread that dropped a capability).
-public final class ThreadResult: @unchecked Sendable {
+package final class ThreadResult: @unchecked Sendable {
     private let condition = NSCondition()
     private var value: String?
 
-    public init() {}
+    package init() {}
 
-    public func set(_ v: String) { condition.lock(); value = v; condition.signal(); condition.unlock() }
+    package func set(_ v: String) { condition.lock(); value = v; condition.signal(); condition.unlock() }
 
     /// The value, waiting at most 10 s for it.
-    public func wait() -> String? {
+    package func wait() -> String? {
         condition.lock(); defer { condition.unlock() }
         while value == nil { if !condition.wait(until: Date().addingTimeInterval(10)) { break } }
         return value

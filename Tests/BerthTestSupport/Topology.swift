@@ -4,15 +4,15 @@ import Foundation
 /// routed through the host (host `up0` 10.200.0.1/24 ↔ outside `eth0` 10.200.0.2/24, default
 /// route back via the host), bridges with a gateway address, and sandboxes with `eth0` on a
 /// bridge. Everything it creates lives in namespaces it deletes in `close()` (or when it goes).
-public final class Topology {
-    public static let hostUplinkAddress = "10.200.0.1"
-    public static let outsideAddress = "10.200.0.2"
+package final class Topology {
+    package static let hostUplinkAddress = "10.200.0.1"
+    package static let outsideAddress = "10.200.0.2"
 
-    public let host: String
-    public let outside: String
+    package let host: String
+    package let outside: String
     private var namespaces: [ScratchNamespace] = []
 
-    public init(host: String) throws {
+    package init(host: String) throws {
         self.host = host
         let outsideNamespace = try ScratchNamespace(prefix: "bt-out-")
         namespaces.append(outsideNamespace)
@@ -26,7 +26,7 @@ public final class Topology {
     }
 
     /// A bridge in the host with `gateway` (`a.b.c.d/len`) on it, up.
-    public func bridge(_ name: String, gateway: String) throws {
+    package func bridge(_ name: String, gateway: String) throws {
         try ip(host, ["link", "add", name, "type", "bridge"])
         try ip(host, ["addr", "add", gateway, "dev", name])
         try ip(host, ["link", "set", name, "up"])
@@ -36,7 +36,7 @@ public final class Topology {
     /// route via `gateway`; with `hairpin`, its bridge port sends frames back where they came
     /// from (what Berth sets for hairpin networks). Returns the namespace name.
     @discardableResult
-    public func sandbox(on bridge: String, address: String, gateway: String, hairpin: Bool = false) throws -> String {
+    package func sandbox(on bridge: String, address: String, gateway: String, hairpin: Bool = false) throws -> String {
         let sandbox = try ScratchNamespace(prefix: "bt-sb-")
         namespaces.append(sandbox)
         let veth = Sandbox.unique("veth")
@@ -49,7 +49,7 @@ public final class Topology {
         return sandbox.name
     }
 
-    public func close() {
+    package func close() {
         for namespace in namespaces.reversed() { namespace.close() }
     }
 

@@ -4,8 +4,8 @@ import Foundation
 /// fixed text or with the client's address as it sees it, until `stop()` (SIGKILL: SIGTERM is
 /// blocked in processes the test runner spawns) or 30 s without a connection, so a crashed test
 /// leaves nothing running. Its stdio is /dev/null: it must not hold other processes' pipes open.
-public final class TCPServer {
-    public enum Reply: Sendable {
+package final class TCPServer {
+    package enum Reply: Sendable {
         case text(String)
         /// The client's source address: what NAT made of it.
         case peerAddress
@@ -13,7 +13,7 @@ public final class TCPServer {
 
     private let process = Process()
 
-    public init(in netns: String, port: Int, reply: Reply) throws {
+    package init(in netns: String, port: Int, reply: Reply) throws {
         let answer = switch reply {
         case .text(let text): "\(Array(text.utf8))"
         case .peerAddress: "list(a[0].encode())"
@@ -38,7 +38,7 @@ public final class TCPServer {
         }
     }
 
-    public func stop() {
+    package func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
@@ -47,10 +47,10 @@ public final class TCPServer {
 }
 
 /// Clients for TCP and UDP between the test's namespaces.
-public enum Traffic {
+package enum Traffic {
     /// Connects from `netns` to `address:port` (up to `attempts` tries, 1 s each); the text
     /// received, or nil when no connection answered.
-    public static func tcpFetch(from netns: String, _ address: String, _ port: Int, attempts: Int = 30) throws -> String? {
+    package static func tcpFetch(from netns: String, _ address: String, _ port: Int, attempts: Int = 30) throws -> String? {
         let client = """
         import socket, sys, time
         for i in range(int(sys.argv[3])):
@@ -66,7 +66,7 @@ public enum Traffic {
 
     /// Sends UDP datagrams from `netns` to `address:port`, where a listener in `listener` (bound
     /// to `address`) waits; returns the source address the listener saw, or nil.
-    public static func udpSourceSeen(from netns: String, to address: String, port: Int, listener: String) throws -> String? {
+    package static func udpSourceSeen(from netns: String, to address: String, port: Int, listener: String) throws -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", listener, "python3", "-c",

@@ -1,7 +1,7 @@
 import Berth
-import BerthFirewall
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import BerthTestSupport
 import Foundation
 import Testing

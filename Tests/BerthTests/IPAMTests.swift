@@ -1,6 +1,6 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 @testable import Berth
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 import Testing
 
 @Suite("IPAM (no privileges)")

@@ -1,5 +1,5 @@
 import Berth
-import BerthFirewall
+@_spi(BerthInternal) import BerthFirewall
 import BerthTestSupport
 import Foundation
 import Testing

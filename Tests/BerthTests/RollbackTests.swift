@@ -1,6 +1,6 @@
 @testable import Berth
-import BerthFirewall
-import BerthNamespace
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
 import BerthTestSupport
 import Foundation
 import Testing

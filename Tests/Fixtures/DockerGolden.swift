@@ -2,13 +2,13 @@ import Foundation
 
 /// The golden dumps of real Docker 20.10 (`docker-20.10/`, see its README), shipped as this
 /// target's resources: the one copy of the reference the tests compare with.
-public enum DockerGolden {
+package enum DockerGolden {
     /// The folder of the dumps inside the resource bundle.
-    public static var directory: URL? { Bundle.module.url(forResource: "docker-20.10", withExtension: nil) }
+    package static var directory: URL? { Bundle.module.url(forResource: "docker-20.10", withExtension: nil) }
 
     /// The file's text without its final newline; a missing file reads as a text that names it,
     /// so the comparison fails with the name.
-    public static func file(_ name: String) -> String {
+    package static func file(_ name: String) -> String {
         guard let url = directory?.appendingPathComponent(name),
               let text = try? String(contentsOf: url, encoding: .utf8) else {
             return "missing golden file \(name)"
@@ -17,17 +17,17 @@ public enum DockerGolden {
     }
 
     /// The file's bytes (for JSON), or nil when it is missing.
-    public static func data(_ name: String) -> Data? {
+    package static func data(_ name: String) -> Data? {
         directory.flatMap { try? Data(contentsOf: $0.appendingPathComponent(name)) }
     }
 
-    public static var aStartSave: String { file("docker-a-start.iptables-save.txt") }
-    public static var bNetcreateS: String { file("docker-b-netcreate.iptables-S.txt") }
-    public static var bNetcreateNatS: String { file("docker-b-netcreate.iptables-nat-S.txt") }
-    public static var bNetcreateSave: String { file("docker-b-netcreate.iptables-save.txt") }
-    public static var bNetcreateInspect: Data? { data("docker-b-netcreate.network-inspect.json") }
-    public static var cContainersSave: String { file("docker-c-containers.iptables-save.txt") }
-    public static var cContainersS: String { file("docker-c-containers.iptables-S.txt") }
-    public static var cContainersNatS: String { file("docker-c-containers.iptables-nat-S.txt") }
-    public static var dNetrmSave: String { file("docker-d-netrm.iptables-save.txt") }
+    package static var aStartSave: String { file("docker-a-start.iptables-save.txt") }
+    package static var bNetcreateS: String { file("docker-b-netcreate.iptables-S.txt") }
+    package static var bNetcreateNatS: String { file("docker-b-netcreate.iptables-nat-S.txt") }
+    package static var bNetcreateSave: String { file("docker-b-netcreate.iptables-save.txt") }
+    package static var bNetcreateInspect: Data? { data("docker-b-netcreate.network-inspect.json") }
+    package static var cContainersSave: String { file("docker-c-containers.iptables-save.txt") }
+    package static var cContainersS: String { file("docker-c-containers.iptables-S.txt") }
+    package static var cContainersNatS: String { file("docker-c-containers.iptables-nat-S.txt") }
+    package static var dNetrmSave: String { file("docker-d-netrm.iptables-save.txt") }
 }

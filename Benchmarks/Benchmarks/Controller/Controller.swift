@@ -18,7 +18,7 @@
 import BenchKit
 import Benchmark
 import Berth
-import BerthFirewall
+@_spi(BerthInternal) import BerthFirewall
 import Foundation
 
 final class Box: @unchecked Sendable {

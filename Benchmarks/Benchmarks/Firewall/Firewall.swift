@@ -8,7 +8,7 @@
 //   fw remove ports (B) networks=N     removePorts of it (add unmeasured)
 import BenchKit
 import Benchmark
-import BerthFirewall
+@_spi(BerthInternal) import BerthFirewall
 import Foundation
 
 final class Box: @unchecked Sendable {

@@ -1,7 +1,7 @@
 // The attach / detach steps measured by the `Attach` benchmark and printed by `BerthAttachProbe`.
 // One code path, so the ordo-one figures and the side-by-side table time the same Berth calls.
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,12 +10,12 @@ import Glibc
 /// (`unshare --net --mount` + `scripts/in-sandbox.sh`, which exports BERTH_SANDBOX=1), and unless
 /// its network namespace differs from pid 1's. Nothing here may touch the machine's own namespace.
 /// Writes `text` and a newline to standard error (fd 2; the `stderr` global is not Sendable).
-public func printError(_ text: String) {
+package func printError(_ text: String) {
     let line = text + "\n"
     _ = line.withCString { write(2, $0, strlen($0)) }
 }
 
-public func requireSandbox(_ who: String) {
+package func requireSandbox(_ who: String) {
     guard let flag = getenv("BERTH_SANDBOX"), String(cString: flag) == "1" else {
         printError("\(who): refusing to run outside the sandbox (BERTH_SANDBOX=1 not set); use Benchmarks/run.sh")
         exit(2)
@@ -36,7 +36,7 @@ public func requireSandbox(_ who: String) {
 
 /// Monotonic clock in nanoseconds (CLOCK_MONOTONIC, as the C floor uses).
 @inline(__always)
-public func monotonicNanoseconds() -> UInt64 {
+package func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
@@ -44,21 +44,21 @@ public func monotonicNanoseconds() -> UInt64 {
 
 /// A "host" namespace holding bridge `brbench` (10.77.0.1/16, up) and a pool of pre-created
 /// sandbox namespaces, one per attach. Everything lives under the sandbox's private /run/netns.
-public final class AttachFixture: @unchecked Sendable {
-    public static let bridgeName = "brbench"
-    public static let gateway = IPv4Address(10, 77, 0, 1)
-    public static let broadcast = IPv4Address(10, 77, 255, 255)
+package final class AttachFixture: @unchecked Sendable {
+    package static let bridgeName = "brbench"
+    package static let gateway = IPv4Address(10, 77, 0, 1)
+    package static let broadcast = IPv4Address(10, 77, 255, 255)
 
-    public let host: NetworkNamespace
-    public let hostSession: NetlinkSession
-    public let bridgeIndex: Int32
-    public private(set) var sandboxes: [NetworkNamespace] = []
+    package let host: NetworkNamespace
+    package let hostSession: NetlinkSession
+    package let bridgeIndex: Int32
+    package private(set) var sandboxes: [NetworkNamespace] = []
     private let tag: String
     private var next = 0
 
     /// Creates the host namespace (named `<tag>-host`), its bridge, and `sandboxCount` sandbox
     /// namespaces (`<tag>-sb<i>`).
-    public init(tag: String, sandboxCount: Int) throws {
+    package init(tag: String, sandboxCount: Int) throws {
         requireSandbox(tag)
         self.tag = tag
         host = try NetworkNamespace.create(name: "\(tag)-host")
@@ -71,23 +71,23 @@ public final class AttachFixture: @unchecked Sendable {
         try addSandboxes(sandboxCount)
     }
 
-    public func addSandboxes(_ count: Int) throws {
+    package func addSandboxes(_ count: Int) throws {
         for _ in 0..<count {
             sandboxes.append(try NetworkNamespace.create(name: "\(tag)-sb\(sandboxes.count)"))
         }
     }
 
     /// The next unused sandbox and its sequence number (used for the veth name and the address).
-    public func take() throws -> (n: Int, sandbox: NetworkNamespace) {
+    package func take() throws -> (n: Int, sandbox: NetworkNamespace) {
         if next >= sandboxes.count { try addSandboxes(16) }  // never reuse one: each attach gets a fresh netns
         defer { next += 1 }
         return (next, sandboxes[next])
     }
 
-    public static func hostVethName(_ n: Int) -> String { "vb\(n)" }
+    package static func hostVethName(_ n: Int) -> String { "vb\(n)" }
 
     /// 10.77.(1 + n/250).(2 + n%250): never the gateway, the network or the broadcast address.
-    public static func address(_ n: Int) -> IPv4Address {
+    package static func address(_ n: Int) -> IPv4Address {
         IPv4Address(10, 77, UInt8(1 + (n / 250) % 250), UInt8(2 + n % 250))
     }
 
@@ -100,7 +100,7 @@ public final class AttachFixture: @unchecked Sendable {
     ///    RTM_NEWLINK eth0 up, RTM_NEWLINK lo up, RTM_NEWROUTE default via 10.77.0.1; the session closes.
     /// `mark(step)` is called after each step (0...6) for the probe's per-step timings.
     @inline(__always)
-    public func attach(_ n: Int, in sandbox: NetworkNamespace, mark: (Int) -> Void = { _ in }) throws {
+    package func attach(_ n: Int, in sandbox: NetworkNamespace, mark: (Int) -> Void = { _ in }) throws {
         try hostSession.createVeth(name: Self.hostVethName(n),
                                    peer: VethPeer(name: "eth0", namespaceFD: sandbox.fileDescriptor),
                                    masterIndex: bridgeIndex, up: true)
@@ -122,7 +122,7 @@ public final class AttachFixture: @unchecked Sendable {
 
     /// Checks, unmeasured, that attach `n` produced what Docker's attach leaves behind: host end up
     /// and enslaved to the bridge; in the sandbox eth0 up with its address, lo up, the default route.
-    public func verifyAttached(_ n: Int, in sandbox: NetworkNamespace) throws -> [String] {
+    package func verifyAttached(_ n: Int, in sandbox: NetworkNamespace) throws -> [String] {
         var problems: [String] = []
         let hostEnd = try hostSession.link(named: Self.hostVethName(n))
         if !hostEnd.isUp { problems.append("\(hostEnd.name) is not up") }
@@ -143,12 +143,12 @@ public final class AttachFixture: @unchecked Sendable {
 
     /// The delete half: RTM_DELLINK `vb<n>` in the host (`ip link del vb<n>`); the peer goes with it.
     @inline(__always)
-    public func detach(_ n: Int) throws {
+    package func detach(_ n: Int) throws {
         try hostSession.deleteLink(named: Self.hostVethName(n))
     }
 
     /// Removes the bridge and every namespace made here (named mounts and open handles).
-    public func tearDown() {
+    package func tearDown() {
         try? hostSession.deleteLink(named: Self.bridgeName)
         for i in 0..<sandboxes.count { try? NetworkNamespace.delete(name: "\(tag)-sb\(i)") }
         sandboxes.removeAll()
@@ -157,7 +157,7 @@ public final class AttachFixture: @unchecked Sendable {
 }
 
 /// Percentile of already-sorted values (nearest rank).
-public func percentile(_ sorted: [Double], _ p: Double) -> Double {
+package func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return .nan }
     let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
     return sorted[min(max(rank, 1), sorted.count) - 1]

@@ -4,23 +4,23 @@
 // Everything lives inside the sandbox's private /run/netns (see ../AttachKit, requireSandbox).
 import AttachKit
 import Berth
-import BerthFirewall
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-public enum Bench {
+package enum Bench {
     /// Subnet of the network the endpoint benchmarks attach to (room for 65k endpoints).
-    public static let mainSubnet = "10.77.0.0/16"
+    package static let mainSubnet = "10.77.0.0/16"
 
     /// Subnet of the k-th extra network: 10.(100 + k/256).(k%256).0/24 (k < 7000).
-    public static func extraSubnet(_ k: Int) -> String { "10.\(100 + k / 256).\(k % 256).0/24" }
+    package static func extraSubnet(_ k: Int) -> String { "10.\(100 + k / 256).\(k % 256).0/24" }
 
     /// "VmRSS" / "VmHWM" of this process in KiB.
-    public static func memoryKiB(_ field: String) -> Int {
+    package static func memoryKiB(_ field: String) -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
         for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
             return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
@@ -30,7 +30,7 @@ public enum Bench {
 
     /// Which backends work here: iptables always; nftables when a backend can set up its base in
     /// a scratch namespace (the probe leaves nothing behind: the namespace is deleted).
-    public static func workingBackends() -> [FirewallBackendKind] {
+    package static func workingBackends() -> [FirewallBackendKind] {
         if let only = ProcessInfo.processInfo.environment["BERTH_BENCH_BACKENDS"] {
             return only.split(separator: ",").compactMap { FirewallBackendKind(rawValue: String($0)) }
         }
@@ -47,24 +47,24 @@ public enum Bench {
 /// A host namespace `<tag>-host`, a state directory and a controller, with helpers to add networks,
 /// sandboxes and endpoints. `tearDown()` drops the namespaces (the kernel frees their links and
 /// rules asynchronously) and the state directory.
-public final class ControllerFixture: @unchecked Sendable {
-    public let tag: String
-    public let backend: FirewallBackendKind
-    public let hostPath: String
-    public let stateDirectory: String
-    public private(set) var controller: NetworkController
-    public private(set) var sandboxes: [String] = []
+package final class ControllerFixture: @unchecked Sendable {
+    package let tag: String
+    package let backend: FirewallBackendKind
+    package let hostPath: String
+    package let stateDirectory: String
+    package private(set) var controller: NetworkController
+    package private(set) var sandboxes: [String] = []
     private var nextSandbox = 0
-    public private(set) var extraNetworks = 0
+    package private(set) var extraNetworks = 0
     /// Endpoints added by `addEndpoints`, oldest first.
-    public private(set) var endpointIDs: [String] = []
-    public static let mainNetwork = "bench"
+    package private(set) var endpointIDs: [String] = []
+    package static let mainNetwork = "bench"
 
-    public var configuration: ControllerConfiguration {
+    package var configuration: ControllerConfiguration {
         ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostPath)
     }
 
-    public init(tag: String, backend: FirewallBackendKind, mainNetwork: Bool = true) throws {
+    package init(tag: String, backend: FirewallBackendKind, mainNetwork: Bool = true) throws {
         requireSandbox(tag)
         self.tag = tag
         self.backend = backend
@@ -80,10 +80,10 @@ public final class ControllerFixture: @unchecked Sendable {
     }
 
     /// Opens a second controller on the same state (what `open` measures).
-    public func reopen() throws -> NetworkController { try NetworkController(configuration) }
+    package func reopen() throws -> NetworkController { try NetworkController(configuration) }
 
     /// Adds `count` networks `x<k>` on 10.1xx.y.0/24.
-    public func addNetworks(_ count: Int) throws {
+    package func addNetworks(_ count: Int) throws {
         for _ in 0..<count {
             _ = try controller.createNetwork(NetworkOptions(name: "x\(extraNetworks)", subnet: Bench.extraSubnet(extraNetworks)))
             extraNetworks += 1
@@ -91,7 +91,7 @@ public final class ControllerFixture: @unchecked Sendable {
     }
 
     /// Pre-creates `count` sandbox namespaces `<tag>-sb<i>`.
-    public func addSandboxes(_ count: Int) throws {
+    package func addSandboxes(_ count: Int) throws {
         for _ in 0..<count {
             let name = "\(tag)-sb\(sandboxes.count)"
             _ = try NetworkNamespace.create(name: name)
@@ -100,21 +100,21 @@ public final class ControllerFixture: @unchecked Sendable {
     }
 
     /// The next unused sandbox name (a fresh netns for every attach).
-    public func takeSandbox() throws -> String {
+    package func takeSandbox() throws -> String {
         if nextSandbox >= sandboxes.count { try addSandboxes(16) }
         defer { nextSandbox += 1 }
         return sandboxes[nextSandbox]
     }
 
     /// Attaches `count` fresh sandboxes to the main network (the background population).
-    public func addEndpoints(_ count: Int) throws {
+    package func addEndpoints(_ count: Int) throws {
         for _ in 0..<count {
             let e = try controller.attach(network: Self.mainNetwork, sandbox: .name(try takeSandbox()))
             endpointIDs.append(e.id)
         }
     }
 
-    public func tearDown() {
+    package func tearDown() {
         for name in sandboxes { try? NetworkNamespace.delete(name: name) }
         sandboxes.removeAll()
         try? NetworkNamespace.delete(name: "\(tag)-host")
@@ -123,13 +123,13 @@ public final class ControllerFixture: @unchecked Sendable {
 }
 
 /// A host namespace and one firewall backend with `networks` networks' rules in place (issue 3).
-public final class FirewallFixture: @unchecked Sendable {
-    public let tag: String
-    public let backend: any FirewallBackend
-    public private(set) var networks: [NetworkRules] = []
+package final class FirewallFixture: @unchecked Sendable {
+    package let tag: String
+    package let backend: any FirewallBackend
+    package private(set) var networks: [NetworkRules] = []
     private var serial = 0
 
-    public init(tag: String, kind: FirewallBackendKind, networks count: Int) throws {
+    package init(tag: String, kind: FirewallBackendKind, networks count: Int) throws {
         requireSandbox(tag)
         self.tag = tag
         let host = try NetworkNamespace.create(name: "\(tag)-host")
@@ -146,14 +146,14 @@ public final class FirewallFixture: @unchecked Sendable {
     }
 
     /// A new network description (not yet added): bridge `bb<k>`, subnet 10.1xx.y.0/24.
-    public func makeNetwork() -> NetworkRules {
+    package func makeNetwork() -> NetworkRules {
         defer { serial += 1 }
         let id = String(repeating: "0", count: 56) + String(format: "%08x", serial)
         return NetworkRules(id: id, bridge: "bb\(serial)", subnet: IPv4Subnet(Bench.extraSubnet(serial))!)
     }
 
     /// One endpoint's port mapping on the first network: hostPort -> 80.
-    public func makePorts(_ i: Int) -> EndpointPorts {
+    package func makePorts(_ i: Int) -> EndpointPorts {
         let n = networks[0]
         let id = String(repeating: "e", count: 56) + String(format: "%08x", i)
         let address = IPv4Address(n.subnet.network.value + UInt32(2 + i % 250))
@@ -161,7 +161,7 @@ public final class FirewallFixture: @unchecked Sendable {
                              ports: [PortMapping(hostPort: UInt16(20000 + i % 40000), containerPort: 80)])
     }
 
-    public func tearDown() {
+    package func tearDown() {
         try? NetworkNamespace.delete(name: "\(tag)-host")
     }
 }

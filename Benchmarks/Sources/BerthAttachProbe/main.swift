@@ -7,8 +7,8 @@
 // session in a sandbox, the per-request capability check) and prints their medians.
 // Refuses to run outside the sandbox.
 import AttachKit
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,4 @@
-// BerthProbe: the in-process Berth library contestant of compare-peers.sh. Times the public Swift
+// BerthProbe: the in-process Berth library contestant of compare-peers.sh. Times the package Swift
 // API (NetworkController) with CLOCK_MONOTONIC and prints one line per operation "<op> <i> <us>".
 // Refuses to run outside the sandbox (requireSandbox).
 //
@@ -17,7 +17,7 @@
 import AttachKit
 import BenchKit
 import Berth
-import BerthFirewall
+@_spi(BerthInternal) import BerthFirewall
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,6 @@
-import BerthFirewall
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 
 extension NetworkController {
     /// Checks what `attach` can check without the kernel or the state (interface name, address

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 extension NetworkController {
     /// Garbage collection on demand: the host set-up (unless `dryRun` or the configuration turns
     /// it off) and then the one reconciler (`reconcile()`), which removes everything of Berth's

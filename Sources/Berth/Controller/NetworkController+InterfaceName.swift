@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 
 extension NetworkController {
     /// The preflight check of an interface name the caller chose (a network's bridge, the

@@ -1,6 +1,6 @@
-import BerthFirewall
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -42,7 +42,7 @@ public final class NetworkController: Sendable {
 
     public let configuration: ControllerConfiguration
     /// The host namespace all host-side links and rules live in.
-    public let host: NetworkNamespace
+    package let host: NetworkNamespace
     let hostSession: NetlinkSession
     let firewall: any FirewallBackend
     private let binding: HostBinding

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 /// The undo steps of one multi-step operation, run in reverse when a later step fails, so a failed
 /// create or attach leaves no link, rule, lease or record behind.

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 extension BerthError {
     public enum Code: String, Sendable, Equatable, Codable {

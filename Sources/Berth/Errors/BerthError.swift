@@ -1,6 +1,6 @@
-import BerthFirewall
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 
 /// The one error type of the façade: a closed code, its `ErrorContext` (see `LayerError`), — when a
 /// lower layer failed — that layer's typed error, kept whole (never flattened to a string), and

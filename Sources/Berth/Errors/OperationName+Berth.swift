@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 /// The operations of the Berth layer (the words errors show before the object).
 extension OperationName {

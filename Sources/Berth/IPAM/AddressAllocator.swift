@@ -1,18 +1,18 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 
 /// Address management for one network (pure; the set of used addresses comes from the state).
 ///
 /// Rules (Docker's default IPAM): the network and broadcast addresses are never handed out (for
 /// prefixes up to /30), nor the gateway; dynamic allocation takes the lowest free address, inside
 /// the ip-range when one is set; a static address may lie anywhere in the subnet but must be free.
-public struct AddressAllocator: Sendable {
-    public let subnet: IPv4Subnet
-    public let gateway: IPv4Address?
+package struct AddressAllocator: Sendable {
+    package let subnet: IPv4Subnet
+    package let gateway: IPv4Address?
     /// Limits dynamic allocation (`--ip-range`); nil means the whole subnet.
-    public let range: IPv4Subnet?
+    package let range: IPv4Subnet?
 
-    public init(subnet: IPv4Subnet, gateway: IPv4Address?, range: IPv4Subnet? = nil) {
+    package init(subnet: IPv4Subnet, gateway: IPv4Address?, range: IPv4Subnet? = nil) {
         self.subnet = subnet.canonical
         self.gateway = gateway
         self.range = range?.canonical
@@ -20,7 +20,7 @@ public struct AddressAllocator: Sendable {
 
     /// True when `address` can be given to an endpoint at all (inside the subnet, not its network
     /// or broadcast address).
-    public func isAssignable(_ address: IPv4Address) -> Bool {
+    package func isAssignable(_ address: IPv4Address) -> Bool {
         guard subnet.contains(address) else { return false }
         if subnet.prefixLength <= 30 && (address == subnet.network || address == subnet.broadcast) { return false }
         return true
@@ -29,7 +29,7 @@ public struct AddressAllocator: Sendable {
     /// The lowest free address (within the ip-range when set).
     /// - Parameter used: addresses already held by endpoints.
     /// - Throws: `BerthError.Code.addressesExhausted`.
-    public func allocate(used: Set<IPv4Address>, operation: OperationName, object: String) throws(BerthError) -> IPv4Address {
+    package func allocate(used: Set<IPv4Address>, operation: OperationName, object: String) throws(BerthError) -> IPv4Address {
         let pool = range ?? subnet
         var candidate = pool.network.value
         let last = pool.broadcast.value
@@ -46,7 +46,7 @@ public struct AddressAllocator: Sendable {
     /// Checks a requested static address.
     /// - Throws: `.addressOutsideSubnet` (outside, network or broadcast address), `.addressInUse`
     ///   (held by an endpoint, or the gateway).
-    public func reserve(_ address: IPv4Address, used: Set<IPv4Address>, operation: OperationName, object: String) throws(BerthError) {
+    package func reserve(_ address: IPv4Address, used: Set<IPv4Address>, operation: OperationName, object: String) throws(BerthError) {
         guard isAssignable(address) else {
             throw BerthError(.addressOutsideSubnet, operation: operation, object: object,
                              detail: "address \(address) is not usable in subnet \(subnet)")

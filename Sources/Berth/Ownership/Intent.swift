@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthFirewall
 
 /// The intent journal (design notes, "Ownership"): before the first kernel step of an operation
 /// that creates something, a record of everything it may create is written and fsync'd

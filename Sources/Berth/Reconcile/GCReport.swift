@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 /// What one reconciliation (`reconcile()`, `gc(validEndpoints:dryRun:)`) removed and repaired.
 /// Encodes as `{"dryRun": Bool, "removed": [{"kind", "name", "reason"}], "repaired": [...]}`.
 public struct GCReport: Sendable, Equatable, Codable {

@@ -1,6 +1,6 @@
-import BerthFirewall
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 
 /// The one reconciler (design notes, "Ownership"): kernel against records, both directions.
 /// Called with the state directory's exclusive lock held, so every intent it finds belongs to a

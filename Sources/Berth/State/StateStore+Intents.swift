@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif

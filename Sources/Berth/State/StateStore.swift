@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthFirewall
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthFirewall
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

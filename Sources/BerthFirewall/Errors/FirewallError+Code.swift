@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 extension FirewallError {
     public enum Code: String, Sendable, Equatable {

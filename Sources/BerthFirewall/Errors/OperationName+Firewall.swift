@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 /// The operations of the Firewall layer (the words errors show before the object).
 extension OperationName {

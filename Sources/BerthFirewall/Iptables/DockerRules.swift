@@ -1,4 +1,4 @@
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 
 /// The chain names of Docker 20.10's iptables layout.
 enum DockerChain {

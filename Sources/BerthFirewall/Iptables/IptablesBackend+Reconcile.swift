@@ -1,10 +1,10 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 #if canImport(Glibc)
 import Glibc
 #endif
 
-extension IptablesBackend {
+@_spi(BerthInternal) extension IptablesBackend {
     /// The exact reconciliation (one `iptables-save`, at most one `iptables-restore`).
     ///
     /// The expected ruleset is what `reapply(state)` builds on empty tables. The chains Berth owns

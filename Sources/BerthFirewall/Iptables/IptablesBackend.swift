@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +33,7 @@ import Glibc
 /// is daemon-wide), so published ports are not reachable via 127.0.0.1 from the host. A sandbox
 /// of network B reaches network A's published ports through a host address when B is a hairpin
 /// network (A may be either); its own published ports when its own network is.
-public final class IptablesBackend: FirewallBackend {
+@_spi(BerthInternal) public final class IptablesBackend: FirewallBackend {
     public let kind: FirewallBackendKind = .iptables
     /// The namespace treated as the host (nil: the caller's).
     public let host: NetworkNamespace?

@@ -1,10 +1,10 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Which iptables implementation programs the kernel.
-public enum IptablesVariant: String, Sendable, Hashable, Codable, CaseIterable {
+@_spi(BerthInternal) public enum IptablesVariant: String, Sendable, Hashable, Codable, CaseIterable {
     /// Follow what the `iptables` command is (the Debian alternative): its link target's name,
     /// else the `(nf_tables)` / `(legacy)` tag of `iptables --version`.
     case auto

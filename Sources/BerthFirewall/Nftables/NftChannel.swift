@@ -1,6 +1,6 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 internal import CNftnl
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,4 @@
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 
 /// Names and desired content of Berth's table `ip <table>` (family ip: every value Berth programs
 /// is IPv4, and an ip table needs no `meta nfproto` guard nor NAT family attribute).

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 internal import CNftnl
 internal import CMnl
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 /// Turns "what should be" into the commands of ONE transaction, given what the table holds
 /// (`NftSnapshot`). Pure: no I/O. Adding what is present yields no command; removing what is
 /// absent yields no command. Commands come out in an order the kernel accepts in one batch:

@@ -1,4 +1,4 @@
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 
 /// Builds one rule's expressions together with its `nft` text, match by match, producing the same
 /// expressions `nft` generates for that text (checked with `nft --debug=netlink` and by the parity

@@ -1,7 +1,7 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 internal import CNftnl
 internal import CMnl
-import BerthNetlink
+@_spi(BerthInternal) import BerthNetlink
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 
 /// Input checks run before anything is sent; every failure is `FirewallError(.invalidArgument)`.
 enum NftValidation {

@@ -1,5 +1,5 @@
-import BerthNamespace
-import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +39,7 @@ import Glibc
 /// **Errors.** Bad input → `FirewallError(.invalidArgument)` before anything is sent; a kernel
 /// refusal → `.rejected` (errno plus the extended-ack text and the failing `nft`-style command),
 /// `.missingCapability` for EPERM; socket or namespace trouble → `.system` / `.namespace`.
-public final class NftablesBackend: FirewallBackend, Sendable {
+@_spi(BerthInternal) public final class NftablesBackend: FirewallBackend, Sendable {
     public var kind: FirewallBackendKind { .nftables }
     /// The namespace whose firewall this is; nil: the namespace of the thread that first uses it.
     public let host: NetworkNamespace?
@@ -303,7 +303,7 @@ public final class NftablesBackend: FirewallBackend, Sendable {
     }
 }
 
-extension NftablesBackend {
+@_spi(BerthInternal) extension NftablesBackend {
     /// The exact reconciliation (`NftPlanner.reconcile`): reads the whole table, sends one batch
     /// (none when everything is right), then the sysctls `reapply` writes.
     /// - Returns: what was removed that `state` does not explain (`delete rule ip berth CHAIN

@@ -29,5 +29,5 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
 
 extension Optional where Wrapped == Errno {
     /// The errno as C reports it: its value, or 0 when there is none.
-    public var code: Int32 { self?.rawValue ?? 0 }
+    package var code: Int32 { self?.rawValue ?? 0 }
 }

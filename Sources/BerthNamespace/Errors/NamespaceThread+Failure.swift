@@ -1,4 +1,4 @@
-extension NamespaceThread.Failure where BodyError == NamespaceError {
+@_spi(BerthInternal) extension NamespaceThread.Failure where BodyError == NamespaceError {
     /// The namespace error, whether entering failed or the body threw it.
     public var namespaceError: NamespaceError {
         switch self {
@@ -7,7 +7,7 @@ extension NamespaceThread.Failure where BodyError == NamespaceError {
     }
 }
 
-extension NamespaceThread.Failure where BodyError == Never {
+@_spi(BerthInternal) extension NamespaceThread.Failure where BodyError == Never {
     /// Entering the namespace failed (a body that cannot throw).
     public var namespaceError: NamespaceError {
         switch self {
@@ -16,7 +16,7 @@ extension NamespaceThread.Failure where BodyError == Never {
     }
 }
 
-extension NamespaceThread.Failure {
+@_spi(BerthInternal) extension NamespaceThread.Failure {
     /// The body's own error, or a namespace failure turned into the body's error type by `wrap`:
     /// `catch { throw error.unwrapped { NetlinkError.wrapping($0, …) } }`.
     public func unwrapped(_ wrap: (NamespaceError) -> BodyError) -> BodyError {

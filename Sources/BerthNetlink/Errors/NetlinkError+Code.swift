@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 extension NetlinkError {
     /// What kind of failure this is (append only).

@@ -1,5 +1,5 @@
 /// A network interface as reported by RTM_NEWLINK (struct ifinfomsg plus IFLA_* attributes).
-public struct Link: Sendable, Equatable {
+@_spi(BerthInternal) public struct Link: Sendable, Equatable {
     /// ifi_index.
     public var index: Int32
     /// IFLA_IFNAME.
@@ -46,7 +46,7 @@ public struct Link: Sendable, Equatable {
 }
 
 /// An address on an interface (struct ifaddrmsg plus IFA_* attributes).
-public struct InterfaceAddress: Sendable, Equatable {
+@_spi(BerthInternal) public struct InterfaceAddress: Sendable, Equatable {
     /// IFA_LOCAL (or IFA_ADDRESS when there is no IFA_LOCAL).
     public var address: IPAddress
     /// ifa_prefixlen.
@@ -69,7 +69,7 @@ public struct InterfaceAddress: Sendable, Equatable {
 }
 
 /// A route (struct rtmsg plus RTA_* attributes). `destination == nil` is the default route.
-public struct Route: Sendable, Equatable {
+@_spi(BerthInternal) public struct Route: Sendable, Equatable {
     /// RTA_DST and rtm_dst_len; nil for the default route.
     public var destination: IPAddress?
     public var destinationPrefixLength: Int

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +11,7 @@ extension NetlinkEngine {
     /// the acknowledgement (for a single-object GET, the object).
     /// - Throws: the kernel's refusal (`isRefusal`, errno and extended-ack text), or any reply or
     ///   transport failure (see `NetlinkEngine`).
-    public func request(_ message: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    package func request(_ message: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         let reply = try replies(to: [message], operation: operation, object: object)[0]
         if let error = reply.error { throw error }
         return reply.messages
@@ -23,7 +23,7 @@ extension NetlinkEngine {
     /// - Throws: `.dumpInterrupted` when every attempt was interrupted; the kernel's refusal (an
     ///   NLMSG_ERROR, or NLMSG_DONE with a negative code, e.g. ENOENT for an absent table);
     ///   reply or transport failures.
-    public func dump(_ message: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    package func dump(_ message: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         for _ in 0..<Self.dumpAttempts {
             var collected: [NetlinkMessage] = []
             var interrupted = false
@@ -54,7 +54,7 @@ extension NetlinkEngine {
     /// skbs of a page each per message (object and ACK).
     /// - Returns: one `NetlinkReply` per message, in order; a refusal is a value here, not thrown.
     /// - Throws: reply or transport failures only.
-    public func query(_ messages: [[UInt8]], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkReply] {
+    package func query(_ messages: [[UInt8]], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkReply] {
         guard !messages.isEmpty else { return [] }
         return try replies(to: messages, operation: operation, object: object,
                            replyBytes: messages.count.multipliedReportingOverflow(by: 8192).partialValue)
@@ -70,7 +70,7 @@ extension NetlinkEngine {
     ///   END, after which nothing else is awaited). Nothing is sent when `messages` is empty.
     /// - Throws: `.invalidArgument` (before sending) when a message lacks NLM_F_ACK or is not one
     ///   whole message; reply or transport failures.
-    public func transaction(begin: [UInt8], _ messages: [[UInt8]], end: [UInt8],
+    package func transaction(begin: [UInt8], _ messages: [[UInt8]], end: [UInt8],
                             operation: OperationName, object: String) throws(NetlinkError) -> NetlinkBatchReply {
         var reply = NetlinkBatchReply(errors: Array(repeating: nil, count: messages.count))
         guard !messages.isEmpty else { return reply }

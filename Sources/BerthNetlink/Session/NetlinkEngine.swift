@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -22,10 +22,10 @@ import Glibc
 /// `NetlinkError.refusal` errors carrying the errno and the extended-ack text.
 ///
 /// Thread-safe: exchanges are serialized on the engine (the lock also guards the transport).
-public final class NetlinkEngine: Sendable {
+package final class NetlinkEngine: Sendable {
     /// How many times a dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is tried before
     /// `.dumpInterrupted` is thrown (as netlinksafe does).
-    public static let dumpAttempts = 5
+    package static let dumpAttempts = 5
 
     private let transport: any NetlinkTransport
     /// The next sequence number to use; the lock serializes whole exchanges.
@@ -33,13 +33,13 @@ public final class NetlinkEngine: Sendable {
 
     /// An engine over `transport`; the first exchange uses `firstSequence` (0 is never used:
     /// it is what the kernel puts in notifications).
-    public init(transport: any NetlinkTransport, firstSequence: UInt32 = 1) {
+    package init(transport: any NetlinkTransport, firstSequence: UInt32 = 1) {
         self.transport = transport
         nextSequence = Mutex(firstSequence == 0 ? 1 : firstSequence)
     }
 
     /// The transport's port id, which every reply must carry.
-    public var portID: UInt32 { transport.portID }
+    package var portID: UInt32 { transport.portID }
 
     /// Stamps consecutive sequence numbers on `messages`, sends them in one datagram and hands
     /// every checked reply message meant for one of them to `handle`, with the index of the

@@ -1,6 +1,6 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 /// Address operations (RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR).
-extension NetlinkSession {
+@_spi(BerthInternal) extension NetlinkSession {
     /// `ip addr add A/LEN [brd B] dev IF`.
     /// - Throws: `.missingCapability`, `.exists` (already assigned), `.notFound` (no such link),
     ///   `.invalidArgument` (prefix length beyond the family's width).
@@ -38,7 +38,7 @@ extension NetlinkSession {
 }
 
 /// Route operations (RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE).
-extension NetlinkSession {
+@_spi(BerthInternal) extension NetlinkSession {
     /// `ip route add [DST/LEN | default] [via GW] [dev IF] [metric M]`.
     /// - Throws: `.missingCapability`, `.exists`, `.notFound`/`.kernel` (ENETUNREACH: gateway not on-link).
     /// - Parameter device: the output link's name, for error messages (default `#index`).

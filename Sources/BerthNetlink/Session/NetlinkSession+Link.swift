@@ -1,8 +1,8 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 /// Link operations (RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK). Mutating calls check CAP_NET_ADMIN
 /// and link names before anything is sent, so bad input changes nothing.
-extension NetlinkSession {
+@_spi(BerthInternal) extension NetlinkSession {
     func requireNetAdmin(_ operation: OperationName, _ object: String) throws(NetlinkError) {
         if !Capabilities.hasNetAdmin() {
             throw NetlinkError(.missingCapability, operation: operation, object: object,

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 
 /// One rtnetlink conversation partner: a `NetlinkEngine` over a transport (socket) bound to one
 /// network namespace. Every request gets a fresh sequence number and our port id in nlmsg_pid;
@@ -6,7 +6,7 @@ import BerthNamespace
 /// dumps (NLM_F_DUMP_INTR) and puts the extended-ack text into the error.
 ///
 /// Thread-safe: requests are serialized by the engine.
-public final class NetlinkSession: Sendable {
+@_spi(BerthInternal) public final class NetlinkSession: Sendable {
     /// How many times a dump interrupted by a concurrent change is tried (as netlinksafe does).
     public static let dumpAttempts = NetlinkEngine.dumpAttempts
 
@@ -15,7 +15,7 @@ public final class NetlinkSession: Sendable {
     public let namespace: NetworkNamespace?
 
     /// A session over any transport (tests pass a mock).
-    public init(transport: any NetlinkTransport, namespace: NetworkNamespace? = nil, firstSequence: UInt32 = 1) {
+    package init(transport: any NetlinkTransport, namespace: NetworkNamespace? = nil, firstSequence: UInt32 = 1) {
         engine = NetlinkEngine(transport: transport, firstSequence: firstSequence)
         self.namespace = namespace
     }
@@ -28,13 +28,13 @@ public final class NetlinkSession: Sendable {
 
     /// Sends a request with NLM_F_ACK and returns the messages that came before the ACK
     /// (for a GET, the object). An error reply throws with the kernel's errno and ext-ack text.
-    public func request(_ message: NetlinkMessageBuilder, operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    package func request(_ message: NetlinkMessageBuilder, operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         try engine.request(message.finish(sequence: 0, portID: engine.portID), operation: operation, object: object)
     }
 
     /// Sends a dump request and returns every object message until NLMSG_DONE, retrying up to
     /// `dumpAttempts` times while the kernel marks the dump interrupted.
-    public func dump(_ message: NetlinkMessageBuilder, operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    package func dump(_ message: NetlinkMessageBuilder, operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         try engine.dump(message.finish(sequence: 0, portID: engine.portID), operation: operation, object: object)
     }
 }

@@ -1,6 +1,6 @@
 internal import CMnl
 internal import CBerthShims
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,15 +12,15 @@ import Glibc
 /// on the namespace thread when another namespace is asked for, after which it can be used from
 /// any thread (design.md §3). Not safe for concurrent use by itself: the `NetlinkEngine` that
 /// owns it serializes every exchange.
-public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
+package final class MnlSocket: NetlinkTransport, @unchecked Sendable {
     /// NETLINK_ROUTE and NETLINK_NETFILTER, linux/netlink.h.
-    public static let routeBus = RTNL.NETLINK_ROUTE
-    public static let netfilterBus = RTNL.NETLINK_NETFILTER
+    package static let routeBus = RTNL.NETLINK_ROUTE
+    package static let netfilterBus = RTNL.NETLINK_NETFILTER
     /// Send and receive time-out in seconds.
-    public static let timeoutSeconds = 5
+    package static let timeoutSeconds = 5
 
     private let socket: OpaquePointer
-    public let portID: UInt32
+    package let portID: UInt32
     private var buffer: [UInt8]
     /// The largest SO_RCVBUFFORCE / SO_SNDBUFFORCE set so far (0: the defaults).
     private var receiveBufferSize = 0
@@ -35,11 +35,11 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
     deinit { mnl_socket_close(socket) }
 
     /// The socket's file descriptor.
-    public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+    package var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
 
     /// Opens and binds a socket on `bus` inside `namespace` (nil: the calling thread's namespace).
     /// - Throws: `NetlinkError` `.socket` (open/bind/setsockopt failures) or `.namespace`.
-    public static func open(bus: Int32, in namespace: NetworkNamespace?) throws(NetlinkError) -> MnlSocket {
+    package static func open(bus: Int32, in namespace: NetworkNamespace?) throws(NetlinkError) -> MnlSocket {
         let object = namespace.map(\.description) ?? "current netns"
         guard let namespace else { return try openHere(bus: bus, object: object) }
         do {
@@ -75,7 +75,7 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
         return MnlSocket(socket: nl, portID: mnl_socket_get_portid(nl))
     }
 
-    public func send(_ bytes: [UInt8], operation: OperationName, object: String) throws(NetlinkError) {
+    package func send(_ bytes: [UInt8], operation: OperationName, object: String) throws(NetlinkError) {
         let sent = bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
         if sent < 0 {
             let err = Errno.current
@@ -84,7 +84,7 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
     }
 
     /// recvmsg(2) of one datagram, with the sender's nl_pid and MSG_TRUNC; EINTR is retried.
-    public func receive(operation: OperationName, object: String) throws(NetlinkError) -> NetlinkDatagram {
+    package func receive(operation: OperationName, object: String) throws(NetlinkError) -> NetlinkDatagram {
         var address = sockaddr_nl()
         var flags: Int32 = 0
         var failure = Errno(0)
@@ -120,7 +120,7 @@ public final class MnlSocket: NetlinkTransport, @unchecked Sendable {
     /// SO_RCVBUFFORCE / SO_SNDBUFFORCE (socket(7)): they need CAP_NET_ADMIN, which any change
     /// through this socket needs anyway; a refusal leaves the defaults. Sizes only ever grow,
     /// and a size already set is not set again (no system call per exchange).
-    public func reserveBuffers(receiveBytes: Int, sendBytes: Int) {
+    package func reserveBuffers(receiveBytes: Int, sendBytes: Int) {
         let fd = fileDescriptor
         if receiveBytes > receiveBufferSize {
             var size = Int32(clamping: receiveBytes)

@@ -1,10 +1,10 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 /// What the netlink engine needs from a socket; the real one is `MnlSocket`, tests use scripted
 /// mocks to check requests byte for byte and feed replies.
 ///
 /// A transport only moves datagrams: every check of what comes back (sender, truncation, port,
 /// sequence, message framing) is done once, by `NetlinkEngine`.
-public protocol NetlinkTransport: AnyObject, Sendable {
+package protocol NetlinkTransport: AnyObject, Sendable {
     /// The socket's port id (nl_pid), which replies must carry in nlmsg_pid.
     var portID: UInt32 { get }
     /// Sends one or more complete messages in one datagram.
@@ -20,20 +20,20 @@ public protocol NetlinkTransport: AnyObject, Sendable {
     func reserveBuffers(receiveBytes: Int, sendBytes: Int)
 }
 
-public extension NetlinkTransport {
+package extension NetlinkTransport {
     func reserveBuffers(receiveBytes: Int, sendBytes: Int) {}
 }
 
 /// One received datagram as the socket returned it.
-public struct NetlinkDatagram: Sendable, Equatable {
+package struct NetlinkDatagram: Sendable, Equatable {
     /// The bytes received (several netlink messages, NLMSG_ALIGNed).
-    public var bytes: [UInt8]
+    package var bytes: [UInt8]
     /// nl_pid of the sender's `sockaddr_nl`: 0 for the kernel, a port id for another socket.
-    public var senderPort: UInt32
+    package var senderPort: UInt32
     /// The datagram was larger than the receive buffer and was cut (MSG_TRUNC in msg_flags).
-    public var truncated: Bool
+    package var truncated: Bool
 
-    public init(_ bytes: [UInt8], senderPort: UInt32 = 0, truncated: Bool = false) {
+    package init(_ bytes: [UInt8], senderPort: UInt32 = 0, truncated: Bool = false) {
         self.bytes = bytes
         self.senderPort = senderPort
         self.truncated = truncated

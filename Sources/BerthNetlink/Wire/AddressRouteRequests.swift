@@ -1,5 +1,5 @@
 /// Builders for RTM_*ADDR requests (struct ifaddrmsg, 8 bytes, then IFA_* attributes).
-public enum AddressRequest {
+package enum AddressRequest {
     static func header(_ type: UInt16, flags: UInt16, family: UInt8, prefixLength: Int, scope: UInt8, index: Int32) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: type, flags: flags)
         b.append(family)
@@ -12,7 +12,7 @@ public enum AddressRequest {
 
     /// `ip addr add A/LEN [brd B] dev IF`: RTM_NEWADDR, NLM_F_CREATE|NLM_F_EXCL, IFA_LOCAL + IFA_ADDRESS
     /// (+ IFA_BROADCAST for IPv4 when given).
-    public static func add(_ a: InterfaceAddress) -> NetlinkMessageBuilder {
+    package static func add(_ a: InterfaceAddress) -> NetlinkMessageBuilder {
         var b = header(RTNL.RTM_NEWADDR, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL,
                        family: a.address.family, prefixLength: a.prefixLength, scope: a.scope, index: a.linkIndex)
         b.attribute(RTNL.IFA_LOCAL, a.address.bytes)
@@ -22,7 +22,7 @@ public enum AddressRequest {
     }
 
     /// `ip addr del A/LEN dev IF`: RTM_DELADDR with IFA_LOCAL.
-    public static func delete(_ a: InterfaceAddress) -> NetlinkMessageBuilder {
+    package static func delete(_ a: InterfaceAddress) -> NetlinkMessageBuilder {
         var b = header(RTNL.RTM_DELADDR, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK,
                        family: a.address.family, prefixLength: a.prefixLength, scope: 0, index: a.linkIndex)
         b.attribute(RTNL.IFA_LOCAL, a.address.bytes)
@@ -30,13 +30,13 @@ public enum AddressRequest {
     }
 
     /// `ip addr show`: RTM_GETADDR dump of one family (0 = both).
-    public static func dump(family: UInt8) -> NetlinkMessageBuilder {
+    package static func dump(family: UInt8) -> NetlinkMessageBuilder {
         header(RTNL.RTM_GETADDR, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_DUMP, family: family, prefixLength: 0, scope: 0, index: 0)
     }
 }
 
 /// Builders for RTM_*ROUTE requests (struct rtmsg, 12 bytes, then RTA_* attributes).
-public enum RouteRequest {
+package enum RouteRequest {
     static func header(_ type: UInt16, flags: UInt16, route r: Route, scope: UInt8, proto: UInt8) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: type, flags: flags)
         b.append(r.family)
@@ -60,7 +60,7 @@ public enum RouteRequest {
     }
 
     /// `ip route add ...`: RTM_NEWROUTE, NLM_F_CREATE|NLM_F_EXCL, protocol and scope from the route.
-    public static func add(_ r: Route) -> NetlinkMessageBuilder {
+    package static func add(_ r: Route) -> NetlinkMessageBuilder {
         var b = header(RTNL.RTM_NEWROUTE, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL,
                        route: r, scope: r.scope, proto: r.proto)
         attributes(into: &b, r)
@@ -68,7 +68,7 @@ public enum RouteRequest {
     }
 
     /// `ip route del ...`: RTM_DELROUTE with scope RT_SCOPE_NOWHERE (matches any scope, as iproute2 does).
-    public static func delete(_ r: Route) -> NetlinkMessageBuilder {
+    package static func delete(_ r: Route) -> NetlinkMessageBuilder {
         var b = header(RTNL.RTM_DELROUTE, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK, route: r,
                        scope: RTNL.RT_SCOPE_NOWHERE, proto: 0)
         attributes(into: &b, r)
@@ -76,7 +76,7 @@ public enum RouteRequest {
     }
 
     /// `ip route show table all`: RTM_GETROUTE dump of one family.
-    public static func dump(family: UInt8) -> NetlinkMessageBuilder {
+    package static func dump(family: UInt8) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_GETROUTE, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_DUMP)
         b.append(family)
         for _ in 0..<7 { b.append(UInt8(0)) }

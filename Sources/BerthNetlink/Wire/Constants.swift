@@ -10,7 +10,7 @@ import Glibc
 /// so no number is copied by hand. Function-like macros Swift cannot import (NLMSG_ALIGN,
 /// NLMSG_HDRLEN, NLA_ALIGN) are mirrored in `NetlinkParser.align` and
 /// `NetlinkMessageBuilder.headerLength`; a unit test compares those with the C macros.
-public enum RTNL {
+@_spi(BerthInternal) public enum RTNL {
     // linux/netlink.h: protocols (bus numbers for socket(AF_NETLINK, …, protocol))
     public static let NETLINK_ROUTE = Int32(CMnl.NETLINK_ROUTE)
     public static let NETLINK_NETFILTER = Int32(CMnl.NETLINK_NETFILTER)

@@ -1,4 +1,4 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 /// The one interface-name rule of Berth, used by every layer that takes a name: the façade's
 /// preflight (bridge names, the sandbox-side name of an attach), both firewall backends and the
 /// netlink requests. It is the intersection of what the three consumers of a name accept, so a
@@ -15,14 +15,14 @@ import BerthNamespace
 ///
 /// Hence: 1–15 bytes of ASCII letters, digits, `_`, `.` and `-`; not starting with `-`; not `.`
 /// or `..`.
-public enum LinkName {
+package enum LinkName {
     /// IFNAMSIZ - 1 (include/uapi/linux/if.h).
-    public static let maximumLength = 15
+    package static let maximumLength = 15
 
     /// Why `name` is not a valid interface name, as a predicate to follow "interface name" or the
     /// quoted name (`"contains '+', the interface wildcard of iptables"`, `"is empty"`), or nil
     /// when it is valid. Pure: never touches the kernel.
-    public static func problem(with name: String) -> String? {
+    package static func problem(with name: String) -> String? {
         let bytes = Array(name.utf8)
         guard let first = bytes.first else { return "is empty" }
         if bytes.count > maximumLength { return "is \(bytes.count) bytes, longer than \(maximumLength) (IFNAMSIZ - 1)" }
@@ -35,7 +35,7 @@ public enum LinkName {
     /// Throws when `name` breaks the rule of ``problem(with:)``, before any request is sent.
     /// - Throws: `NetlinkError` `.invalidName` (no errno: the refusal is ours); `object` is the quoted name and
     ///   `detail` `"interface name <reason>"`.
-    public static func validate(_ name: String, operation: OperationName) throws(NetlinkError) {
+    package static func validate(_ name: String, operation: OperationName) throws(NetlinkError) {
         if let reason = problem(with: name) {
             throw NetlinkError(.invalidName, operation: operation, object: "'\(name)'",
                                detail: "interface name \(reason)")

@@ -1,6 +1,6 @@
 /// What to set on an existing link in one RTM_NEWLINK request (`ip link set`); nil fields are left
 /// unchanged.
-public struct LinkChange: Sendable, Equatable {
+@_spi(BerthInternal) public struct LinkChange: Sendable, Equatable {
     /// Set (true) or clear (false) IFF_UP.
     public var up: Bool?
     /// IFLA_MASTER; 0 releases the link from its master (`nomaster`).
@@ -24,7 +24,7 @@ public struct LinkChange: Sendable, Equatable {
 }
 
 /// The veth end created inside another namespace (VETH_INFO_PEER with IFLA_NET_NS_FD).
-public struct VethPeer: Sendable, Equatable {
+@_spi(BerthInternal) public struct VethPeer: Sendable, Equatable {
     public var name: String
     /// The namespace the peer is created in, by fd; nil keeps it next to the first end.
     public var namespaceFD: Int32?
@@ -43,7 +43,7 @@ public struct VethPeer: Sendable, Equatable {
 
 /// Builders for RTM_*LINK requests. Each returns an unfinished message; the session stamps the
 /// sequence number. Pure, so the bytes are unit-tested.
-public enum LinkRequest {
+package enum LinkRequest {
     /// struct ifinfomsg (16 bytes): family, pad, type, index, flags, change.
     static func ifinfomsg(into b: inout NetlinkMessageBuilder, index: Int32 = 0, up: Bool? = nil) {
         b.append(RTNL.AF_UNSPEC)
@@ -56,7 +56,7 @@ public enum LinkRequest {
 
     /// `ip link add NAME [mtu M] [address MAC] type bridge`: RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK,
     /// IFLA_IFNAME, IFLA_MTU, IFLA_ADDRESS, IFLA_LINKINFO{IFLA_INFO_KIND "bridge"}.
-    public static func newBridge(name: String, mtu: UInt32? = nil, mac: MACAddress? = nil, up: Bool = false) -> NetlinkMessageBuilder {
+    package static func newBridge(name: String, mtu: UInt32? = nil, mac: MACAddress? = nil, up: Bool = false) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK,
                                       flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL)
         ifinfomsg(into: &b, up: up ? true : nil)
@@ -72,7 +72,7 @@ public enum LinkRequest {
     /// `ip link add NAME [mtu M] [master BR] type veth peer name PEER netns NS`: RTM_NEWLINK with
     /// IFLA_LINKINFO{KIND "veth", INFO_DATA{VETH_INFO_PEER{ifinfomsg, IFLA_IFNAME, IFLA_MTU,
     /// IFLA_ADDRESS, IFLA_NET_NS_FD}}}, so the peer is created directly in its namespace.
-    public static func newVeth(name: String, peer: VethPeer, mtu: UInt32? = nil, mac: MACAddress? = nil,
+    package static func newVeth(name: String, peer: VethPeer, mtu: UInt32? = nil, mac: MACAddress? = nil,
                                masterIndex: Int32? = nil, up: Bool = false) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK,
                                       flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL)
@@ -97,7 +97,7 @@ public enum LinkRequest {
     }
 
     /// `ip link set ...`: RTM_NEWLINK on an existing index with the changed fields only.
-    public static func change(index: Int32, _ change: LinkChange) -> NetlinkMessageBuilder {
+    package static func change(index: Int32, _ change: LinkChange) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
         ifinfomsg(into: &b, index: index, up: change.up)
         if let name = change.name { b.attribute(RTNL.IFLA_IFNAME, string: name) }
@@ -111,7 +111,7 @@ public enum LinkRequest {
     /// `ip link set NAME type bridge_slave hairpin on|off`: RTM_NEWLINK on the bridge port `index`
     /// with IFLA_LINKINFO{IFLA_INFO_SLAVE_KIND "bridge", IFLA_INFO_SLAVE_DATA{IFLA_BRPORT_MODE u8}}
     /// (1 = hairpin, BRIDGE_MODE_HAIRPIN), the bytes iproute2 sends.
-    public static func bridgePortHairpin(index: Int32, _ on: Bool) -> NetlinkMessageBuilder {
+    package static func bridgePortHairpin(index: Int32, _ on: Bool) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
         ifinfomsg(into: &b, index: index)
         let info = b.beginNested(RTNL.IFLA_LINKINFO)
@@ -124,7 +124,7 @@ public enum LinkRequest {
     }
 
     /// `ip link del`: RTM_DELLINK by index, or by IFLA_IFNAME when `index` is 0.
-    public static func delete(index: Int32, name: String? = nil) -> NetlinkMessageBuilder {
+    package static func delete(index: Int32, name: String? = nil) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_DELLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
         ifinfomsg(into: &b, index: index)
         if index == 0, let name { b.attribute(RTNL.IFLA_IFNAME, string: name) }
@@ -132,7 +132,7 @@ public enum LinkRequest {
     }
 
     /// `ip link show NAME` / by index: RTM_GETLINK with IFLA_EXT_MASK = RTEXT_FILTER_SKIP_STATS.
-    public static func get(index: Int32, name: String? = nil) -> NetlinkMessageBuilder {
+    package static func get(index: Int32, name: String? = nil) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_GETLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
         ifinfomsg(into: &b, index: index)
         if index == 0, let name { b.attribute(RTNL.IFLA_IFNAME, string: name) }
@@ -141,7 +141,7 @@ public enum LinkRequest {
     }
 
     /// `ip link show`: RTM_GETLINK with NLM_F_DUMP.
-    public static func dump() -> NetlinkMessageBuilder {
+    package static func dump() -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_GETLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_DUMP)
         ifinfomsg(into: &b)
         b.attribute(RTNL.IFLA_EXT_MASK, u32: RTNL.RTEXT_FILTER_SKIP_STATS)

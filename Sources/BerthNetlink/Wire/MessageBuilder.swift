@@ -4,17 +4,17 @@ internal import CMnl
 /// byte array, in host byte order with 4-byte alignment (NLMSG_ALIGN / NLA_ALIGN, linux/netlink.h).
 ///
 /// Pure: no system calls, so requests can be compared byte for byte in unprivileged tests.
-public struct NetlinkMessageBuilder: Sendable {
+package struct NetlinkMessageBuilder: Sendable {
     /// NLMSG_HDRLEN: sizeof(struct nlmsghdr), NLMSG_ALIGNed (16), linux/netlink.h.
-    public static let headerLength = NetlinkParser.align(MemoryLayout<nlmsghdr>.size)
+    package static let headerLength = NetlinkParser.align(MemoryLayout<nlmsghdr>.size)
     /// NLA_F_NESTED.
     static let nestedFlag = RTNL.NLA_F_NESTED
 
-    public private(set) var bytes: [UInt8]
+    package private(set) var bytes: [UInt8]
 
     /// Starts a message of `type` (e.g. RTM_NEWLINK) with `flags` (NLM_F_*); length and sequence
     /// are filled in by `finish(sequence:portID:)`.
-    public init(type: UInt16, flags: UInt16) {
+    package init(type: UInt16, flags: UInt16) {
         bytes = []
         bytes.reserveCapacity(256)
         append(UInt32(0))  // nlmsg_len
@@ -25,13 +25,13 @@ public struct NetlinkMessageBuilder: Sendable {
     }
 
     /// Appends raw bytes, then pads to 4.
-    public mutating func appendAligned(_ raw: [UInt8]) {
+    package mutating func appendAligned(_ raw: [UInt8]) {
         bytes.append(contentsOf: raw)
         pad()
     }
 
     /// Appends a fixed-size value in host byte order (no padding).
-    public mutating func append<T: FixedWidthInteger>(_ value: T) {
+    package mutating func append<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
     }
 
@@ -40,32 +40,32 @@ public struct NetlinkMessageBuilder: Sendable {
     }
 
     /// One attribute (struct nlattr: u16 len, u16 type, payload, padding to 4).
-    public mutating func attribute(_ type: UInt16, _ payload: [UInt8]) {
+    package mutating func attribute(_ type: UInt16, _ payload: [UInt8]) {
         append(UInt16(4 + payload.count))
         append(type)
         appendAligned(payload)
     }
 
-    public mutating func attribute(_ type: UInt16, u32 value: UInt32) {
+    package mutating func attribute(_ type: UInt16, u32 value: UInt32) {
         attribute(type, withUnsafeBytes(of: value) { Array($0) })
     }
 
-    public mutating func attribute(_ type: UInt16, u16 value: UInt16) {
+    package mutating func attribute(_ type: UInt16, u16 value: UInt16) {
         attribute(type, withUnsafeBytes(of: value) { Array($0) })
     }
 
-    public mutating func attribute(_ type: UInt16, u8 value: UInt8) {
+    package mutating func attribute(_ type: UInt16, u8 value: UInt8) {
         attribute(type, [value])
     }
 
     /// A NUL-terminated string attribute (NLA_NUL_STRING / mnl_attr_put_strz).
-    public mutating func attribute(_ type: UInt16, string value: String) {
+    package mutating func attribute(_ type: UInt16, string value: String) {
         attribute(type, Array(value.utf8) + [0])
     }
 
     /// Opens a nested attribute with NLA_F_NESTED set (as libmnl's mnl_attr_nest_start does);
     /// close it with `endNested(_:)`.
-    public mutating func beginNested(_ type: UInt16) -> Int {
+    package mutating func beginNested(_ type: UInt16) -> Int {
         let start = bytes.count
         append(UInt16(0))
         append(type | Self.nestedFlag)
@@ -73,14 +73,14 @@ public struct NetlinkMessageBuilder: Sendable {
     }
 
     /// Closes the nested attribute opened at `start`, writing its length.
-    public mutating func endNested(_ start: Int) {
+    package mutating func endNested(_ start: Int) {
         let length = UInt16(bytes.count - start)
         bytes[start] = UInt8(length & 0xff)
         bytes[start + 1] = UInt8(length >> 8)
     }
 
     /// The finished message with nlmsg_len, nlmsg_seq and nlmsg_pid set.
-    public func finish(sequence: UInt32, portID: UInt32 = 0) -> [UInt8] {
+    package func finish(sequence: UInt32, portID: UInt32 = 0) -> [UInt8] {
         var out = bytes
         Self.store(UInt32(out.count), into: &out, at: 0)
         Self.store(sequence, into: &out, at: 8)

@@ -1,16 +1,16 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 internal import CMnl
 
 /// One netlink message as received: header fields and the payload after struct nlmsghdr.
-public struct NetlinkMessage: Sendable, Equatable {
-    public var type: UInt16
-    public var flags: UInt16
-    public var sequence: UInt32
-    public var portID: UInt32
+package struct NetlinkMessage: Sendable, Equatable {
+    package var type: UInt16
+    package var flags: UInt16
+    package var sequence: UInt32
+    package var portID: UInt32
     /// Bytes after the 16-byte header, up to nlmsg_len.
-    public var payload: [UInt8]
+    package var payload: [UInt8]
 
-    public init(type: UInt16, flags: UInt16, sequence: UInt32, portID: UInt32, payload: [UInt8]) {
+    package init(type: UInt16, flags: UInt16, sequence: UInt32, portID: UInt32, payload: [UInt8]) {
         self.type = type
         self.flags = flags
         self.sequence = sequence
@@ -21,7 +21,7 @@ public struct NetlinkMessage: Sendable, Equatable {
     /// The message as it was on the wire: `struct nlmsghdr` (nlmsg_len = 16 + payload count)
     /// followed by the payload, for parsers that want the whole message (libnftnl's
     /// `nftnl_*_nlmsg_parse`).
-    public var wireBytes: [UInt8] {
+    package var wireBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(NetlinkMessageBuilder.headerLength + payload.count)
         withUnsafeBytes(of: UInt32(NetlinkMessageBuilder.headerLength + payload.count)) { out += $0 }
@@ -34,14 +34,14 @@ public struct NetlinkMessage: Sendable, Equatable {
 }
 
 /// Reads host-order integers from a byte slice with bounds checks (never traps on short input).
-public struct ByteReader: Sendable {
-    public let bytes: ArraySlice<UInt8>
+package struct ByteReader: Sendable {
+    package let bytes: ArraySlice<UInt8>
 
-    public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
-    public init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+    package init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+    package init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
 
     /// The integer at `offset` (relative to the slice start), or nil when out of bounds.
-    public func read<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T? {
+    package func read<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T? {
         let size = MemoryLayout<T>.size
         guard offset >= 0, offset + size <= bytes.count else { return nil }
         var value = T.zero
@@ -54,13 +54,13 @@ public struct ByteReader: Sendable {
 
 /// Splits netlink buffers into messages and attributes; every malformed or truncated input gives a
 /// typed `NetlinkError` (`.truncatedReply` / `.malformedReply`), never a crash.
-public enum NetlinkParser {
+package enum NetlinkParser {
     /// NLMSG_ALIGN (and NLA_ALIGN, the same 4): `n` rounded up to NLMSG_ALIGNTO, linux/netlink.h.
-    public static func align(_ n: Int) -> Int { (n + alignTo - 1) & ~(alignTo - 1) }
+    package static func align(_ n: Int) -> Int { (n + alignTo - 1) & ~(alignTo - 1) }
     static let alignTo = Int(CMnl.NLMSG_ALIGNTO)
 
     /// Parses every message in one receive buffer (several replies may share one datagram).
-    public static func messages(in buffer: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
+    package static func messages(in buffer: [UInt8], operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {
         var result: [NetlinkMessage] = []
         var offset = 0
         let reader = ByteReader(buffer)
@@ -91,7 +91,7 @@ public enum NetlinkParser {
 
     /// Parses a run of attributes (struct nlattr) into type → payload; the NLA_F_NESTED and
     /// NLA_F_NET_BYTEORDER bits are masked off the type. Later duplicates win, as in the kernel.
-    public static func attributes(in bytes: ArraySlice<UInt8>, operation: OperationName, object: String) throws(NetlinkError) -> [UInt16: ArraySlice<UInt8>] {
+    package static func attributes(in bytes: ArraySlice<UInt8>, operation: OperationName, object: String) throws(NetlinkError) -> [UInt16: ArraySlice<UInt8>] {
         var result: [UInt16: ArraySlice<UInt8>] = [:]
         let reader = ByteReader(bytes)
         var offset = 0
@@ -116,7 +116,7 @@ public enum NetlinkParser {
 }
 
 /// Typed accessors on attribute payloads.
-public extension ArraySlice<UInt8> {
+package extension ArraySlice<UInt8> {
     /// A NUL-terminated (or unterminated) string payload.
     var netlinkString: String {
         String(decoding: prefix { $0 != 0 }, as: UTF8.self)

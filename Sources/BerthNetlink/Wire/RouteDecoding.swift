@@ -1,9 +1,9 @@
-import BerthNamespace
+@_spi(BerthInternal) import BerthNamespace
 /// Decoders from RTM_NEWLINK / RTM_NEWADDR / RTM_NEWROUTE payloads to the model types. A payload
 /// shorter than its fixed header, or with broken attributes, is a typed error.
-public enum RouteDecoding {
+package enum RouteDecoding {
     /// struct ifinfomsg (16 bytes) + IFLA_* attributes.
-    public static func link(_ m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> Link {
+    package static func link(_ m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> Link {
         let r = ByteReader(m.payload)
         guard let index = r.read(Int32.self, at: 4), let flags = r.read(UInt32.self, at: 8) else {
             throw NetlinkError(.truncatedReply, operation: operation, object: object, detail: "ifinfomsg shorter than 16 bytes")
@@ -27,7 +27,7 @@ public enum RouteDecoding {
     }
 
     /// struct ifaddrmsg (8 bytes) + IFA_* attributes.
-    public static func address(_ m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> InterfaceAddress {
+    package static func address(_ m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> InterfaceAddress {
         let r = ByteReader(m.payload)
         guard let prefix = r.read(UInt8.self, at: 1), let scope = r.read(UInt8.self, at: 3),
               let index = r.read(Int32.self, at: 4) else {
@@ -43,7 +43,7 @@ public enum RouteDecoding {
     }
 
     /// struct rtmsg (12 bytes) + RTA_* attributes.
-    public static func route(_ m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> Route {
+    package static func route(_ m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> Route {
         let r = ByteReader(m.payload)
         guard let family = r.read(UInt8.self, at: 0), let dstLen = r.read(UInt8.self, at: 1),
               let table = r.read(UInt8.self, at: 4), let proto = r.read(UInt8.self, at: 5),
@@ -62,7 +62,7 @@ public enum RouteDecoding {
 
     /// The errno (positive, 0 for an ACK) and extended-ack text of an NLMSG_ERROR payload
     /// (struct nlmsgerr: int error, struct nlmsghdr msg, then TLVs when NLM_F_ACK_TLVS is set).
-    public static func error(_ m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> (errno: Int32, message: String?) {
+    package static func error(_ m: NetlinkMessage, operation: OperationName, object: String) throws(NetlinkError) -> (errno: Int32, message: String?) {
         let r = ByteReader(m.payload)
         guard let code = r.read(Int32.self, at: 0) else {
             throw NetlinkError(.truncatedReply, operation: operation, object: object, detail: "NLMSG_ERROR without an error code")
