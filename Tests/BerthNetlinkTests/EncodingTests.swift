@@ -40,6 +40,7 @@ struct EncodingTests {
         let reference = Mnl.build(type: UInt16(RTM_NEWLINK), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL), seq: 42) { nlh in
             Mnl.ifinfomsg(nlh, flags: UInt32(IFF_UP.rawValue), change: UInt32(IFF_UP.rawValue))
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), "veth1234567")
+            mnl_attr_put_u32(nlh, UInt16(IFLA_TXQLEN), 0)
             mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), 1450)
             mnl_attr_put_u32(nlh, UInt16(IFLA_MASTER), 3)
             let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
@@ -49,6 +50,7 @@ struct EncodingTests {
             // struct ifinfomsg inside VETH_INFO_PEER, then the peer's attributes
             Mnl.putIfinfomsg(nlh, flags: 0, change: 0)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), "eth0")
+            mnl_attr_put_u32(nlh, UInt16(IFLA_TXQLEN), 0)
             mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), 1450)
             var macBytes: [UInt8] = [0x02, 0x42, 0xac, 0x11, 0x00, 0x02]
             mnl_attr_put(nlh, UInt16(IFLA_ADDRESS), 6, &macBytes)

@@ -139,13 +139,16 @@ struct AcceptanceTests {
         let f = try Fixture(backend)
         let c = try f.controller()
         let n = try c.createNetwork(NetworkOptions(name: "st", subnet: "10.50.0.0/24", gateway: "10.50.0.254", mtu: 1400))
-        #expect(try Sandbox.link(n.bridge, netns: f.hostName)?["mtu"] as? Int == 1400)
+        // Docker 20.10 (oracle): the bridge is created at the default MTU; the kernel lowers it
+        // to its ports' when the first one joins (issue 12).
+        #expect(try Sandbox.link(n.bridge, netns: f.hostName)?["mtu"] as? Int == 1500)
         let s = try f.sandbox()
         let e = try c.attach(network: "st", sandbox: .name(s), options: AttachOptions(address: "10.50.0.77", mac: "02:00:00:aa:bb:cc"))
         #expect(e.cidr == "10.50.0.77/24")
         #expect(try Sandbox.link("eth0", netns: s)?["address"] as? String == "02:00:00:aa:bb:cc")
         #expect(try Sandbox.link("eth0", netns: s)?["mtu"] as? Int == 1400)
         #expect(try Sandbox.link(e.hostInterface, netns: f.hostName)?["mtu"] as? Int == 1400)
+        #expect(try Sandbox.link(n.bridge, netns: f.hostName)?["mtu"] as? Int == 1400)
         let links = try f.linkNames()
         let other = try f.sandbox()
         #expect { try c.attach(network: "st", sandbox: .name(other), options: AttachOptions(address: "10.50.0.77")) } throws: {

@@ -69,7 +69,10 @@ extension NetworkController {
             var undo = UndoStack()
             do {
                 let namespace = try openSandbox(sandbox, createdName: createdName, undo: &undo)
-                if createdName != nil { CrashPoint.step(op) }
+                if createdName != nil {
+                    CrashPoint.step(op)
+                    try Self.disableIPv6(in: namespace, interface: nil, all: true)
+                }
                 if namespace.isSame(as: host) {
                     throw BerthError(.invalidArgument, operation: op, object: namespace.description,
                                      detail: "the sandbox is the host namespace itself")
@@ -101,6 +104,7 @@ extension NetworkController {
                     try hostSession.setBridgePortHairpin(hostName)
                     CrashPoint.step(op)
                 }
+                try Self.disableIPv6(in: namespace, interface: interfaceName, all: false)
                 let eth = try inside.link(named: interfaceName)
                 try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
                                                        linkIndex: eth.index, broadcast: network.subnet.broadcast), device: interfaceName)
