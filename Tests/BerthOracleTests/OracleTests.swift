@@ -53,12 +53,20 @@ struct OracleTests {
                     diffs.append(("step.status", d.status == 0 ? "ok" : "failed: \(d.stderr.trimmed)",
                                   b.status == 0 ? "ok" : "failed: \(b.stderr.trimmed)"))
                 }
-                diffs += Snapshot.differences(try Snapshot.take(docker), try Snapshot.take(berth))
+                // The kernel finishes some work after the command returns (a deleted netns takes its
+                // veths down asynchronously, the bridge's carrier follows): a difference is
+                // looked at again, up to 4 times 0.25 s apart, before it counts.
+                var seen = Snapshot.differences(try Snapshot.take(docker), try Snapshot.take(berth))
+                for _ in 0..<4 where !seen.isEmpty {
+                    usleep(250_000)
+                    seen = Snapshot.differences(try Snapshot.take(docker), try Snapshot.take(berth))
+                }
+                diffs += seen
                 for diff in diffs {
                     if let row = deviations.first(where: { $0.covers(scenario: scenario.name, key: diff.key) }) {
                         listed.insert(row.id)
                     } else {
-                        unlisted.append("  step \(i + 1) (\(step)): \(diff.key)\n    docker: \(diff.docker)\n    berth:  \(diff.berth)")
+                        unlisted.append("  step \(i + 1) (\(step)): \(diff.key)\n" + Self.show(diff.docker, diff.berth))
                     }
                 }
             }
@@ -81,6 +89,19 @@ struct OracleTests {
         print("oracle: \(identical + documented + failing) scenarios, \(steps) steps: \(identical) identical, "
               + "\(documented) documented deviation, \(failing) failing (\(String(format: "%.0f", seconds)) s); "
               + "deviations used: \(used.sorted().joined(separator: ","))")
+    }
+
+    /// Both values, or for multi-line ones (rule sets) only the lines each side lacks.
+    static func show(_ docker: String, _ berth: String) -> String {
+        guard docker.contains("\n") || berth.contains("\n") else { return "    docker: \(docker)\n    berth:  \(berth)" }
+        let d = docker.split(separator: "\n").map(String.init), b = berth.split(separator: "\n").map(String.init)
+        let onlyDocker = d.filter { !b.contains($0) }, onlyBerth = b.filter { !d.contains($0) }
+        if onlyDocker.isEmpty && onlyBerth.isEmpty {
+            let moved = (0..<max(d.count, b.count)).filter { i in (i < d.count ? d[i] : "") != (i < b.count ? b[i] : "") }
+            return "    same lines, other order (line: docker | berth):\n"
+                + moved.map { i in "      \(i): \(i < d.count ? d[i] : "-") | \(i < b.count ? b[i] : "-")" }.joined(separator: "\n")
+        }
+        return (onlyDocker.map { "    docker only: \($0)" } + onlyBerth.map { "    berth only:  \($0)" }).joined(separator: "\n")
     }
 
     static func temporaryDirectory() throws -> String {
