@@ -1,27 +1,38 @@
 import BerthFirewall
 
 extension PortMapping {
-    /// The order in which Docker 20.10 programs one endpoint's bindings (go-connections
-    /// `nat.SortPortMap`, called by the daemon's `buildCreateEndpointOptions`): bindings sorted by
-    /// larger host port first, then larger container port, tcp before udp; then grouped by
-    /// container port (port and protocol), the groups in the order of their first binding.
-    /// Observed by the oracle: `-p 7000:70 -p 9001:80 -p 8000:80` is programmed as 9001→80,
-    /// 8000→80, 7000→70.
+    /// The order in which Docker 20.10 programs one endpoint's bindings: the daemon's
+    /// `buildCreateEndpointOptions` runs go-connections `nat.SortPortMap`, whose comparator is
+    /// `hostPort(i) > hostPort(j) || port(i) > port(j) || (port(i) == port(j) && proto(i) == tcp)`,
+    /// applied by Go's `sort.Sort` (insertion sort below 13 elements), then regroups the bindings
+    /// by container port (port and protocol) in the sorted order. The comparator is not a strict
+    /// order, so the insertion sort is reproduced step for step. Observed by the oracle:
+    /// `-p 7000:70 -p 9001:80 -p 8000:80` is programmed as 8000→80, 9001→80, 7000→70.
+    /// Docker starts from its exposed-port map (random iteration order); Berth starts from the
+    /// command-line order of first appearance, which gives Docker's result whenever the result
+    /// does not depend on that order. Above 12 bindings Go switches to pdqsort; Berth keeps the
+    /// insertion sort.
     /// - Parameter ports: the bindings in command-line order.
     /// - Returns: the same bindings in Docker's order.
     public static func dockerOrder(_ ports: [PortMapping]) -> [PortMapping] {
-        let sorted = ports.enumerated().sorted { a, b in
-            let x = a.element, y = b.element
-            if x.hostPort != y.hostPort { return x.hostPort > y.hostPort }
-            if x.containerPort != y.containerPort { return x.containerPort > y.containerPort }
-            if x.proto != y.proto { return x.proto == .tcp }
-            return a.offset < b.offset
-        }.map(\.element)
-        var groups: [(key: String, members: [PortMapping])] = []
-        for p in sorted {
-            let key = "\(p.containerPort)/\(p.proto.rawValue)"
-            if let i = groups.firstIndex(where: { $0.key == key }) { groups[i].members.append(p) } else { groups.append((key, [p])) }
+        func key(_ p: PortMapping) -> String { "\(p.containerPort)/\(p.proto.rawValue)" }
+        var keys: [String] = []
+        for p in ports where !keys.contains(key(p)) { keys.append(key(p)) }
+        var s = keys.flatMap { k in ports.filter { key($0) == k } }
+        func less(_ a: PortMapping, _ b: PortMapping) -> Bool {
+            a.hostPort > b.hostPort || a.containerPort > b.containerPort || (a.containerPort == b.containerPort && a.proto == .tcp)
         }
-        return groups.flatMap(\.members)
+        if s.count > 1 {
+            for i in 1..<s.count {
+                var j = i
+                while j > 0 && less(s[j], s[j - 1]) {
+                    s.swapAt(j, j - 1)
+                    j -= 1
+                }
+            }
+        }
+        var order: [String] = []
+        for p in s where !order.contains(key(p)) { order.append(key(p)) }
+        return order.flatMap { k in s.filter { key($0) == k } }
     }
 }

@@ -9,9 +9,10 @@ struct EncodingTests {
     @Test func bridgeRequestMatchesHandWrittenBytes() {
         let bytes = LinkRequest.newBridge(name: "br0").finish(sequence: 7, portID: 0)
         let expected: [UInt8] = [
-            56, 0, 0, 0, 16, 0, 0x05, 0x06, 7, 0, 0, 0, 0, 0, 0, 0,   // nlmsghdr: len 56, RTM_NEWLINK, REQUEST|ACK|EXCL|CREATE
+            64, 0, 0, 0, 16, 0, 0x05, 0x06, 7, 0, 0, 0, 0, 0, 0, 0,   // nlmsghdr: len 64, RTM_NEWLINK, REQUEST|ACK|EXCL|CREATE
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,            // ifinfomsg
             8, 0, 3, 0, 0x62, 0x72, 0x30, 0,                            // IFLA_IFNAME "br0"
+            8, 0, 13, 0, 0, 0, 0, 0,                                    // IFLA_TXQLEN 0 (Docker 20.10's qlen 0)
             16, 0, 18, 0x80,                                            // IFLA_LINKINFO | NLA_F_NESTED
             11, 0, 1, 0, 0x62, 0x72, 0x69, 0x64, 0x67, 0x65, 0, 0,      // IFLA_INFO_KIND "bridge" + pad
         ]

@@ -155,7 +155,7 @@ struct OracleRegressionTests {
         let given = [PortMapping(proto: .tcp, hostIP: nil, hostPort: 7000, containerPort: 70),
                      PortMapping(proto: .tcp, hostIP: nil, hostPort: 9001, containerPort: 80),
                      PortMapping(proto: .tcp, hostIP: nil, hostPort: 8000, containerPort: 80)]
-        #expect(PortMapping.dockerOrder(given).map(\.hostPort) == [9001, 8000, 7000])
+        #expect(PortMapping.dockerOrder(given).map(\.hostPort) == [8000, 9001, 7000])
         let f = try Fixture(.iptables)
         let c = try f.controller()
         try c.createNetwork(NetworkOptions(name: "po", subnet: "10.34.0.0/24"))
@@ -166,6 +166,6 @@ struct OracleRegressionTests {
                 let words = line.split(separator: " ")
                 return words.firstIndex(of: "--dport").map { words[$0 + 1] }
             }
-        #expect(dnat == ["9001", "8000", "7000"])
+        #expect(dnat == ["8000", "9001", "7000"])
     }
 }
