@@ -54,6 +54,8 @@ let package = Package(
         .testTarget(name: "BerthAPITests", dependencies: ["Berth"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "Berth", "BerthFixtures", "BerthTestSupport"]),
         // Crash points, random kills, concurrency and ownership regressions (docs/notes.md, "Ownership").
+        // The Docker 20.10 oracle: real dockerd against the berth CLI, scenario by scenario (docs/oracle.md).
+        .testTarget(name: "BerthOracleTests", dependencies: ["BerthTestSupport"]),
         .testTarget(name: "BerthCrashTests", dependencies: ["Berth", "BerthFirewall", "BerthNamespace", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -31,7 +31,8 @@
  * JSON shapes (snake_case keys; keys of unset optional values are absent)
  * ----------------------------------------------------------------------
  * network:  {"id","name","bridge","subnet":"a.b.c.d/n","gateway","ip_range","mtu","is_internal",
- *            "icc","masquerade","hairpin","labels":{},"bridge_mac","created","is_default","owns_bridge"}
+ *            "icc","masquerade","hairpin","labels":{},"bridge_mac","created","is_default","owns_bridge",
+ *            "subnet_configured"}
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)
  * endpoint: {"id","network_id","network_name","sandbox_path","sandbox_name","sandbox_device",
  *            "sandbox_inode","created_sandbox","host_interface","interface_name","address",

@@ -39,6 +39,10 @@ public struct Network: Sendable, Codable, Equatable {
     /// every veth is in bridge-port hairpin mode and `net.ipv4.conf.BR.route_localnet` is 1.
     /// Records written before this field existed decode as false.
     public var hairpin: Bool = false
+    /// True when the user gave `--subnet`; Docker 20.10 accepts a static endpoint address (`--ip`)
+    /// only then ("user specified IP address is supported only when connecting to networks with
+    /// user configured subnets", oracle). Records written before this field existed decode as true.
+    public var subnetConfigured: Bool = true
 
     /// The firewall description of this network.
     package var firewallRules: NetworkRules {
@@ -50,7 +54,7 @@ public struct Network: Sendable, Codable, Equatable {
 extension Network {
     private enum CodingKeys: String, CodingKey {
         case id, name, bridge, subnet, gateway, ipRange, mtu, isInternal, icc, masquerade, labels, bridgeMAC, created, isDefault,
-             ownsBridge, hairpin
+             ownsBridge, hairpin, subnetConfigured
     }
 
     /// Decodes a record; `hairpin` defaults to false when absent (older records).
@@ -72,6 +76,7 @@ extension Network {
         isDefault = try c.decode(Bool.self, forKey: .isDefault)
         ownsBridge = try c.decode(Bool.self, forKey: .ownsBridge)
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
+        subnetConfigured = try c.decodeIfPresent(Bool.self, forKey: .subnetConfigured) ?? true
     }
 }
 

@@ -25,6 +25,8 @@ struct NetworkJSON: Encodable {
     var created: String
     var isDefault: Bool
     var ownsBridge: Bool
+    /// True when the network was created with a subnet (a static endpoint address needs one).
+    var subnetConfigured: Bool
     /// Only in `inspect`, sorted by address (as the façade returns them).
     var endpoints: [EndpointJSON]?
 
@@ -46,6 +48,7 @@ struct NetworkJSON: Encodable {
         case created
         case isDefault = "is_default"
         case ownsBridge = "owns_bridge"
+        case subnetConfigured = "subnet_configured"
         case endpoints
     }
 
@@ -66,6 +69,7 @@ struct NetworkJSON: Encodable {
         created = n.created
         isDefault = n.isDefault
         ownsBridge = n.ownsBridge
+        subnetConfigured = n.subnetConfigured
         self.endpoints = endpoints.map { $0.map(EndpointJSON.init) }
     }
 }

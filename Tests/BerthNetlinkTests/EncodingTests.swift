@@ -10,9 +10,10 @@ struct EncodingTests {
     @Test func bridgeRequestMatchesHandWrittenBytes() {
         let bytes = LinkRequest.newBridge(name: "br0").finish(sequence: 7, portID: 0)
         let expected: [UInt8] = [
-            56, 0, 0, 0, 16, 0, 0x05, 0x06, 7, 0, 0, 0, 0, 0, 0, 0,   // nlmsghdr: len 56, RTM_NEWLINK, REQUEST|ACK|EXCL|CREATE
+            64, 0, 0, 0, 16, 0, 0x05, 0x06, 7, 0, 0, 0, 0, 0, 0, 0,   // nlmsghdr: len 64, RTM_NEWLINK, REQUEST|ACK|EXCL|CREATE
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,            // ifinfomsg
             8, 0, 3, 0, 0x62, 0x72, 0x30, 0,                            // IFLA_IFNAME "br0"
+            8, 0, 13, 0, 0, 0, 0, 0,                                    // IFLA_TXQLEN 0 (Docker 20.10's qlen 0)
             16, 0, 18, 0x80,                                            // IFLA_LINKINFO | NLA_F_NESTED
             11, 0, 1, 0, 0x62, 0x72, 0x69, 0x64, 0x67, 0x65, 0, 0,      // IFLA_INFO_KIND "bridge" + pad
         ]
@@ -41,6 +42,7 @@ struct EncodingTests {
         let reference = Mnl.build(type: UInt16(RTM_NEWLINK), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL), seq: 42) { nlh in
             Mnl.ifinfomsg(nlh, flags: UInt32(IFF_UP.rawValue), change: UInt32(IFF_UP.rawValue))
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), "veth1234567")
+            mnl_attr_put_u32(nlh, UInt16(IFLA_TXQLEN), 0)
             mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), 1450)
             mnl_attr_put_u32(nlh, UInt16(IFLA_MASTER), 3)
             let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
@@ -50,6 +52,7 @@ struct EncodingTests {
             // struct ifinfomsg inside VETH_INFO_PEER, then the peer's attributes
             Mnl.putIfinfomsg(nlh, flags: 0, change: 0)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), "eth0")
+            mnl_attr_put_u32(nlh, UInt16(IFLA_TXQLEN), 0)
             mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), 1450)
             var macBytes: [UInt8] = [0x02, 0x42, 0xac, 0x11, 0x00, 0x02]
             mnl_attr_put(nlh, UInt16(IFLA_ADDRESS), 6, &macBytes)

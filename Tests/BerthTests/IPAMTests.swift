@@ -91,3 +91,31 @@ struct IPAMTests {
         #expect(!NetworkController.isValidNetworkName(n))
     }
 }
+
+@Suite("IPAM start index (no privileges)")
+struct PoolRotationTests {
+    let docker0 = IPv4Subnet("172.17.0.0/16")!
+
+    @Test func continuesAfterTheLastPick() throws {
+        let first = try #require(SubnetPools.rotating(startIndex: 0, networks: [docker0], routes: []))
+        #expect(first.subnet.description == "172.18.0.0/16" && first.nextStart == 2)
+        // 172.18 freed again: the next pick still moves on.
+        let second = try #require(SubnetPools.rotating(startIndex: first.nextStart, networks: [docker0], routes: []))
+        #expect(second.subnet.description == "172.19.0.0/16" && second.nextStart == 3)
+    }
+
+    @Test func wrapsToTheStartOfTheList() throws {
+        let last = SubnetPools.candidates.count - 1
+        let pick = try #require(SubnetPools.rotating(startIndex: last, networks: [docker0], routes: []))
+        #expect(pick.subnet.description == "192.168.240.0/20" && pick.nextStart == 0)
+        let wrapped = try #require(SubnetPools.rotating(startIndex: pick.nextStart, networks: [docker0, pick.subnet], routes: []))
+        #expect(wrapped.subnet.description == "172.18.0.0/16" && wrapped.nextStart == 2)
+    }
+
+    @Test func aHostRouteIsSkippedAndMovesTheIndex() throws {
+        let pick = try #require(SubnetPools.rotating(startIndex: 2, networks: [docker0], routes: [IPv4Subnet("172.19.3.0/24")!]))
+        #expect(pick.subnet.description == "172.20.0.0/16" && pick.nextStart == 4)
+        #expect(SubnetPools.rotating(startIndex: 0, networks: [IPv4Subnet("0.0.0.0/0")!], routes: []) == nil)
+        #expect(SubnetPools.rotating(startIndex: 99, networks: [docker0], routes: [])?.subnet.description == "172.18.0.0/16")
+    }
+}

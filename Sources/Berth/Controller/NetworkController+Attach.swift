@@ -30,7 +30,7 @@ extension NetworkController {
         return try mutate(op, nameOrID) { store throws -> Endpoint in
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)
-            try checkPortsFree(options.ports, in: state, operation: op, object: network.name)
+            try checkPortsFree(network.isInternal ? [] : options.ports, in: state, operation: op, object: network.name)
             let peers = state.endpoints(of: network.id)
             let takenMACs = Set(peers.map(\.mac))
             if let staticMAC, let holder = peers.first(where: { $0.mac == staticMAC }) {
@@ -41,6 +41,10 @@ extension NetworkController {
             let used = Set(peers.map(\.address))
             let address: IPv4Address
             if let staticAddress {
+                guard network.subnetConfigured else {
+                    throw BerthError(.invalidArgument, operation: op, object: network.name,
+                                     detail: "user specified IP address is supported only when connecting to networks with user configured subnets")
+                }
                 try allocator.reserve(staticAddress, used: used, operation: op, object: network.name)
                 address = staticAddress
             } else {
@@ -59,9 +63,11 @@ extension NetworkController {
             }
             let endpointID = RandomID.hex(64)
             let vethNames = (0..<4).map { _ in "veth" + RandomID.hex(7) }
-            let ports = options.ports.isEmpty ? nil
+            // Docker 20.10 (oracle): nothing is published on an internal network (no rule, no
+            // proxy), and one endpoint's bindings are programmed in nat.SortPortMap order.
+            let ports = options.ports.isEmpty || network.isInternal ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
-                                ports: options.ports, hairpin: network.hairpin)
+                                ports: PortMapping.dockerOrder(options.ports), hairpin: network.hairpin)
             let intent = Intent(id: RandomID.hex(16), operation: op.name, endpointID: endpointID, networkID: network.id, bridge: network.bridge,
                                 veths: vethNames, namespace: createdName, ports: ports)
             try store.record(intent)
@@ -69,7 +75,10 @@ extension NetworkController {
             var undo = UndoStack()
             do {
                 let namespace = try openSandbox(sandbox, createdName: createdName, undo: &undo)
-                if createdName != nil { CrashPoint.step(op) }
+                if createdName != nil {
+                    CrashPoint.step(op)
+                    try Self.disableIPv6(in: namespace, interface: nil, all: true)
+                }
                 if namespace.isSame(as: host) {
                     throw BerthError(.invalidArgument, operation: op, object: namespace.description,
                                      detail: "the sandbox is the host namespace itself")
@@ -101,6 +110,7 @@ extension NetworkController {
                     try hostSession.setBridgePortHairpin(hostName)
                     CrashPoint.step(op)
                 }
+                try Self.disableIPv6(in: namespace, interface: interfaceName, all: false)
                 let eth = try inside.link(named: interfaceName)
                 try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
                                                        linkIndex: eth.index, broadcast: network.subnet.broadcast), device: interfaceName)
@@ -108,12 +118,17 @@ extension NetworkController {
                 try inside.setLink(index: eth.index, LinkChange(up: true), operation: .setLinkUp, object: interfaceName)
                 try inside.setLink(index: 1, LinkChange(up: true), operation: .setLinkUp, object: "lo")  // lo is ifindex 1 in every netns
                 CrashPoint.step(op)
-                if !network.isInternal {
-                    // As Docker: only the first network that gives the sandbox a gateway sets its
-                    // default route; a second one (`docker network connect`) leaves it alone.
-                    do {
-                        try inside.addRoute(.defaultRoute(via: .v4(network.gateway), outputIndex: eth.index), device: interfaceName)
-                    } catch let e as NetlinkError where e.code == .exists {}
+                // Docker 20.10's gateway election (NetworkController+DefaultRoute): internal networks
+                // too give a default route, but last; otherwise the network name decides.
+                let sandboxPeers = state.endpoints.values.filter { $0.sandboxInode == namespace.inode && $0.sandboxDevice == namespace.device }
+                let before = Self.gatewayCandidates(Array(sandboxPeers), in: state)
+                let mine = GatewayCandidate(endpointID: endpointID, networkName: network.name, isInternal: network.isInternal,
+                                            gateway: network.gateway, interfaceName: interfaceName)
+                if let winner = Self.electGateway(before + [mine]), winner.endpointID == endpointID {
+                    if let previous = Self.electGateway(before) {
+                        undo.push(.setDefaultRoute, previous.interfaceName) { try Self.installDefaultRoute(previous, session: inside) }
+                    }
+                    try Self.installDefaultRoute(winner, session: inside)
                     CrashPoint.step(op)
                 }
                 let endpoint = Endpoint(id: endpointID, networkID: network.id, networkName: network.name,
@@ -121,7 +136,7 @@ extension NetworkController {
                                         sandboxName: namespace.name ?? createdName, sandboxDevice: namespace.device, sandboxInode: namespace.inode,
                                         createdSandbox: createdName != nil, hostInterface: hostName, interfaceName: interfaceName,
                                         address: address, prefixLength: network.subnet.prefixLength,
-                                        gateway: network.isInternal ? nil : network.gateway, mac: mac, ports: options.ports,
+                                        gateway: network.gateway, mac: mac, ports: ports?.ports ?? [],
                                         sequence: state.nextSequence, owner: options.owner)
                 if let ports {
                     undo.push(.removePorts, String(endpoint.id.prefix(12))) { try self.firewall.removePorts(ports) }

@@ -126,6 +126,18 @@ extension NetworkController {
         } catch where error.code != .notFound {
             errors.append(BerthError.wrap(error, operation: .deleteVeth, object: endpoint.hostInterface))
         } catch {}
+        if !peers.isEmpty, let state {
+            // libnetwork re-elects the gateway endpoint when one leaves (NetworkController+DefaultRoute).
+            do {
+                if let winner = Self.electGateway(Self.gatewayCandidates(peers, in: state)), let peer = peers.first,
+                   sandboxAlive(peer), let ns = try? NetworkNamespace.open(path: peer.sandboxPath) {
+                    try Self.installDefaultRoute(winner, session: try NetlinkSession.route(in: ns))
+                    CrashPoint.step(op)
+                }
+            } catch {
+                errors.append(BerthError.wrap(error, operation: .setDefaultRoute, object: endpoint.sandboxPath))
+            }
+        }
         if endpoint.createdSandbox, peers.isEmpty, let name = endpoint.sandboxName {
             do {
                 try NetworkNamespace.delete(name: name)

@@ -122,13 +122,14 @@ extension NetworkController {
                 }
                 subnet = explicit
             } else {
-                guard let free = SubnetPools.firstFree(avoiding: ours + routes) else {
+                guard let pick = SubnetPools.rotating(startIndex: store.poolStartIndex(), networks: ours, routes: routes) else {
                     throw BerthError(.subnetsExhausted, operation: op, object: name, detail: "no free subnet left in the default address pools")
                 }
-                subnet = free
+                try store.savePoolStartIndex(pick.nextStart)
+                subnet = pick.subnet
             }
             let allocator = AddressAllocator(subnet: subnet, gateway: nil)
-            let gateway: IPv4Address
+            var explicitGateway: IPv4Address?
             if let text = options.gateway {
                 guard let g = IPv4Address(text) else {
                     throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid gateway '\(text)'")
@@ -136,9 +137,7 @@ extension NetworkController {
                 guard allocator.isAssignable(g) else {
                     throw BerthError(.gatewayOutsideSubnet, operation: op, object: name, detail: "gateway \(g) is not a usable address of \(subnet)")
                 }
-                gateway = g
-            } else {
-                gateway = IPv4Address(subnet.network.value + 1)
+                explicitGateway = g
             }
             var range: IPv4Subnet?
             if let text = options.ipRange {
@@ -153,6 +152,11 @@ extension NetworkController {
                 }
                 range = r
             }
+            // Docker 20.10 (oracle): without --gateway the gateway is the first address IPAM gives,
+            // in the ip-range when there is one (its first address, even a .0 inside the subnet),
+            // and endpoints come after it.
+            let gateway = try explicitGateway
+                ?? AddressAllocator(subnet: subnet, gateway: nil, range: range).allocate(used: [], operation: op, object: name)
             let preexisting = options.bridgeName != nil ? try? hostSession.link(named: bridge) : nil
             if let preexisting, preexisting.kind != "bridge" {
                 throw BerthError(.interfaceInUse, operation: op, object: name, detail: "\(bridge) exists and is not a bridge")
@@ -161,7 +165,7 @@ extension NetworkController {
                                   isInternal: options.isInternal, icc: options.icc, masquerade: options.masquerade, labels: options.labels,
                                   bridgeMAC: MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: gateway),
                                   created: Self.timestamp(), isDefault: false, ownsBridge: preexisting == nil,
-                                  hairpin: options.hairpin)
+                                  hairpin: options.hairpin, subnetConfigured: explicitSubnet != nil)
             try realize(network, store: store, operation: op)
             return network
         }

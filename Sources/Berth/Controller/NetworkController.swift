@@ -232,13 +232,23 @@ public final class NetworkController: Sendable {
     /// for what it created.
     func ensureBridge(_ network: Network, undo: inout UndoStack, operation op: OperationName = .reconcile) throws {
         let link: Link
+        let created: Bool
         if let existing = try? hostSession.link(named: network.bridge) {
             link = existing
+            created = false
         } else {
-            link = try hostSession.createBridge(name: network.bridge, mtu: network.mtu, mac: network.bridgeMAC)
+            // No MTU at create, as Docker 20.10 (oracle): the bridge starts at the default and the
+            // kernel lowers it to its ports' MTU when the first one joins.
+            link = try hostSession.createBridge(name: network.bridge, mtu: nil, mac: network.bridgeMAC)
             let session = hostSession
             undo.push(.deleteBridge, network.bridge) { try session.deleteLink(index: link.index) }
             CrashPoint.step(op)
+            created = true
+        }
+        if created || network.isDefault {
+            // Docker 20.10's setupDefaultSysctl: accept_ra=0 on a bridge it creates and on docker0,
+            // so a sandbox's router advertisement cannot configure the host (issue 12).
+            try Self.refuseRouterAdvertisements(on: network.bridge, in: host)
         }
         let wanted = IPAddress.v4(network.gateway)
         let present = try hostSession.addresses(family: RTNL.AF_INET, linkIndex: link.index)
@@ -256,6 +266,31 @@ public final class NetworkController: Sendable {
             // written as "/" in the dotted sysctl key.
             let key = "net.ipv4.conf.\(String(network.bridge.map { $0 == "." ? "/" : $0 })).route_localnet"
             if try Sysctl.write(key, "1", in: host) { CrashPoint.step(op) }
+        }
+    }
+
+    /// Writes `net.ipv6.conf.<bridge>.accept_ra = 0` (Docker 20.10 `setupDefaultSysctl`, seen by
+    /// the oracle on docker0 and every br-*); nothing when the kernel has no IPv6 for the link.
+    /// - Throws: `NetlinkError` from the write (e.g. a read-only /proc/sys).
+    static func refuseRouterAdvertisements(on bridge: String, in host: NetworkNamespace) throws {
+        let key = "net.ipv6.conf.\(String(bridge.map { $0 == "." ? "/" : $0 })).accept_ra"
+        guard (try? Sysctl.read(key, in: host)) != nil else { return }
+        try Sysctl.write(key, "0", in: host)
+    }
+
+    /// Turns IPv6 off in a sandbox as Docker 20.10 does (oracle: `disable_ipv6=1` on all, default,
+    /// lo and ethN): `all` for a sandbox Berth creates (osl's `setIPv6(path, "all", false)` on
+    /// every new sandbox), and the endpoint's own interface in every sandbox, since Berth's
+    /// endpoints have no IPv6 address (libnetwork `configureInterface`). Without it endpoints get
+    /// `::1` and fe80:: addresses and reach each other over IPv6, past the IPv4-only isolation
+    /// rules (icc=false, internal). Nothing when the kernel has no IPv6.
+    /// - Parameters: `interface` inside `sandbox`; `all` also writes the namespace-wide keys.
+    /// - Throws: `NetlinkError` from the write.
+    static func disableIPv6(in sandbox: NetworkNamespace, interface: String?, all: Bool) throws {
+        var keys = all ? ["net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"] : []
+        if let interface { keys.append("net.ipv6.conf.\(String(interface.map { $0 == "." ? "/" : $0 })).disable_ipv6") }
+        for key in keys where (try? Sysctl.read(key, in: sandbox)) != nil {
+            try Sysctl.write(key, "1", in: sandbox)
         }
     }
 

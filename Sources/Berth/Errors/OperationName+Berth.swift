@@ -21,6 +21,7 @@ extension OperationName {
     public static let removeIntent = OperationName("remove intent")
     public static let removePorts = OperationName("remove ports")
     public static let removeRules = OperationName("remove rules")
+    public static let setDefaultRoute = OperationName("set default route")
     public static let setUpHost = OperationName("set up host")
     public static let writeRecord = OperationName("write record")
 }

@@ -57,6 +57,7 @@ import Glibc
     public static let IFLA_ADDRESS = UInt16(CMnl.IFLA_ADDRESS)
     public static let IFLA_IFNAME = UInt16(CMnl.IFLA_IFNAME)
     public static let IFLA_MTU = UInt16(CMnl.IFLA_MTU)
+    public static let IFLA_TXQLEN = UInt16(CMnl.IFLA_TXQLEN)
     public static let IFLA_LINK = UInt16(CMnl.IFLA_LINK)
     public static let IFLA_MASTER = UInt16(CMnl.IFLA_MASTER)
     public static let IFLA_OPERSTATE = UInt16(CMnl.IFLA_OPERSTATE)

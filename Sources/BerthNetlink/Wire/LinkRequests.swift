@@ -54,13 +54,16 @@ package enum LinkRequest {
         b.append(up == nil ? UInt32(0) : RTNL.IFF_UP)   // ifi_change
     }
 
-    /// `ip link add NAME [mtu M] [address MAC] type bridge`: RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK,
-    /// IFLA_IFNAME, IFLA_MTU, IFLA_ADDRESS, IFLA_LINKINFO{IFLA_INFO_KIND "bridge"}.
+    /// `ip link add NAME txqueuelen 0 [mtu M] [address MAC] type bridge`: RTM_NEWLINK,
+    /// NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK, IFLA_IFNAME, IFLA_TXQLEN 0, IFLA_MTU, IFLA_ADDRESS,
+    /// IFLA_LINKINFO{IFLA_INFO_KIND "bridge"}. `qlen 0` as Docker 20.10's bridges (its netlink
+    /// library sends the zero TxQLen of the link attributes; seen by the oracle).
     package static func newBridge(name: String, mtu: UInt32? = nil, mac: MACAddress? = nil, up: Bool = false) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK,
                                       flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL)
         ifinfomsg(into: &b, up: up ? true : nil)
         b.attribute(RTNL.IFLA_IFNAME, string: name)
+        b.attribute(RTNL.IFLA_TXQLEN, u32: 0)
         if let mtu { b.attribute(RTNL.IFLA_MTU, u32: mtu) }
         if let mac { b.attribute(RTNL.IFLA_ADDRESS, mac.bytes) }
         let info = b.beginNested(RTNL.IFLA_LINKINFO)
@@ -69,15 +72,17 @@ package enum LinkRequest {
         return b
     }
 
-    /// `ip link add NAME [mtu M] [master BR] type veth peer name PEER netns NS`: RTM_NEWLINK with
-    /// IFLA_LINKINFO{KIND "veth", INFO_DATA{VETH_INFO_PEER{ifinfomsg, IFLA_IFNAME, IFLA_MTU,
-    /// IFLA_ADDRESS, IFLA_NET_NS_FD}}}, so the peer is created directly in its namespace.
+    /// `ip link add NAME txqueuelen 0 [mtu M] [master BR] type veth peer name PEER txqueuelen 0 netns NS`:
+    /// RTM_NEWLINK with IFLA_TXQLEN 0 and IFLA_LINKINFO{KIND "veth", INFO_DATA{VETH_INFO_PEER{ifinfomsg,
+    /// IFLA_IFNAME, IFLA_TXQLEN 0, IFLA_MTU, IFLA_ADDRESS, IFLA_NET_NS_FD}}}, so the peer is created
+    /// directly in its namespace. Both ends `qlen 0`, as Docker 20.10's veths (oracle).
     package static func newVeth(name: String, peer: VethPeer, mtu: UInt32? = nil, mac: MACAddress? = nil,
                                masterIndex: Int32? = nil, up: Bool = false) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK,
                                       flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL)
         ifinfomsg(into: &b, up: up ? true : nil)
         b.attribute(RTNL.IFLA_IFNAME, string: name)
+        b.attribute(RTNL.IFLA_TXQLEN, u32: 0)
         if let mtu { b.attribute(RTNL.IFLA_MTU, u32: mtu) }
         if let mac { b.attribute(RTNL.IFLA_ADDRESS, mac.bytes) }
         if let masterIndex { b.attribute(RTNL.IFLA_MASTER, u32: UInt32(bitPattern: masterIndex)) }
@@ -87,6 +92,7 @@ package enum LinkRequest {
         let peerStart = b.beginNested(RTNL.VETH_INFO_PEER)
         ifinfomsg(into: &b)
         b.attribute(RTNL.IFLA_IFNAME, string: peer.name)
+        b.attribute(RTNL.IFLA_TXQLEN, u32: 0)
         if let m = peer.mtu { b.attribute(RTNL.IFLA_MTU, u32: m) }
         if let m = peer.mac { b.attribute(RTNL.IFLA_ADDRESS, m.bytes) }
         if let fd = peer.namespaceFD { b.attribute(RTNL.IFLA_NET_NS_FD, u32: UInt32(bitPattern: fd)) }

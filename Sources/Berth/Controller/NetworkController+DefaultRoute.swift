@@ -1,0 +1,47 @@
+@_spi(BerthInternal) import BerthNamespace
+@_spi(BerthInternal) import BerthNetlink
+
+/// The default route of a sandbox with several endpoints, as libnetwork 20.10 elects it
+/// (`Sandbox.getGatewayEndpoint` over `endpoints.Less`): endpoints of internal networks come last,
+/// the others by network name; the first gives the default route. So `network connect` of a
+/// network whose name sorts first moves the default route to it, and disconnecting the endpoint
+/// that gives it re-elects one of those left (oracle, issue 12).
+extension NetworkController {
+    /// One endpoint of a sandbox as the election sees it.
+    struct GatewayCandidate {
+        var endpointID: String
+        var networkName: String
+        var isInternal: Bool
+        var gateway: IPv4Address?
+        var interfaceName: String
+    }
+
+    /// The elected endpoint among `candidates`, or nil when none has a gateway.
+    static func electGateway(_ candidates: [GatewayCandidate]) -> GatewayCandidate? {
+        candidates.filter { $0.gateway != nil }
+            .min { ($0.isInternal ? 1 : 0, $0.networkName) < ($1.isInternal ? 1 : 0, $1.networkName) }
+    }
+
+    /// The candidates of the recorded endpoints `peers` (networks looked up in `state`).
+    static func gatewayCandidates(_ peers: [Endpoint], in state: StateSnapshot) -> [GatewayCandidate] {
+        peers.compactMap { e in
+            guard let n = state.networks[e.networkID] else { return nil }
+            return GatewayCandidate(endpointID: e.id, networkName: n.name, isInternal: n.isInternal, gateway: e.gateway,
+                                    interfaceName: e.interfaceName)
+        }
+    }
+
+    /// Makes `winner` the sandbox's default route (`ip route del default; ip route add default via
+    /// GW dev IF`), as libnetwork's `updateGateway` (UnsetGateway, then SetGateway).
+    /// - Throws: `NetlinkError` from the route requests.
+    static func installDefaultRoute(_ winner: GatewayCandidate, session inside: NetlinkSession) throws {
+        guard let gateway = winner.gateway else { return }
+        let current = try inside.routes().filter { $0.destination == nil && $0.destinationPrefixLength == 0 }
+        let eth = try inside.link(named: winner.interfaceName)
+        if current.count == 1, current.first?.gateway == .v4(gateway), current.first?.outputIndex == eth.index { return }
+        for r in current {
+            _ = try? inside.deleteRoute(r)   // already gone is fine; a failure shows in the add below
+        }
+        try inside.addRoute(.defaultRoute(via: .v4(gateway), outputIndex: eth.index), device: winner.interfaceName)
+    }
+}

@@ -1,0 +1,127 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// The Docker 20.10 differential suite (issue 12, docs/oracle.md): one dockerd (Debian's
+/// docker.io) in a private namespace set, the same steps through `docker` and `berth`, and after
+/// every step a comparison of the normalised observations (Snapshot). A difference passes only when
+/// docs/oracle-deviations.md lists it. Skipped, loudly, where dockerd cannot run, unless
+/// BERTH_ORACLE_REQUIRED=1 (CI) makes that a failure.
+@Suite("Docker 20.10 oracle", .serialized)
+struct OracleTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test func scenariosMatchDocker() throws {
+        guard Sandbox.isActive else { print("oracle: SKIPPED (not inside the test sandbox)"); return }
+        let required = ProcessInfo.processInfo.environment["BERTH_ORACLE_REQUIRED"] == "1"
+        let script = Self.repository + "/scripts/oracle-dockerd.sh"
+        let deviations = try Deviation.load(Self.repository + "/docs/oracle-deviations.md")
+        let only = ProcessInfo.processInfo.environment["BERTH_ORACLE_ONLY"]   // a glob, for debugging one scenario
+
+        let work = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        for ns in ["oracle-docker", "oracle-berth"] {
+            try Run.check(["ip", "netns", "add", ns])
+            try Run.check(["ip", "-n", ns, "link", "set", "lo", "up"])
+        }
+        defer { for ns in ["oracle-docker", "oracle-berth"] { _ = try? Run.run(["ip", "netns", "del", ns]) } }
+
+        let docker = DockerSide(netns: "oracle-docker", dir: work + "/docker")
+        do {
+            try docker.start(script: script)
+        } catch {
+            docker.stop(script: script)
+            if required { Issue.record("oracle: dockerd could not start: \(error)"); return }
+            print("oracle: SKIPPED, dockerd cannot run here: \(error)")
+            return
+        }
+        defer { docker.stop(script: script) }
+        let berth = BerthSide(netns: "oracle-berth", stateDir: work + "/berth-state", binary: Self.berthBinary)
+
+        let started = Date()
+        var identical = 0, documented = 0, failing = 0, steps = 0
+        var used = Set<String>()
+        for scenario in Scenarios.all where only.map({ fnmatch($0, scenario.name, 0) == 0 }) ?? true {
+            var unlisted: [String] = []
+            var listed = Set<String>()
+            for (i, step) in scenario.steps.enumerated() {
+                steps += 1
+                let d = try step.apply(to: docker), b = try step.apply(to: berth)
+                var diffs: [(key: String, docker: String, berth: String)] = []
+                if (d.status == 0) != (b.status == 0) {
+                    diffs.append(("step.status", d.status == 0 ? "ok" : "failed: \(d.stderr.trimmed)",
+                                  b.status == 0 ? "ok" : "failed: \(b.stderr.trimmed)"))
+                }
+                // The kernel finishes some work after the command returns (a deleted netns takes its
+                // veths down asynchronously, the bridge's carrier follows): a difference is
+                // looked at again, up to 4 times 0.25 s apart, before it counts.
+                var seen = Snapshot.differences(try Snapshot.take(docker), try Snapshot.take(berth))
+                for _ in 0..<4 where !seen.isEmpty {
+                    usleep(250_000)
+                    seen = Snapshot.differences(try Snapshot.take(docker), try Snapshot.take(berth))
+                }
+                diffs += seen
+                for diff in diffs {
+                    if let row = deviations.first(where: { $0.covers(scenario: scenario.name, key: diff.key) }) {
+                        listed.insert(row.id)
+                    } else {
+                        unlisted.append("  step \(i + 1) (\(step)): \(diff.key)\n" + Self.show(diff.docker, diff.berth))
+                    }
+                }
+            }
+            try docker.reset()
+            try berth.reset()
+            used.formUnion(listed)
+            if !unlisted.isEmpty {
+                failing += 1
+                print("oracle: \(scenario.name): DIFFERS\n" + unlisted.joined(separator: "\n"))
+            } else if !listed.isEmpty {
+                documented += 1
+                print("oracle: \(scenario.name): documented deviation \(listed.sorted().joined(separator: ","))")
+            } else {
+                identical += 1
+                print("oracle: \(scenario.name): identical")
+            }
+            #expect(unlisted.isEmpty, "oracle scenario \(scenario.name) differs from Docker 20.10:\n\(unlisted.joined(separator: "\n"))")
+        }
+        let seconds = Date().timeIntervalSince(started)
+        print("oracle: \(identical + documented + failing) scenarios, \(steps) steps: \(identical) identical, "
+              + "\(documented) documented deviation, \(failing) failing (\(String(format: "%.0f", seconds)) s); "
+              + "deviations used: \(used.sorted().joined(separator: ","))")
+    }
+
+    /// Both values, or for multi-line ones (rule sets) only the lines each side lacks.
+    static func show(_ docker: String, _ berth: String) -> String {
+        guard docker.contains("\n") || berth.contains("\n") else { return "    docker: \(docker)\n    berth:  \(berth)" }
+        let d = docker.split(separator: "\n").map(String.init), b = berth.split(separator: "\n").map(String.init)
+        let onlyDocker = d.filter { !b.contains($0) }, onlyBerth = b.filter { !d.contains($0) }
+        if onlyDocker.isEmpty && onlyBerth.isEmpty {
+            let moved = (0..<max(d.count, b.count)).filter { i in (i < d.count ? d[i] : "") != (i < b.count ? b[i] : "") }
+            return "    same lines, other order (line: docker | berth):\n"
+                + moved.map { i in "      \(i): \(i < d.count ? d[i] : "-") | \(i < b.count ? b[i] : "-")" }.joined(separator: "\n")
+        }
+        return (onlyDocker.map { "    docker only: \($0)" } + onlyBerth.map { "    berth only:  \($0)" }).joined(separator: "\n")
+    }
+
+    static func temporaryDirectory() throws -> String {
+        var template = Array("/tmp/berth-oracle.XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else { throw SandboxError.command("mkdtemp", String(cString: strerror(errno))) }
+        return String(cString: p)
+    }
+
+    /// The `berth` executable of this build (next to the test bundle).
+    static let berthBinary: String = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("berth").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return "berth"
+    }()
+}
+
+extension String {
+    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}
