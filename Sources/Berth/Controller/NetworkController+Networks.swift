@@ -56,6 +56,11 @@ extension NetworkController {
             }
             return s
         }
+        if subnet == nil, options.gateway != nil || options.ipRange != nil {
+            // The docker CLI's rule (opts/network.go, consolidateIpam), checked before anything runs.
+            throw BerthError(.invalidArgument, operation: op, object: name,
+                             detail: "every ip-range or gateway must have a corresponding subnet")
+        }
         if let text = options.gateway {
             guard let g = IPv4Address(text) else {
                 throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid gateway '\(text)'")
