@@ -1,9 +1,9 @@
 /// Defaults for backends that do not implement the exact reconciliation (test doubles):
 /// `reapply` only, nothing reported removed.
 @_spi(BerthInternal) extension FirewallBackend {
-    public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String] {
+    public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> FirewallReconciliation {
         if !dryRun { try reapply(state) }
-        return []
+        return FirewallReconciliation()
     }
 
     public func undoSetUpBase() throws(FirewallError) {

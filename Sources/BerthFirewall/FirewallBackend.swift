@@ -143,6 +143,20 @@ public enum FirewallBackendKind: String, Sendable, Codable, CaseIterable {
 /// Contract for every method: adding what is present adds nothing; removing what is absent is not
 /// an error; a failure leaves the ruleset as it was (one atomic apply per call); bad input throws
 /// `FirewallError` before anything is applied.
+/// What one `reconcile(_:dryRun:)` changes (or, with `dryRun`, would change).
+@_spi(BerthInternal) public struct FirewallReconciliation: Sendable, Equatable {
+    /// What the state does not explain, removed: one rule, chain or element per line.
+    public var removed: [String]
+    /// What the state describes and was missing or out of order, put back: `OBJECT|REASON`
+    /// (`nat DOCKER|2 of 3 rules the records describe are missing`).
+    public var repaired: [String]
+
+    public init(removed: [String] = [], repaired: [String] = []) {
+        self.removed = removed
+        self.repaired = repaired
+    }
+}
+
 @_spi(BerthInternal) public protocol FirewallBackend: Sendable {
     var kind: FirewallBackendKind { get }
     /// Base chains, FORWARD jumps in Docker's order, FORWARD policy DROP, `net.ipv4.ip_forward=1`.
@@ -163,8 +177,9 @@ public enum FirewallBackendKind: String, Sendable, Codable, CaseIterable {
     /// Makes Berth's rules exactly `state`, in `state`'s order: what is missing is added, what
     /// is out of order is rewritten, and every rule of Berth's shape that `state` does not
     /// explain is removed (see FirewallBackend+Reconcile.swift). With `dryRun` nothing is applied.
-    /// - Returns: the removed (or, with `dryRun`, removable) rules, one line each.
-    func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String]
+    /// - Returns: what was (or, with `dryRun`, would be) removed and repaired; a dry run
+    ///   returns exactly what the same call without it changes.
+    func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> FirewallReconciliation
     /// Undoes a `setUpBase()` that a failed host set-up made: Berth's base removed and (iptables)
     /// the FORWARD policy back to ACCEPT.
     func undoSetUpBase() throws(FirewallError)

@@ -1,6 +1,9 @@
 @_spi(BerthInternal) import BerthFirewall
 @_spi(BerthInternal) import BerthNamespace
 @_spi(BerthInternal) import BerthNetlink
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The one reconciler (design notes, "Ownership"): kernel against records, both directions.
 /// Called with the state directory's exclusive lock held, so every intent it finds belongs to a
@@ -8,20 +11,53 @@
 /// not in the valid list); bridges of recorded networks; unrecorded Berth veths and bridges;
 /// surviving host ends back on their bridges; the firewall, exactly. Each change is a crash
 /// point of `options.operation`.
+///
+/// A dry run walks the same steps on the same kernel and records and reports the same items:
+/// each step decides from what it reads, and the changes an earlier step would have made are
+/// applied to the view of the later ones (`ReconcileView`: links gone, bridges recreated, rules
+/// explained by what a release or rollback removes on its own), so nothing is counted twice and
+/// nothing the real run removes or repairs is missing.
+/// What the steps of a dry run would have changed, for the steps after them.
+struct ReconcileView {
+    /// Links an earlier step removes (by index).
+    var goneLinks: Set<Int32> = []
+    /// Bridges of recorded networks an earlier step creates.
+    var newBridges: Set<String> = []
+    /// Rules an earlier step removes itself (an unfinished operation's, a released endpoint's):
+    /// not reported again by the firewall step.
+    var explained = FirewallState()
+
+    func visible(_ links: [Link]) -> [Link] {
+        links.filter { !goneLinks.contains($0.index) }.map { link in
+            var link = link
+            if let master = link.masterIndex, goneLinks.contains(master) { link.masterIndex = nil }
+            return link
+        }
+    }
+}
+
 extension NetworkController {
     func reconcileSteps(_ store: StateStore, _ options: ReconcileOptions) throws -> GCReport {
         let op = options.operation
-        var report = GCReport(dryRun: options.dryRun)
-        try resolveIntents(store, options, into: &report)
+        let dry = options.dryRun
+        var report = GCReport(dryRun: dry)
+        var view = ReconcileView()
+        try resolveIntents(store, options, into: &report, view: &view)
+        try removeTempFiles(store, options, into: &report)
 
         // Endpoints that nothing keeps any more.
         var state = try store.load()
-        let allLinks = try hostSession.links()
-        let hostLinks = Set(allLinks.map(\.name))
+        let hostLinks = Set(view.visible(try hostSession.links()).map(\.name))
+        let recordedPorts = state.firewallState.endpoints
         for endpoint in state.endpointsInAttachOrder {
             guard let reason = releaseReason(endpoint, options, hostLinks) else { continue }
             report.removed.append(.init(kind: "endpoint", name: endpoint.id, reason: reason))
-            if options.dryRun { state.endpoints[endpoint.id] = nil; continue }
+            if dry {
+                state.endpoints[endpoint.id] = nil
+                view.explained.endpoints += recordedPorts.filter { $0.endpointID == endpoint.id }
+                if let veth = try? hostSession.link(named: endpoint.hostInterface) { view.goneLinks.insert(veth.index) }
+                continue
+            }
             if endpoint.owner != nil, endpoint.createdSandbox, let ns = try? NetworkNamespace.open(path: endpoint.sandboxPath),
                ns.inode == endpoint.sandboxInode {
                 ns.killProcesses()
@@ -32,19 +68,19 @@ extension NetworkController {
         }
 
         // Recorded networks: bridge, address, up.
-        if !options.dryRun {
+        do {
+            let byName = Dictionary(view.visible(try hostSession.links()).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             var undo = UndoStack()
             for network in state.networks.values.sorted(by: { $0.created < $1.created }) {
-                if !hostLinks.contains(network.bridge) {
-                    report.repaired.append(.init(kind: "bridge", name: network.bridge, reason: "network \(network.name) is recorded"))
-                }
-                try ensureBridge(network, undo: &undo, operation: op)
+                report.repaired += try bridgeRepairs(network, byName[network.bridge])
+                if byName[network.bridge] == nil { view.newBridges.insert(network.bridge) }
+                if !dry { try ensureBridge(network, undo: &undo, operation: op) }
             }
             undo.commit()
         }
 
         // Unrecorded Berth links: veths on Berth bridges first (a bridge's ports outlive it), then bridges.
-        let links = try hostSession.links()
+        let links = view.visible(try hostSession.links())
         let recordedBridges = Set(state.networks.values.map(\.bridge))
         let strayBridges = links.filter { $0.kind == "bridge" && BerthNames.isBerthBridge($0.name) && !recordedBridges.contains($0.name) }
         let ourBridgeIndexes = Set(links.filter { recordedBridges.contains($0.name) }.map(\.index)).union(strayBridges.map(\.index))
@@ -52,38 +88,100 @@ extension NetworkController {
         for link in links where link.kind == "veth" && BerthNames.isBerthVeth(link.name) && !recordedVeths.contains(link.name) {
             guard let master = link.masterIndex, ourBridgeIndexes.contains(master) else { continue }
             report.removed.append(.init(kind: "veth", name: link.name, reason: "no endpoint records it"))
-            if options.dryRun { continue }
+            view.goneLinks.insert(link.index)
+            if dry { continue }
             try deleteLinkIfPresent(link.index)
             CrashPoint.step(op)
         }
         for bridge in strayBridges {
             report.removed.append(.init(kind: "bridge", name: bridge.name, reason: "no network records it"))
-            if options.dryRun { continue }
+            view.goneLinks.insert(bridge.index)
+            if dry { continue }
             try deleteLinkIfPresent(bridge.index)
             CrashPoint.step(op)
         }
 
         // A recreated bridge lost its ports: put surviving host ends back.
-        if !options.dryRun {
-            for endpoint in state.endpointsInAttachOrder {
-                guard let network = state.networks[endpoint.networkID] else { continue }
-                let bridge = try hostSession.link(named: network.bridge)
-                guard let veth = try? hostSession.link(named: endpoint.hostInterface) else { continue }
-                if veth.masterIndex != bridge.index || !veth.isUp {
-                    report.repaired.append(.init(kind: "veth", name: endpoint.hostInterface, reason: "back on bridge \(network.bridge)"))
-                    try hostSession.setLink(index: veth.index, LinkChange(up: true, masterIndex: bridge.index),
-                                            operation: .setMaster, object: endpoint.hostInterface)
-                    if network.hairpin { try hostSession.setBridgePortHairpin(endpoint.hostInterface) }
-                    CrashPoint.step(op)
-                }
-            }
+        let current = Dictionary(view.visible(try hostSession.links()).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for endpoint in state.endpointsInAttachOrder {
+            guard let network = state.networks[endpoint.networkID], let veth = current[endpoint.hostInterface] else { continue }
+            let bridge = current[network.bridge]
+            let recreated = dry && view.newBridges.contains(network.bridge)
+            guard recreated || bridge == nil || veth.masterIndex != bridge?.index || !veth.isUp else { continue }
+            report.repaired.append(.init(kind: "veth", name: endpoint.hostInterface, reason: "back on bridge \(network.bridge)"))
+            if dry { continue }
+            let bridgeIndex = try bridge?.index ?? hostSession.link(named: network.bridge).index
+            try hostSession.setLink(index: veth.index, LinkChange(up: true, masterIndex: bridgeIndex),
+                                    operation: .setMaster, object: endpoint.hostInterface)
+            if network.hairpin { try hostSession.setBridgePortHairpin(endpoint.hostInterface) }
+            CrashPoint.step(op)
         }
 
         // The firewall: exactly the records' rules, in their order.
-        let removedRules = try firewall.reconcile(state.firewallState, dryRun: options.dryRun)
-        report.removed += removedRules.map { .init(kind: "rule", name: $0, reason: "no record explains it") }
-        if !removedRules.isEmpty { CrashPoint.step(op) }
+        let wanted = state.firewallState
+        var rules = try firewall.reconcile(wanted, dryRun: dry)
+        if dry, !rules.removed.isEmpty, !view.explained.networks.isEmpty || !view.explained.endpoints.isEmpty {
+            // What a rollback or release above removes itself is not the firewall step's to report.
+            var wider = wanted
+            wider.networks += view.explained.networks
+            wider.endpoints += view.explained.endpoints
+            if let unexplained = try? firewall.reconcile(wider, dryRun: true) {
+                let keep = Set(unexplained.removed)
+                rules.removed = rules.removed.filter(keep.contains)
+            }
+        }
+        report.removed += rules.removed.map { .init(kind: "rule", name: $0, reason: "no record explains it") }
+        report.repaired += rules.repaired.map { line in
+            let parts = line.split(separator: "|", maxSplits: 1).map(String.init)
+            return .init(kind: "rules", name: parts[0], reason: parts.count > 1 ? parts[1] : "the records describe it")
+        }
+        if !dry && !(rules.removed.isEmpty && rules.repaired.isEmpty) { CrashPoint.step(op) }
         return report
+    }
+
+    /// What `ensureBridge` would change for a recorded network, as repaired items.
+    private func bridgeRepairs(_ network: Network, _ link: Link?) throws -> [GCReport.Item] {
+        let why = "network \(network.name) is recorded"
+        guard let link else { return [.init(kind: "bridge", name: network.bridge, reason: why)] }
+        var items: [GCReport.Item] = []
+        let wanted = IPAddress.v4(network.gateway)
+        let present = try hostSession.addresses(family: RTNL.AF_INET, linkIndex: link.index)
+        if !present.contains(where: { $0.address == wanted && $0.prefixLength == network.subnet.prefixLength }) {
+            items.append(.init(kind: "address", name: "\(network.bridge) \(network.gateway)/\(network.subnet.prefixLength)",
+                               reason: "\(why) with this gateway"))
+        }
+        if !link.isUp { items.append(.init(kind: "link", name: "\(network.bridge) up", reason: "\(why); its bridge was down")) }
+        return items
+    }
+
+    /// Temp files of record writes killed between write and rename (`.<id>.json.<pid>.tmp`):
+    /// under the exclusive lock no writer is alive, so every one is stale.
+    private func removeTempFiles(_ store: StateStore, _ options: ReconcileOptions, into report: inout GCReport) throws {
+        for sub in ["networks", "endpoints", "intents"] {
+            let dir = "\(store.directory)/\(sub)"
+            for name in Self.directoryEntries(dir).sorted() where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+                report.removed.append(.init(kind: "temp file", name: "\(sub)/\(name)", reason: "left by a write killed before its rename"))
+                if options.dryRun { continue }
+                if unlink("\(dir)/\(name)") != 0, case let err = Errno.current, err.rawValue != ENOENT {
+                    throw BerthError(.state, errno: err, operation: options.operation, object: "\(dir)/\(name)",
+                                     detail: "cannot remove a stale temp file")
+                }
+                CrashPoint.step(options.operation)
+            }
+        }
+    }
+
+    private static func directoryEntries(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// Why a recorded endpoint must go, or nil.
@@ -102,21 +200,29 @@ extension NetworkController {
         }
     }
 
-    /// Resolves the intents of operations that did not finish: dropped when the operation's
-    /// record exists, else everything they name that no record explains is removed first.
+    /// Resolves the intents of operations that did not finish (see the variant with a view).
     func resolveIntents(_ store: StateStore, _ options: ReconcileOptions, into report: inout GCReport) throws {
+        var view = ReconcileView()
+        try resolveIntents(store, options, into: &report, view: &view)
+    }
+
+    /// Resolves the intents of operations that did not finish: dropped when the operation's
+    /// record exists, else everything they name that no record explains is removed first. A dry
+    /// run reports the same items and notes in `view` what the removals would change.
+    func resolveIntents(_ store: StateStore, _ options: ReconcileOptions, into report: inout GCReport,
+                        view: inout ReconcileView) throws {
         let op = options.operation
         for intent in try store.intents() {
             let state = try store.load()
             if let network = intent.network {
                 if state.networks[network.id] == nil {
                     report.removed.append(.init(kind: "intent", name: intent.id, reason: "\(intent.operation) \(network.name) did not finish"))
-                    if !options.dryRun { try rollBack(network: network, state: state, op: op, report: &report) }
+                    try rollBack(network: network, state: state, options, report: &report, view: &view)
                 }
             } else if let endpointID = intent.endpointID {
                 if state.endpoints[endpointID] == nil {
                     report.removed.append(.init(kind: "intent", name: intent.id, reason: "attach of endpoint \(endpointID.prefix(12)) did not finish"))
-                    if !options.dryRun { try rollBack(attach: intent, state: state, op: op, report: &report) }
+                    try rollBack(attach: intent, state: state, options, report: &report, view: &view)
                 }
             }
             if !options.dryRun {
@@ -128,12 +234,21 @@ extension NetworkController {
 
     /// A network create that did not finish: its rules and its bridge, unless a recorded network
     /// uses that bridge (e.g. `docker0` made again by a later set-up).
-    private func rollBack(network: Network, state: StateSnapshot, op: OperationName, report: inout GCReport) throws {
+    private func rollBack(network: Network, state: StateSnapshot, _ options: ReconcileOptions,
+                          report: inout GCReport, view: inout ReconcileView) throws {
+        let op = options.operation
         if state.networks.values.contains(where: { $0.bridge == network.bridge }) { return }
-        try firewall.removeNetwork(network.firewallRules)
-        CrashPoint.step(op)
-        if network.ownsBridge, let link = try? hostSession.link(named: network.bridge), link.kind == "bridge" {
+        if options.dryRun {
+            view.explained.networks.append(network.firewallRules)
+        } else {
+            try firewall.removeNetwork(network.firewallRules)
+            CrashPoint.step(op)
+        }
+        if network.ownsBridge, let link = try? hostSession.link(named: network.bridge), link.kind == "bridge",
+           !view.goneLinks.contains(link.index) {
             report.removed.append(.init(kind: "bridge", name: network.bridge, reason: "created by an unfinished \(network.name) create"))
+            view.goneLinks.insert(link.index)
+            if options.dryRun { return }
             try deleteLinkIfPresent(link.index)
             CrashPoint.step(op)
         }
@@ -141,22 +256,31 @@ extension NetworkController {
 
     /// An attach that did not finish: its port rules, its veth (any announced name on the
     /// announced bridge that no endpoint records), the namespace it was creating.
-    private func rollBack(attach intent: Intent, state: StateSnapshot, op: OperationName, report: inout GCReport) throws {
+    private func rollBack(attach intent: Intent, state: StateSnapshot, _ options: ReconcileOptions,
+                          report: inout GCReport, view: inout ReconcileView) throws {
+        let op = options.operation
         if let ports = intent.ports {
-            try firewall.removePorts(ports)
-            CrashPoint.step(op)
+            if options.dryRun {
+                view.explained.endpoints.append(ports)
+            } else {
+                try firewall.removePorts(ports)
+                CrashPoint.step(op)
+            }
         }
         let recordedVeths = Set(state.endpoints.values.map(\.hostInterface))
         let bridgeIndex = intent.bridge.flatMap { try? hostSession.link(named: $0) }?.index
         for name in intent.veths where !recordedVeths.contains(name) {
-            guard let link = try? hostSession.link(named: name), link.kind == "veth",
+            guard let link = try? hostSession.link(named: name), link.kind == "veth", !view.goneLinks.contains(link.index),
                   bridgeIndex == nil || link.masterIndex == bridgeIndex else { continue }
             report.removed.append(.init(kind: "veth", name: name, reason: "announced by an unfinished attach"))
+            view.goneLinks.insert(link.index)
+            if options.dryRun { continue }
             try deleteLinkIfPresent(link.index)
             CrashPoint.step(op)
         }
         if let name = intent.namespace, !state.endpoints.values.contains(where: { $0.sandboxName == name }) {
             report.removed.append(.init(kind: "netns", name: name, reason: "created by an unfinished attach"))
+            if options.dryRun { return }
             do { try NetworkNamespace.delete(name: name) } catch {
                 if error.code != .notFound { throw error }
             }

@@ -15,11 +15,12 @@ import Glibc
     /// Docker chain, a port hairpin `-s A/32 -d A/32 … -j MASQUERADE`); when they differ from the
     /// expected sequence they are deleted and the expected ones put back (network blocks on
     /// top, appended rules at the end), other rules untouched. `DOCKER-USER` is the user's.
-    /// - Returns: the rules removed that `state` does not explain, as `-t TABLE -A CHAIN SPEC`.
-    public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String] {
+    /// - Returns: the rules removed that `state` does not explain, as `-t TABLE -A CHAIN SPEC`,
+    ///   and the chains whose described rules were missing or out of order (`TABLE CHAIN|REASON`).
+    public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> FirewallReconciliation {
         let op = OperationName.reconcileRules
         try IptablesValidation.state(state, operation: op)
-        let removed = try lock.withLock { _ throws(FirewallError) -> [String] in
+        let removed = try lock.withLock { _ throws(FirewallError) -> FirewallReconciliation in
             var plan = RestorePlan(current: try currentRuleset(operation: op))
             let removed = IptablesPlanner.reconcile(state, &plan)
             if !plan.isEmpty && !dryRun { try restore(plan.render(), operation: op, object: "iptables") }
@@ -52,7 +53,7 @@ extension IptablesPlanner {
     static let sharedChains: [(IptablesTable, String)] = [(.filter, "FORWARD"), (.nat, "PREROUTING"), (.nat, "OUTPUT"), (.nat, "POSTROUTING")]
 
     /// See `IptablesBackend.reconcile(_:dryRun:)`. Returns the removed rules `state` does not explain.
-    static func reconcile(_ state: FirewallState, _ plan: inout RestorePlan) -> [String] {
+    static func reconcile(_ state: FirewallState, _ plan: inout RestorePlan) -> FirewallReconciliation {
         var fresh = RestorePlan(current: IptablesRuleset())
         reapply(state, &fresh)
         let expected = fresh.ruleset
@@ -61,14 +62,28 @@ extension IptablesPlanner {
         for n in state.networks { for r in DockerRules.network(n).forwardAppend { appended.insert(r.spec) } }
         for e in state.endpoints { for r in DockerRules.ports(e) { appended.insert(r.spec) } }
         var removed: [String] = []
+        var repaired: [String] = []
+        /// After the unexplained rules go, `want` is not what is left: rules are missing or out of order.
+        func noteRepair(_ table: IptablesTable, _ chain: String, have: [String], want: [String]) {
+            let left = explained(have, want)
+            if left == want { return }
+            let missing = want.count - left.count
+            repaired.append("\(table.rawValue) \(chain)|" + (missing > 0 ? "\(missing) of \(want.count) rules the records describe are missing"
+                                                                       : "rules are out of the records' order"))
+        }
 
+        let baseExisted = plan.ruleset.hasChain(.filter, DockerChain.docker)
         setUpBase(&plan)
+        if baseExisted && !plan.isEmpty {
+            repaired.append("filter base|Berth's base chains, jumps or FORWARD policy were missing")
+        }
         for (table, chain) in ownedChains {
             plan.ensureChain(table, chain)
             let want = expected.rules(table, chain)
             let have = plan.ruleset.rules(table, chain)
             if want == have { continue }
             removed += unexplained(have, want).map { "-t \(table.rawValue) -A \(chain) \($0)" }
+            noteRepair(table, chain, have: have, want: want)
             plan.replaceRules(table, chain, with: want)
         }
         for (table, chain) in sharedChains {
@@ -78,6 +93,7 @@ extension IptablesPlanner {
             let ours = have.filter { wantSet.contains($0) || isBerthShaped($0, chain: chain, bridges: bridges) }
             if ours == want { continue }
             removed += unexplained(ours, want).map { "-t \(table.rawValue) -A \(chain) \($0)" }
+            noteRepair(table, chain, have: ours, want: want)
             var seen = Set<String>()
             for spec in ours where seen.insert(spec).inserted { plan.delete(IptablesRule(table, chain, spec)) }
             var top = 0
@@ -92,7 +108,18 @@ extension IptablesPlanner {
             }
         }
         syncDNATExemption(&plan)
-        return removed
+        return FirewallReconciliation(removed: removed, repaired: repaired)
+    }
+
+    /// `have` without what `unexplained(have, want)` returns, in `have`'s order.
+    static func explained(_ have: [String], _ want: [String]) -> [String] {
+        var budget: [String: Int] = [:]
+        for w in want { budget[w, default: 0] += 1 }
+        var out: [String] = []
+        for h in have {
+            if let n = budget[h], n > 0 { budget[h] = n - 1; out.append(h) }
+        }
+        return out
     }
 
     /// `have` minus `want`, as multisets, in `have`'s order.

@@ -145,15 +145,27 @@ struct NftPlanner {
     /// and rewritten); chains, elements and rules `state` does not describe are removed.
     /// `removals` then lists what goes that `state` does not explain.
     mutating func reconcile(_ state: FirewallState) {
-        if !snapshot.tableExists { addTable.append(.addTable) }
-        for (name, hook) in NftLayout.baseChains { ensureChain(name, hook: hook) }
+        if !snapshot.tableExists { addTable.append(.addTable); repairs.append("table ip berth") }
+        let tableExisted = snapshot.tableExists
+        for (name, hook) in NftLayout.baseChains where !chainExists(name) {
+            ensureChain(name, hook: hook)
+            if tableExisted { repairs.append("chain ip berth \(name)") }
+        }
         for set in NftLayout.sets where !(snapshot.tableExists && snapshot.sets.contains(set.name)) && !pendingSets.contains(set.name) {
             addSets.append(.addSet(set))
             pendingSets.insert(set.name)
+            if tableExisted { repairs.append("set ip berth \(set.name)") }
         }
         for n in state.networks {
-            for chain in NftLayout.networkChains(n.bridge) { ensureChain(chain, hook: nil) }
-            for (set, jump) in NftLayout.elements(n.bridge) { ensureElement(set: set, key: n.bridge, jump: jump) }
+            for chain in NftLayout.networkChains(n.bridge) where !chainExists(chain) {
+                ensureChain(chain, hook: nil)
+                repairs.append("chain ip berth \(chain)")
+            }
+            for (set, jump) in NftLayout.elements(n.bridge) {
+                let before = addElements.count
+                ensureElement(set: set, key: n.bridge, jump: jump)
+                if addElements.count != before { repairs.append("element ip berth \(set) { \"\(n.bridge)\" }") }
+            }
         }
         removeStale(keeping: state)
         let desired = NftLayout.baseRules() + state.networks.flatMap(NftLayout.networkRules) + state.endpoints.flatMap(NftLayout.endpointRules)
@@ -169,6 +181,13 @@ struct NftPlanner {
             let want = wanted[chain] ?? []
             let same = have.count == want.count && zip(have, want).allSatisfy { h, w in h.owner == w.owner && h.exprs == w.exprs }
             if same { continue }
+            let kept = have.filter { desiredKeys.contains("\($0.chain)|\($0.owner ?? "")|\($0.exprs.map { "\($0)" } ?? "?")") }
+            let keptInOrder = kept.count == want.count && zip(kept, want).allSatisfy { h, w in h.owner == w.owner && h.exprs == w.exprs }
+            if !keptInOrder && chainExists(chain) && snapshot.chains.contains(chain) {
+                let missing = max(0, want.count - kept.count)
+                repairs.append("ip berth \(chain)|" + (missing > 0 ? "\(missing) of \(want.count) rules the records describe are missing"
+                                                                 : "rules are out of the records' order"))
+            }
             for r in have {
                 if !desiredKeys.contains("\(r.chain)|\(r.owner ?? "")|\(r.exprs.map { "\($0)" } ?? "?")") {
                     removals.append("delete rule ip berth \(r.chain) handle \(r.handle)\(r.owner.map { " (\($0))" } ?? "")")
@@ -181,6 +200,8 @@ struct NftPlanner {
 
     /// What `reconcile` and `removeStale` remove that the state does not explain.
     private(set) var removals: [String] = []
+    /// What `reconcile` puts back that the state describes (`OBJECT` or `OBJECT|REASON`).
+    private(set) var repairs: [String] = []
 
     /// Removes networks, elements and owned rules that `state` does not describe.
     mutating func removeStale(keeping state: FirewallState) {

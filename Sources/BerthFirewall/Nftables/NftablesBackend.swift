@@ -307,9 +307,10 @@ import Glibc
     /// The exact reconciliation (`NftPlanner.reconcile`): reads the whole table, sends one batch
     /// (none when everything is right), then the sysctls `reapply` writes.
     /// - Returns: what was removed that `state` does not explain (`delete rule ip berth CHAIN
-    ///   handle H (OWNER)`, `delete chain …`, `delete element …`).
+    ///   handle H (OWNER)`, `delete chain …`, `delete element …`) and what was put back that it
+    ///   describes (`ip berth CHAIN|REASON`, `chain ip berth …`, `element ip berth …`).
     /// - Throws: as `reapply(_:)`.
-    public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> [String] {
+    public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> FirewallReconciliation {
         let op = OperationName.reconcileNftablesState
         try NftValidation.state(state, operation: op)
         try NftValidation.tableName(tableName, operation: op)
@@ -318,12 +319,12 @@ import Glibc
             throw FirewallError(.invalidArgument, operation: op, object: e.endpointID,
                                 detail: "endpoint is on bridge \(e.bridge), which no network of the state has")
         }
-        var removed: [String] = []
+        var removed = FirewallReconciliation()
         try withChannel(op) { (ch: NftChannel) throws(FirewallError) in
             let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
             var planner = NftPlanner(snapshot: snapshot)
             planner.reconcile(state)
-            removed = planner.removals
+            removed = FirewallReconciliation(removed: planner.removals, repaired: planner.repairs)
             if dryRun { return }
             try ch.commit(planner.commands, encoder: NftMessageEncoder(table: tableName), operation: op)
         }

@@ -6,15 +6,17 @@
 ///
 /// - the kernel, `dev_valid_name()` (net/core/dev.c): 1 to IFNAMSIZ-1 = 15 bytes, not `.` or
 ///   `..`, no `/`, `:` or whitespace; and `dev_get_valid_name()` treats a `%` as a pattern
-///   (`br%d` becomes `br0`), so the link would get another name;
+///   (`br%d` becomes `br0`), so the link would get another name; `all` and `default` are
+///   refused with EINVAL as well (registering them would clash with the sysctl directories
+///   `net.ipv4.conf.all` / `net.ipv4.conf.default`, net/ipv4/devinet.c);
 /// - iptables: `xtables_parse_interface()` (libxtables/xtables.c) reads a trailing `+` as a
 ///   wildcard (`br+` matches every `br…`), and the backend writes `iptables-restore` lines, where
 ///   a leading `-` reads as an option and quotes, `!`, `#` or spaces change the line;
 /// - nftables: a trailing `*` is a wildcard in `iifname` matches, and bridge names become parts of
 ///   chain names.
 ///
-/// Hence: 1–15 bytes of ASCII letters, digits, `_`, `.` and `-`; not starting with `-`; not `.`
-/// or `..`.
+/// Hence: 1–15 bytes of ASCII letters, digits, `_`, `.` and `-`; not starting with `-`; not `.`,
+/// `..`, `all` or `default`.
 package enum LinkName {
     /// IFNAMSIZ - 1 (include/uapi/linux/if.h).
     package static let maximumLength = 15
@@ -27,6 +29,9 @@ package enum LinkName {
         guard let first = bytes.first else { return "is empty" }
         if bytes.count > maximumLength { return "is \(bytes.count) bytes, longer than \(maximumLength) (IFNAMSIZ - 1)" }
         if name == "." || name == ".." { return "is '\(name)', which the kernel reserves" }
+        if name == "all" || name == "default" {
+            return "is '\(name)', which the kernel reserves for the sysctl directories net.ipv4.conf.\(name) (EINVAL)"
+        }
         if first == UInt8(ascii: "-") { return "starts with '-', which iptables reads as an option" }
         guard let bad = bytes.first(where: { !isAllowed($0) }) else { return nil }
         return "contains \(describe(bad)); only letters, digits, '_', '.' and '-' are allowed"
