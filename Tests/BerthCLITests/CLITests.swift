@@ -38,21 +38,6 @@ struct CLIParsingTests {
     }
 }
 
-/// The built `berth` binary, next to the test bundle.
-enum BerthBinary {
-    static var path: String {
-        if let env = ProcessInfo.processInfo.environment["BERTH_BIN"] { return env }
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var dir = testBinary.deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("berth").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return "berth"
-    }
-}
-
 @Suite("CLI end to end", .enabled(if: Sandbox.isActive))
 struct CLIEndToEndTests {
     @Test func commandsExitCodesAndOutputs() throws {

@@ -60,7 +60,7 @@ final class CrashLab: @unchecked Sendable {  // userSandboxes is only changed be
     func berthArgv(_ args: [String]) -> [String] {
         let sub = args.prefix { !$0.hasPrefix("-") && ["network", "create", "rm", "ls", "inspect", "attach", "detach", "run", "gc"].contains($0) }
         let global = ["--backend", backend, "--state-dir", stateDirectory, "--host-netns", hostName]
-        return argv([CrashBinary.path] + Array(sub) + global + Array(args.dropFirst(sub.count)))
+        return argv([BerthBinary.path] + Array(sub) + global + Array(args.dropFirst(sub.count)))
     }
 
     @discardableResult
@@ -86,20 +86,6 @@ final class CrashLab: @unchecked Sendable {  // userSandboxes is only changed be
     }
 
     func hostExec(_ command: [String]) throws -> Sandbox.Output { try run(["ip", "netns", "exec", hostName] + command) }
-}
-
-/// The built `berth` binary, next to the test bundle.
-enum CrashBinary {
-    static let path: String = {
-        if let env = ProcessInfo.processInfo.environment["BERTH_BIN"] { return env }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("berth").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return "berth"
-    }()
 }
 
 /// Child processes with an environment and, for random kills, their pid.

@@ -37,7 +37,7 @@ struct OracleTests {
             return
         }
         defer { docker.stop(script: script) }
-        let berth = BerthSide(netns: "oracle-berth", stateDir: work + "/berth-state", binary: Self.berthBinary)
+        let berth = BerthSide(netns: "oracle-berth", stateDir: work + "/berth-state", binary: BerthBinary.path)
 
         let started = Date()
         var identical = 0, documented = 0, failing = 0, steps = 0
@@ -110,16 +110,6 @@ struct OracleTests {
         return String(cString: p)
     }
 
-    /// The `berth` executable of this build (next to the test bundle).
-    static let berthBinary: String = {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("berth").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return "berth"
-    }()
 }
 
 extension String {

@@ -40,6 +40,24 @@ protocol Side: AnyObject {
     func reset() throws
 }
 
+/// The networks a side created in the running scenario, and the bridge names that stand for them
+/// (`br-<12 hex of the ID printed by network create>` → `br-<network name>`).
+struct NetworkBook {
+    private(set) var networks: [String] = []
+    private(set) var bridgeNames: [String: String] = [:]
+
+    mutating func created(_ name: String, output: Output) {
+        guard output.status == 0 else { return }
+        let id = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        bridgeNames["br-" + id.prefix(12)] = "br-<\(name)>"
+        networks.append(name)
+    }
+
+    mutating func removed(_ name: String, output: Output) {
+        if output.status == 0 { networks.removeAll { $0 == name } }
+    }
+}
+
 /// The oracle: dockerd 20.10 (Debian's docker.io) started by scripts/oracle-dockerd.sh in netns
 /// `oracle-docker` with its own mount and pid namespaces; containers of a busybox image imported
 /// offline. Sandboxes are entered through dockerd's mount namespace (`nsenter -t PID -m`) at the
@@ -50,8 +68,8 @@ final class DockerSide: Side {
     let dir: String
     private(set) var dockerdPid = ""
     private(set) var containers: [String] = []
-    private(set) var bridgeNames: [String: String] = [:]
-    private var networks: [String] = []
+    private var book = NetworkBook()
+    var bridgeNames: [String: String] { book.bridgeNames }
     private var sandboxKeys: [String: String] = [:]
     static let image = "berth-oracle:busybox"
 
@@ -104,17 +122,13 @@ final class DockerSide: Side {
 
     func createNetwork(_ name: String, _ args: [String]) throws -> Output {
         let r = try docker(["network", "create"] + args + [name])
-        if r.status == 0 {
-            let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            bridgeNames["br-" + id.prefix(12)] = "br-<\(name)>"
-            networks.append(name)
-        }
+        book.created(name, output: r)
         return r
     }
 
     func removeNetwork(_ name: String) throws -> Output {
         let r = try docker(["network", "rm", name])
-        if r.status == 0 { networks.removeAll { $0 == name } }
+        book.removed(name, output: r)
         return r
     }
 
@@ -151,10 +165,9 @@ final class DockerSide: Side {
 
     func reset() throws {
         for c in containers { _ = try remove(c) }
-        for n in networks.reversed() { _ = try removeNetwork(n) }
+        for n in book.networks.reversed() { _ = try removeNetwork(n) }
         containers = []
-        networks = []
-        bridgeNames = [:]
+        book = NetworkBook()
     }
 }
 
@@ -167,8 +180,8 @@ final class BerthSide: Side {
     let stateDir: String
     let binary: String
     private(set) var containers: [String] = []
-    private(set) var bridgeNames: [String: String] = [:]
-    private var networks: [String] = []
+    private var book = NetworkBook()
+    var bridgeNames: [String: String] { book.bridgeNames }
     private var attachments: [String: [String]] = [:]
 
     init(netns: String, stateDir: String, binary: String) {
@@ -192,17 +205,13 @@ final class BerthSide: Side {
 
     func createNetwork(_ name: String, _ args: [String]) throws -> Output {
         let r = try berth(["network", "create"] + args + [name])
-        if r.status == 0 {
-            let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            bridgeNames["br-" + id.prefix(12)] = "br-<\(name)>"
-            networks.append(name)
-        }
+        book.created(name, output: r)
         return r
     }
 
     func removeNetwork(_ name: String) throws -> Output {
         let r = try berth(["network", "rm", name])
-        if r.status == 0 { networks.removeAll { $0 == name } }
+        book.removed(name, output: r)
         return r
     }
 
@@ -246,10 +255,9 @@ final class BerthSide: Side {
 
     func reset() throws {
         for c in containers { _ = try remove(c) }
-        for n in networks.reversed() { _ = try removeNetwork(n) }
+        for n in book.networks.reversed() { _ = try removeNetwork(n) }
         containers = []
-        networks = []
-        bridgeNames = [:]
+        book = NetworkBook()
         attachments = [:]
     }
 }

@@ -1,0 +1,17 @@
+import Foundation
+
+/// The `berth` executable of this build: `BERTH_BIN` when set, else the first `berth` found
+/// walking up from the test bundle (SwiftPM puts both in the same build folder); `berth` on PATH
+/// as a last resort.
+package enum BerthBinary {
+    package static let path: String = {
+        if let env = ProcessInfo.processInfo.environment["BERTH_BIN"] { return env }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("berth").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return "berth"
+    }()
+}
