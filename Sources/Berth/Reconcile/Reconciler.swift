@@ -159,7 +159,7 @@ extension NetworkController {
     private func removeTempFiles(_ store: StateStore, _ options: ReconcileOptions, into report: inout GCReport) throws {
         for sub in ["networks", "endpoints", "intents"] {
             let dir = "\(store.directory)/\(sub)"
-            for name in Self.directoryEntries(dir).sorted() where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            for name in store.staleTempFiles(in: sub) {
                 report.removed.append(.init(kind: "temp file", name: "\(sub)/\(name)", reason: "left by a write killed before its rename"))
                 if options.dryRun { continue }
                 if unlink("\(dir)/\(name)") != 0, case let err = Errno.current, err.rawValue != ENOENT {
@@ -169,19 +169,6 @@ extension NetworkController {
                 CrashPoint.step(options.operation)
             }
         }
-    }
-
-    private static func directoryEntries(_ path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 
     /// Why a recorded endpoint must go, or nil.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The start index of Docker's default address pools (SubnetPools.rotating), in
 /// `<dir>/ipam.json` as `{"predefinedStartIndex": N}`. Docker keeps it in dockerd's memory; Berth

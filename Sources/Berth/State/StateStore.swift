@@ -137,6 +137,13 @@ final class StateStore {
         return snapshot
     }
 
+    /// The temp files of record writes in `sub` (`.<id>.json.<pid>.tmp`), sorted by name; stale
+    /// whenever the exclusive lock is held (every write renames its temp file before unlocking).
+    func staleTempFiles(in sub: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(sub)")) ?? []
+        return names.filter { $0.hasPrefix(".") && $0.hasSuffix(".tmp") }.sorted()
+    }
+
     func readAll<T: Decodable>(_ sub: String) throws(BerthError) -> [T] {
         let path = "\(directory)/\(sub)"
         let names: [String]
