@@ -157,6 +157,9 @@ public enum FirewallBackendKind: String, Sendable, Codable, CaseIterable {
     }
 }
 
+/// A firewall backend: programs Docker 20.10's rules for networks and published ports in the host
+/// namespace (`IptablesBackend`: `iptables-restore`; `NftablesBackend`: libnftnl batches). Every
+/// operation is all-or-nothing and throws `FirewallError`; removing what is absent is not an error.
 @_spi(BerthInternal) public protocol FirewallBackend: Sendable {
     var kind: FirewallBackendKind { get }
     /// Base chains, FORWARD jumps in Docker's order, FORWARD policy DROP, `net.ipv4.ip_forward=1`.

@@ -24,6 +24,13 @@ package enum Sysctl {
         return "/proc/sys/" + segments.map { $0.replacingSlashesWithDots() }.joined(separator: "/")
     }
 
+    /// The dotted key of a per-interface setting, `net.<family>.conf.<interface>.<setting>`, with
+    /// the dots of the interface name written as `/` (sysctl(8)'s convention, which `path(for:)`
+    /// turns back): `interfaceKey("ipv6", "br.x", "accept_ra")` → `net.ipv6.conf.br/x.accept_ra`.
+    package static func interfaceKey(_ family: String, _ interface: String, _ setting: String) -> String {
+        "net.\(family).conf.\(String(interface.map { $0 == "." ? "/" : $0 })).\(setting)"
+    }
+
     /// Reads a sysctl of `namespace` (nil: the caller's), without the trailing newline.
     /// - Throws: `.invalidArgument` (key), `.notFound` (no such key), `.namespace`.
     package static func read(_ key: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> String {

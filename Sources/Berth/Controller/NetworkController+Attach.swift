@@ -49,10 +49,7 @@ extension NetworkController {
                 address = staticAddress
             } else {
                 // Addresses whose derived MAC another endpoint holds are skipped (one MAC per bridge).
-                let shadowed = takenMACs.compactMap { m -> IPv4Address? in
-                    m.bytes.count == 6 && m.bytes[0] == 0x02 && m.bytes[1] == 0x42
-                        ? IPv4Address(m.bytes[2], m.bytes[3], m.bytes[4], m.bytes[5]) : nil
-                }
+                let shadowed = takenMACs.compactMap(\.dockerAddress)
                 address = try allocator.allocate(used: used.union(shadowed), operation: op, object: network.name)
             }
             var mac = staticMAC ?? MACAddress.docker(for: address)

@@ -36,8 +36,11 @@ public struct ControllerConfiguration: Sendable, Equatable {
 /// serialized in-process, and every mutation holds an exclusive `flock` on the state directory so
 /// separate processes never hand out the same address or subnet.
 public final class NetworkController: Sendable {
+    /// Docker's default network: its name, its bridge and its subnet (dockerd's defaults).
     public static let defaultNetworkName = "bridge"
+    /// The bridge of the default network.
     public static let defaultBridge = "docker0"
+    /// The subnet of the default network, CIDR text; the gateway is its first address.
     public static let defaultSubnet = "172.17.0.0/16"
 
     public let configuration: ControllerConfiguration
@@ -262,9 +265,8 @@ public final class NetworkController: Sendable {
             CrashPoint.step(op)
         }
         if network.hairpin {
-            // Docker's setupLoopbackAddressesRouting (userland-proxy=false). Dots of the name are
-            // written as "/" in the dotted sysctl key.
-            let key = "net.ipv4.conf.\(String(network.bridge.map { $0 == "." ? "/" : $0 })).route_localnet"
+            // Docker's setupLoopbackAddressesRouting (userland-proxy=false).
+            let key = Sysctl.interfaceKey("ipv4", network.bridge, "route_localnet")
             if try Sysctl.write(key, "1", in: host) { CrashPoint.step(op) }
         }
     }
@@ -273,7 +275,7 @@ public final class NetworkController: Sendable {
     /// the oracle on docker0 and every br-*); nothing when the kernel has no IPv6 for the link.
     /// - Throws: `NetlinkError` from the write (e.g. a read-only /proc/sys).
     static func refuseRouterAdvertisements(on bridge: String, in host: NetworkNamespace) throws {
-        let key = "net.ipv6.conf.\(String(bridge.map { $0 == "." ? "/" : $0 })).accept_ra"
+        let key = Sysctl.interfaceKey("ipv6", bridge, "accept_ra")
         guard (try? Sysctl.read(key, in: host)) != nil else { return }
         try Sysctl.write(key, "0", in: host)
     }
@@ -288,14 +290,11 @@ public final class NetworkController: Sendable {
     /// - Throws: `NetlinkError` from the write.
     static func disableIPv6(in sandbox: NetworkNamespace, interface: String?, all: Bool) throws {
         var keys = all ? ["net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"] : []
-        if let interface { keys.append("net.ipv6.conf.\(String(interface.map { $0 == "." ? "/" : $0 })).disable_ipv6") }
+        if let interface { keys.append(Sysctl.interfaceKey("ipv6", interface, "disable_ipv6")) }
         for key in keys where (try? Sysctl.read(key, in: sandbox)) != nil {
             try Sysctl.write(key, "1", in: sandbox)
         }
     }
-
-    /// `veth` + 7 lowercase hex: the names Berth (and Docker) give host ends.
-    static func isBerthVethName(_ name: String) -> Bool { BerthNames.isBerthVeth(name) }
 
     func sandboxAlive(_ endpoint: Endpoint) -> Bool {
         guard let ns = try? NetworkNamespace.open(path: endpoint.sandboxPath) else { return false }

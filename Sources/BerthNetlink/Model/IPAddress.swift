@@ -224,6 +224,12 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible, Codable {
         MACAddress(unchecked: [0x02, 0x42] + address.bytes)
     }
 
+    /// The IPv4 address a Docker-derived MAC (`02:42` + the 4 address bytes) stands for; nil for
+    /// any other MAC. The inverse of `docker(for:)`.
+    public var dockerAddress: IPv4Address? {
+        bytes.count == 6 && bytes[0] == 0x02 && bytes[1] == 0x42 ? IPv4Address(bytes[2], bytes[3], bytes[4], bytes[5]) : nil
+    }
+
     private init(unchecked: [UInt8]) { bytes = unchecked }
 
     /// True when the multicast bit is clear and the address is not all zeros.
