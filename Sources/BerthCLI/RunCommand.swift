@@ -46,8 +46,8 @@ struct RunCommand: ParsableCommand {
                 // then pass them on: the child ends and the sandbox is cleaned up.
                 let forwarded = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
                 for s in forwarded { signal(s, SIG_IGN) }
-                pid = try ProcessRunner.spawnInheritingStdio(ParentDeath.guarded(command),
-                                                             environment: ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }, in: ns)
+                pid = try ProcessRunner.spawnInheritingStdio(command, environment: ProcessInfo.processInfo.environment.map { "\($0)=\($1)" },
+                                                             in: ns, killedWithParent: true)
                 let sources = forwarded.map { s -> DispatchSourceSignal in
                     let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
                     source.setEventHandler { kill(pid, s) }

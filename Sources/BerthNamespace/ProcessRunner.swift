@@ -95,9 +95,12 @@ package enum ProcessRunner {
     }
 
     /// Starts a program as `runInheritingStdio` does and returns its pid without waiting; pair
-    /// with `wait(_:)`.
-    package static func spawnInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?) throws(ProcessFailure) -> pid_t {
-        try spawn(argv, stdio: nil, environment: environment, searchPath: true, in: namespace)
+    /// with `wait(_:)`. With `killedWithParent`, the child gets SIGKILL when this process dies
+    /// (`ProcessRunner+ParentDeath`).
+    package static func spawnInheritingStdio(_ argv: [String], environment: [String], in namespace: NetworkNamespace?,
+                                             killedWithParent: Bool = false) throws(ProcessFailure) -> pid_t {
+        let argv = killedWithParent ? Self.killedWithParent(argv, environment: environment) : argv
+        return try spawn(argv, stdio: nil, environment: environment, searchPath: true, in: namespace)
     }
 
     /// Waits for a child started by `spawnInheritingStdio`: its exit status, or 128 + signal.
