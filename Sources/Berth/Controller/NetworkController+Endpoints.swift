@@ -130,7 +130,7 @@ extension NetworkController {
             // libnetwork re-elects the gateway endpoint when one leaves (NetworkController+DefaultRoute).
             do {
                 if let winner = Self.electGateway(Self.gatewayCandidates(peers, in: state)), let peer = peers.first,
-                   sandboxAlive(peer), let ns = try? NetworkNamespace.open(path: peer.sandboxPath) {
+                   let ns = liveSandbox(peer) {
                     try Self.installDefaultRoute(winner, session: try NetlinkSession.route(in: ns))
                     CrashPoint.step(op)
                 }

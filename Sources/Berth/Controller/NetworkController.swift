@@ -296,10 +296,14 @@ public final class NetworkController: Sendable {
         }
     }
 
-    func sandboxAlive(_ endpoint: Endpoint) -> Bool {
-        guard let ns = try? NetworkNamespace.open(path: endpoint.sandboxPath) else { return false }
-        return ns.inode == endpoint.sandboxInode && ns.device == endpoint.sandboxDevice
+    /// The endpoint's sandbox when its path still names the namespace it was attached in (same
+    /// nsfs device and inode), else nil.
+    func liveSandbox(_ endpoint: Endpoint) -> NetworkNamespace? {
+        guard let ns = try? NetworkNamespace.open(path: endpoint.sandboxPath) else { return nil }
+        return ns.inode == endpoint.sandboxInode && ns.device == endpoint.sandboxDevice ? ns : nil
     }
+
+    func sandboxAlive(_ endpoint: Endpoint) -> Bool { liveSandbox(endpoint) != nil }
 
     func firewallState(_ state: StateSnapshot) -> FirewallState { state.firewallState }
 
