@@ -13,9 +13,11 @@ extension NetworkController {
     /// bridge and up, and the published ports. MACs are unique per network: an explicit MAC that
     /// another endpoint of the network has is refused, and dynamic allocation skips an address
     /// whose derived MAC is taken (a static address whose derived MAC is taken gets a random
-    /// 02:42 MAC). Before the first kernel step an intent naming the veth, the namespace to
-    /// create and the port rules is written (fsync'd), so a kill at any point leaves nothing the
-    /// next open cannot explain and remove. A failure undoes every step: no veth, no lease,
+    /// 02:42 MAC). A kill at any point leaves nothing the next open cannot explain and remove: the
+    /// host end is a `veth<7 hex>` on one of Berth's bridges and the port rules are of Berth's
+    /// shapes (kernel-side marks the reconciler sweeps when no record explains them); only a
+    /// namespace that `.create` makes has no such mark, so only then is an intent naming it (and
+    /// the veth and ports) written, fsync'd, before the first kernel step. A failure undoes every step: no veth, no lease,
     /// no rule, no record (and no namespace, when Berth created it).
     /// - Returns: the endpoint.
     /// - Throws: `BerthError` `.networkNotFound`, `.sandboxNotFound`, `.notANetworkNamespace`,
@@ -65,10 +67,16 @@ extension NetworkController {
             let ports = options.ports.isEmpty || network.isInternal ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
                                 ports: PortMapping.dockerOrder(options.ports), hairpin: network.hairpin)
-            let intent = Intent(id: RandomID.hex(16), operation: op.name, endpointID: endpointID, networkID: network.id, bridge: network.bridge,
-                                veths: vethNames, namespace: createdName, ports: ports)
-            try store.record(intent)
-            CrashPoint.step(op)
+            // One durable write only where no kernel-side mark would explain a leftover (a
+            // namespace has none): a plain attach stays off the fsync path.
+            let intent = createdName.map { name in
+                Intent(id: RandomID.hex(16), operation: op.name, endpointID: endpointID, networkID: network.id, bridge: network.bridge,
+                       veths: vethNames, namespace: name, ports: ports)
+            }
+            if let intent {
+                try store.record(intent)
+                CrashPoint.step(op)
+            }
             var undo = UndoStack()
             do {
                 let namespace = try openSandbox(sandbox, createdName: createdName, undo: &undo)
@@ -143,12 +151,14 @@ extension NetworkController {
                 try store.save(endpoint)
                 CrashPoint.step(op)
                 undo.commit()
-                try store.resolve(intent)
-                CrashPoint.step(op)
+                if let intent {
+                    try store.resolve(intent)
+                    CrashPoint.step(op)
+                }
                 return endpoint
             } catch {
                 let failures = undo.rollBack()
-                if failures.isEmpty { try? store.resolve(intent) }
+                if failures.isEmpty, let intent { try? store.resolve(intent) }
                 throw RolledBack.combining(error, failures)
             }
         }
