@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a sandbox created by `unshare --net --mount` and runs a command in it: a private
-# /run/netns (so named namespaces made by tests never appear on the machine), loopback up,
+# /run/netns and /run/berth (so named namespaces made by tests never appear on the machine), loopback up,
 # BERTH_SANDBOX=1 for the tests' guard. Refuses to run in the machine's own network namespace.
 set -euo pipefail
 # BERTH_HOST_NETNS: the inode of the machine's namespace, recorded by the caller before unshare.
@@ -13,6 +13,10 @@ fi
 mount --make-rprivate /
 mkdir -p /run/netns
 mount -t tmpfs -o mode=0755 berth-sandbox /run/netns
+# Berth's registry of claimed host namespaces (one state directory per host namespace) stays
+# inside the sandbox too.
+mkdir -p /run/berth
+mount -t tmpfs -o mode=0755 berth-sandbox-claims /run/berth
 ip link set lo up
 export BERTH_SANDBOX=1
 exec "$@"

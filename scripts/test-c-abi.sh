@@ -52,9 +52,12 @@ if [ "${1:-}" = --in-sandbox ]; then
   lib="$work/prefix/lib/libberth.so.0"
 
   # Nothing Berth made may remain: no veth or br- link in the host namespace, no namespace
-  # besides the host's. (docker0 and the base chains stay by design: host set-up.)
+  # besides the host's. (docker0 and the base chains stay by design: host set-up.) Then the
+  # program's state directory goes, so the next program's may claim the host namespace (one
+  # state directory per host namespace).
   nothing_left() {
     local links names
+    rm -rf "$1"
     links=$(ip -n "$host" -j link show | python3 -c 'import json,sys; print(" ".join(l["ifname"] for l in json.load(sys.stdin)))')
     names=$(ls /run/netns)
     echo "host links: $links"
@@ -65,14 +68,14 @@ if [ "${1:-}" = --in-sandbox ]; then
   for backend in ${BERTH_CABI_BACKENDS:-iptables}; do
     export BERTH_BACKEND=$backend
     t "[$backend] C example (berth_example.c)" "$work/berth_example" "$hostpath" "$state/$backend-c"
-    t "[$backend] nothing left after the C example" nothing_left
+    t "[$backend] nothing left after the C example" nothing_left "$state/$backend-c"
     t "[$backend] Python ctypes example" env BERTH_LIBRARY="$lib" python3 Examples/python/berth_example.py "$hostpath" "$state/$backend-py"
-    t "[$backend] nothing left after the Python example" nothing_left
+    t "[$backend] nothing left after the Python example" nothing_left "$state/$backend-py"
     t "[$backend] statuses, bad arguments, threads (abi_check)" "$work/abi_check" "$hostpath" "$state/$backend-check"
-    t "[$backend] nothing left after abi_check" nothing_left
+    t "[$backend] nothing left after abi_check" nothing_left "$state/$backend-check"
     t "[$backend] JSON keys and error objects (json_shapes.py)" \
       env BERTH_LIBRARY="$lib" python3 Tests/CABI/json_shapes.py include/berth.h "$hostpath" "$state/$backend-shapes"
-    t "[$backend] nothing left after json_shapes.py" nothing_left
+    t "[$backend] nothing left after json_shapes.py" nothing_left "$state/$backend-shapes"
   done
   rm -rf "$state"
   summary

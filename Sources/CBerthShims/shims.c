@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -46,4 +47,19 @@ int berth_nla_type_mask(void) { return NLA_TYPE_MASK; }
 size_t berth_mnl_socket_buffer_size(void) {
     long page = sysconf(_SC_PAGESIZE);
     return page < 8192L ? (size_t)page : 8192UL;
+}
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+int berth_netns_cookie(uint64_t *cookie) {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    socklen_t len = sizeof(*cookie);
+    int rc = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }

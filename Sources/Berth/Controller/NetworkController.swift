@@ -58,6 +58,8 @@ public final class NetworkController: Sendable {
         let store: StateStore
         /// The host set-up and reconciliation ran in this controller.
         var hostReady = false
+        /// The host namespace is claimed for this state directory (`HostClaim`).
+        var hostClaimed = false
     }
 
     /// Opens a controller: checks CAP_NET_ADMIN, opens the host namespace, a netlink session and
@@ -125,9 +127,11 @@ public final class NetworkController: Sendable {
         }
     }
 
-    /// Runs a mutation holding the in-process lock and the state directory's exclusive flock;
-    /// with `prepare` (the default) and `configuration.setUpHost`, the host set-up and the
-    /// reconciliation run first, once per controller.
+    /// Runs a mutation holding the in-process lock and the state directory's exclusive flock.
+    /// Before a controller's first mutation its host namespace is claimed for the state directory
+    /// (`HostClaim`: refused while another state directory manages it); with `prepare` (the
+    /// default) and `configuration.setUpHost`, the host set-up and the reconciliation run first,
+    /// once per controller.
     func mutate<T: Sendable>(_ operation: OperationName, _ object: String, prepare: Bool = true,
                              _ body: (StateStore) throws -> T) throws(BerthError) -> T {
         let automatic = prepare && configuration.setUpHost
@@ -136,7 +140,13 @@ public final class NetworkController: Sendable {
             return try guarded.withLock { (inner: inout Guarded) throws -> T in
                 let store = inner.store
                 let needsHost = automatic && !inner.hostReady
+                let needsClaim = !inner.hostClaimed
                 let result = try store.locked(exclusive: true) { () throws -> T in
+                    if needsClaim {
+                        do { try HostClaim.claim(try host.identityKey(), for: configuration.stateDirectory, binding: binding) } catch {
+                            throw BerthError.wrap(error, operation: .claimHost, object: configuration.stateDirectory)
+                        }
+                    }
                     if needsHost {
                         do {
                             try store.checkBinding(binding, update: true)
@@ -152,6 +162,7 @@ public final class NetworkController: Sendable {
                     return try body(store)
                 }
                 if needsHost { inner.hostReady = true }
+                inner.hostClaimed = true
                 return result
             }
         } catch {

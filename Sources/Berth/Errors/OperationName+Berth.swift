@@ -3,6 +3,7 @@
 /// The operations of the Berth layer (the words errors show before the object).
 extension OperationName {
     public static let attach = OperationName("attach")
+    public static let claimHost = OperationName("claim host namespace")
     public static let createNetwork = OperationName("create network")
     public static let deleteBridge = OperationName("delete bridge")
     public static let deleteNetwork = OperationName("delete network")

@@ -181,7 +181,7 @@ final class StateStore {
         if recorded.backend != wanted.backend {
             throw BerthError(.stateConflict, operation: .openState, object: directory,
                              detail: "this state directory uses the \(recorded.backend.rawValue) backend, not \(wanted.backend.rawValue); "
-                                 + "pass --backend \(recorded.backend.rawValue) or use another state directory")
+                                 + "pass --backend \(recorded.backend.rawValue) (a host namespace has one state directory and one backend)")
         }
         // The same namespace under any name is fine; a new namespace at the recorded path (re-created,
         // e.g. after a reboot) is taken over; anything else is another host.

@@ -40,6 +40,11 @@ int berth_mount_bind(const char *source, const char *target);
 /// umount2(path, MNT_DETACH)
 int berth_umount_detach(const char *path);
 
+/// getsockopt(SO_NETNS_COOKIE) on a fresh AF_UNIX socket: the 64-bit cookie of the calling
+/// thread's network namespace, unique for the life of the boot and never reused (Linux >= 5.14).
+/// Returns 0, or -1 with errno set (ENOPROTOOPT on older kernels).
+int berth_netns_cookie(uint64_t *cookie);
+
 /// MNL_SOCKET_BUFFER_SIZE from libmnl (a function-like macro over getpagesize()).
 size_t berth_mnl_socket_buffer_size(void);
 
