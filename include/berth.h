@@ -32,7 +32,8 @@
  * ----------------------------------------------------------------------
  * network:  {"id","name","bridge","subnet":"a.b.c.d/n","gateway","ip_range","mtu","is_internal",
  *            "icc","masquerade","hairpin","labels":{},"bridge_mac","created","is_default","owns_bridge",
- *            "subnet_configured"}
+ *            "subnet_configured","in_delete"}
+ *           (in_delete: a removal was interrupted; the next change or berth_reconcile finishes it)
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)
  * endpoint: {"id","network_id","network_name","sandbox_path","sandbox_name","sandbox_device",
  *            "sandbox_inode","created_sandbox","host_interface","interface_name","address",

@@ -43,6 +43,10 @@ public struct Network: Sendable, Codable, Equatable {
     /// only then ("user specified IP address is supported only when connecting to networks with
     /// user configured subnets", oracle). Records written before this field existed decode as true.
     public var subnetConfigured: Bool = true
+    /// True from the moment `deleteNetwork` starts taking the network down (written before its
+    /// first kernel step, as libnetwork's `inDelete`): a removal interrupted by a crash is finished
+    /// by the next reconcile, not undone. Records written before this field existed decode as false.
+    public var inDelete: Bool = false
 
     /// The firewall description of this network.
     package var firewallRules: NetworkRules {
@@ -54,7 +58,7 @@ public struct Network: Sendable, Codable, Equatable {
 extension Network {
     private enum CodingKeys: String, CodingKey {
         case id, name, bridge, subnet, gateway, ipRange, mtu, isInternal, icc, masquerade, labels, bridgeMAC, created, isDefault,
-             ownsBridge, hairpin, subnetConfigured
+             ownsBridge, hairpin, subnetConfigured, inDelete
     }
 
     /// Decodes a record; `hairpin` defaults to false when absent (older records).
@@ -77,6 +81,7 @@ extension Network {
         ownsBridge = try c.decode(Bool.self, forKey: .ownsBridge)
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
         subnetConfigured = try c.decodeIfPresent(Bool.self, forKey: .subnetConfigured) ?? true
+        inDelete = try c.decodeIfPresent(Bool.self, forKey: .inDelete) ?? false
     }
 }
 

@@ -27,6 +27,8 @@ struct NetworkJSON: Encodable {
     var ownsBridge: Bool
     /// True when the network was created with a subnet (a static endpoint address needs one).
     var subnetConfigured: Bool
+    /// True while a removal is under way (or was interrupted: the next reconcile finishes it).
+    var inDelete: Bool
     /// Only in `inspect`, sorted by address (as the façade returns them).
     var endpoints: [EndpointJSON]?
 
@@ -49,6 +51,7 @@ struct NetworkJSON: Encodable {
         case isDefault = "is_default"
         case ownsBridge = "owns_bridge"
         case subnetConfigured = "subnet_configured"
+        case inDelete = "in_delete"
         case endpoints
     }
 
@@ -70,6 +73,7 @@ struct NetworkJSON: Encodable {
         isDefault = n.isDefault
         ownsBridge = n.ownsBridge
         subnetConfigured = n.subnetConfigured
+        inDelete = n.inDelete
         self.endpoints = endpoints.map { $0.map(EndpointJSON.init) }
     }
 }

@@ -85,7 +85,7 @@ final class CrashLab: @unchecked Sendable {  // userSandboxes is only changed be
         return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]) ?? []
     }
 
-    func hostExec(_ command: [String]) throws -> Sandbox.Output { try run(["ip", "netns", "exec", hostName] + command) }
+    @discardableResult func hostExec(_ command: [String]) throws -> Sandbox.Output { try run(["ip", "netns", "exec", hostName] + command) }
 }
 
 /// Child processes with an environment and, for random kills, their pid.

@@ -192,4 +192,27 @@ struct GCReportTests {
         #expect(try lab.hostExec(["ip", "-j", "link"]).stdout == links)
         #expect(try lab.ipJSON(["link", "show"], netns: "s1").count == 1)
     }
+
+    /// Trial defect: a `network rm -f` killed part-way is finished by the next gc, not undone
+    /// (libnetwork's inDelete): the network, its endpoint, bridge and rules go, the dry run
+    /// predicts it, and the name can be created again.
+    @Test(arguments: ["iptables", "nftables"]) func killedRemoveIsFinished(_ backend: String) throws {
+        for step in [1, 3, 6] {
+            let lab = try CrashLab(backend: backend)
+            _ = try ok(lab, ["network", "create", "n1"])
+            _ = try ok(lab, ["attach", "--create", "-p", "8080:80", "n1", "c1"])
+            let br = try bridge(lab, "n1")
+            let killed = try lab.berth(["network", "rm", "-f", "n1"], environment: ["BERTH_CRASH_AFTER": "delete network:\(step)"])
+            #expect(killed.status == 86, "rm step \(step): \(killed.stderr)")
+            let marked = try #require(try Consistency.records(lab.stateDirectory).networks.first { $0.name == "n1" })
+            #expect(marked.inDelete, "step \(step): the record is marked before the first kernel step")
+            let real = try predicted(lab, "\(backend) rm killed after step \(step)")
+            #expect(real.removed.contains(Item(kind: "network", name: "n1", reason: "its removal was interrupted")), "\(real.removed)")
+            #expect(try Consistency.records(lab.stateDirectory).networks.allSatisfy { $0.name != "n1" })
+            #expect(try lab.hostExec(["ip", "-j", "link", "show"]).stdout.contains("\"\(br)\"") == false)
+            _ = try ok(lab, ["network", "create", "n1"])
+            let problems = try Consistency.check(lab)
+            #expect(problems.isEmpty, "step \(step): after re-creating n1:\n\(problems.joined(separator: "\n"))")
+        }
+    }
 }

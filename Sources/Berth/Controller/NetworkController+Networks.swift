@@ -224,29 +224,44 @@ extension NetworkController {
                 throw BerthError(.hasActiveEndpoints, operation: op, object: network.name,
                                  detail: "network \(network.name) has \(attached.count) active endpoint(s)")
             }
-            var errors: [BerthError] = []
-            for endpoint in attached { errors += releaseEndpoint(endpoint, store: store, operation: op) }
+            let errors = try takeDown(network, attached: attached, store: store, operation: op)
+            if !errors.isEmpty { throw BerthError(.multiple, operation: op, object: network.name, errors: errors) }
+        }
+    }
+
+    /// The steps of a network removal, shared by `deleteNetwork` and the reconciler (which finishes
+    /// a removal a crash interrupted): the record is marked `inDelete` first (durably), then the
+    /// endpoints are released, the rules removed, the bridge deleted (when Berth created it), and
+    /// the record removed when all of that succeeded. Best-effort: every step runs even after an
+    /// error; the errors are returned (the record stays then, so a retry finishes the job).
+    func takeDown(_ network: Network, attached: [Endpoint], store: StateStore, operation op: OperationName) throws(BerthError) -> [BerthError] {
+        if !network.inDelete {
+            var marked = network
+            marked.inDelete = true
+            try store.save(marked)
+            CrashPoint.step(op)
+        }
+        var errors: [BerthError] = []
+        for endpoint in attached { errors += releaseEndpoint(endpoint, store: store, operation: op) }
+        do {
+            try firewall.removeNetwork(network.firewallRules)
+            CrashPoint.step(op)
+        } catch {
+            errors.append(BerthError.wrap(error, operation: .removeRules, object: network.bridge))
+        }
+        if network.ownsBridge {
             do {
-                try firewall.removeNetwork(network.firewallRules)
+                try hostSession.deleteLink(named: network.bridge)
                 CrashPoint.step(op)
+            } catch where error.code == .notFound {
             } catch {
-                errors.append(BerthError.wrap(error, operation: .removeRules, object: network.bridge))
-            }
-            if network.ownsBridge {
-                do {
-                    try hostSession.deleteLink(named: network.bridge)
-                    CrashPoint.step(op)
-                } catch let e as NetlinkError where e.code == .notFound {
-                } catch {
-                    errors.append(BerthError.wrap(error, operation: .deleteBridge, object: network.bridge))
-                }
-            }
-            if errors.isEmpty {
-                try store.removeNetwork(network.id)
-                CrashPoint.step(op)
-            } else {
-                throw BerthError(.multiple, operation: op, object: network.name, errors: errors)
+                errors.append(BerthError.wrap(error, operation: .deleteBridge, object: network.bridge))
             }
         }
+        if errors.isEmpty {
+            try store.removeNetwork(network.id)
+            CrashPoint.step(op)
+        }
+        return errors
     }
 }

@@ -8,7 +8,8 @@ import Glibc
 /// The one reconciler (design notes, "Ownership"): kernel against records, both directions.
 /// Called with the state directory's exclusive lock held, so every intent it finds belongs to a
 /// dead operation. Order: intents; endpoints whose owner, sandbox or veth is gone (or, for gc,
-/// not in the valid list); bridges of recorded networks; unrecorded Berth veths and bridges;
+/// not in the valid list, or whose network is being removed); networks whose removal was
+/// interrupted (finished); bridges of recorded networks; unrecorded Berth veths and bridges;
 /// surviving host ends back on their bridges; the firewall, exactly. Each change is a crash
 /// point of `options.operation`.
 ///
@@ -50,7 +51,7 @@ extension NetworkController {
         let hostLinks = Set(view.visible(try hostSession.links()).map(\.name))
         let recordedPorts = state.firewallState.endpoints
         for endpoint in state.endpointsInAttachOrder {
-            guard let reason = releaseReason(endpoint, options, hostLinks) else { continue }
+            guard let reason = releaseReason(endpoint, options, hostLinks, removing: state.networks[endpoint.networkID]) else { continue }
             report.removed.append(.init(kind: "endpoint", name: endpoint.id, reason: reason))
             if dry {
                 state.endpoints[endpoint.id] = nil
@@ -64,6 +65,21 @@ extension NetworkController {
             }
             let errors = releaseEndpoint(endpoint, store: store, operation: op)
             if !errors.isEmpty { throw BerthError(.multiple, operation: op, object: endpoint.id, errors: errors) }
+            state = try store.load()
+        }
+
+        // Networks whose removal a crash interrupted (`inDelete`): finished, not undone (their
+        // endpoints were released above).
+        for network in state.networks.values.sorted(by: { $0.created < $1.created }) where network.inDelete {
+            report.removed.append(.init(kind: "network", name: network.name, reason: "its removal was interrupted"))
+            if dry {
+                state.networks[network.id] = nil
+                view.explained.networks.append(network.firewallRules)
+                if network.ownsBridge, let bridge = try? hostSession.link(named: network.bridge) { view.goneLinks.insert(bridge.index) }
+                continue
+            }
+            let errors = try takeDown(network, attached: [], store: store, operation: op)
+            if !errors.isEmpty { throw BerthError(.multiple, operation: op, object: network.name, errors: errors) }
             state = try store.load()
         }
 
@@ -172,7 +188,9 @@ extension NetworkController {
     }
 
     /// Why a recorded endpoint must go, or nil.
-    private func releaseReason(_ endpoint: Endpoint, _ options: ReconcileOptions, _ hostLinks: Set<String>) -> String? {
+    private func releaseReason(_ endpoint: Endpoint, _ options: ReconcileOptions, _ hostLinks: Set<String>,
+                               removing network: Network?) -> String? {
+        if let network, network.inDelete { return "network \(network.name) is being removed" }
         if let owner = endpoint.owner, !owner.isAlive { return "owner process \(owner.pid) is gone" }
         if let valid = options.validEndpoints, !valid.contains(endpoint.id) { return "not in the list of valid endpoints" }
         if !sandboxAlive(endpoint) { return "sandbox \(endpoint.sandboxName ?? endpoint.sandboxPath) is gone" }
