@@ -90,6 +90,7 @@ struct DetachCommand: ParsableCommand {
                 ? try c.detach(endpoint: targets[0])
                 : try c.detach(network: targets[0], sandbox: sandboxSpec(targets[1], create: false))
             if !released { FileHandleOutput.stderr("berth: nothing attached for \(targets.joined(separator: " "))") }
+            if global.json { print(#"{"released":\#(released)}"#) }
         }
     }
 }

@@ -64,6 +64,11 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .customLong(Name.json.rawValue), help: "Print results as JSON.")
     var json = false
 
+    func validate() throws {
+        if stateDirectory.isEmpty { throw ValidationError("--state-dir must name a directory (it is empty)") }
+        if hostNamespace?.isEmpty == true { throw ValidationError("--host-netns must name a namespace (it is empty)") }
+    }
+
     /// - Parameter setUpHost: false for commands that need no host set-up (reads, detach).
     func controller(setUpHost: Bool = true) throws -> NetworkController {
         // A bare name means /run/netns/NAME, as for sandbox arguments.

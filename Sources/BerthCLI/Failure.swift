@@ -31,8 +31,25 @@ enum Failure {
 }
 
 enum FileHandleOutput {
+    /// Writes `line` and a newline to stderr as one line (`oneLine`).
     static func stderr(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
+        let bytes = Array((oneLine(line) + "\n").utf8)
         _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// `text` with its control characters escaped (`\n`, `\t`, `\u{1b}`…), so a name holding a
+    /// newline cannot make an error message span lines or forge a second one (new-user trial).
+    static func oneLine(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: out += "\\n"
+            case 0x09: out += "\\t"
+            case 0x0D: out += "\\r"
+            case 0..<0x20, 0x7F: out += "\\u{\(String(scalar.value, radix: 16))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

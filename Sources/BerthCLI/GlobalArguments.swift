@@ -13,9 +13,11 @@ enum GlobalArguments {
     ///   - arguments: the command line without the program name.
     ///   - root: the command whose subcommands are walked (`BerthCommand`).
     /// - Returns: `arguments` with the global options (`--name value`, `--name=value`, `--json`)
-    ///   found before the leaf subcommand's name moved, in their order, right after it. Unchanged
-    ///   when no leaf subcommand is named before any other argument, or when `--` or a global
-    ///   option without its value comes first: the parser then reports it as it does today.
+    ///   found before the leaf subcommand's name moved, in their order, right after it. When an
+    ///   argument that names no subcommand comes first (unknown, `--help`), the global options
+    ///   before it are dropped, so the parser reports (or helps with) that argument. Unchanged when
+    ///   the arguments end before a leaf, or when `--` or a global option without its value comes
+    ///   first: the parser then reports it as it does today.
     static func hoist(_ arguments: [String], root: any ParsableCommand.Type = BerthCommand.self) -> [String] {
         var command = root
         var names: [String] = []
@@ -34,7 +36,11 @@ enum GlobalArguments {
                 }
                 continue
             }
-            guard let sub = command.configuration.subcommands.first(where: { $0.matches(argument) }) else { return arguments }
+            guard let sub = command.configuration.subcommands.first(where: { $0.matches(argument) }) else {
+                // Not a subcommand (`berth --json bogus`, `berth --json --help`): without the global
+                // options the parser reports the argument itself, not an option it cannot place.
+                return lifted.isEmpty ? arguments : names + arguments[i...]
+            }
             names.append(argument)
             command = sub
             i += 1

@@ -15,17 +15,28 @@ struct NetworkCommand: ParsableCommand {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a bridge network.")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Subnet in CIDR form.") var subnet: String?
-        @Option(help: "Gateway address.") var gateway: String?
-        @Option(name: .customLong("ip-range"), help: "Allocate addresses from this sub-range.") var ipRange: String?
+        // Arrays, so that a repeated option is refused rather than silently the last one kept.
+        @Option(help: "Subnet in CIDR form.") var subnet: [String] = []
+        @Option(help: "Gateway address.") var gateway: [String] = []
+        @Option(name: .customLong("ip-range"), help: "Allocate addresses from this sub-range.") var ipRange: [String] = []
         @Flag(help: "Restrict external access to the network.") var `internal` = false
         @Option(name: [.customShort("o"), .customLong("opt")], help: "Driver option key=value.") var opts: [String] = []
         @Option(name: .customLong("label"), help: "Label key=value.") var labels: [String] = []
         @Argument(help: "Network name.") var name: String
 
+        /// A bridge network has one IPv4 subnet, so one gateway and one range: Docker 20.10's
+        /// bridge driver refuses more ("bridge driver doesn't support multiple subnets").
+        func validate() throws {
+            if subnet.count > 1 { throw ValidationError("bridge driver doesn't support multiple subnets (--subnet given \(subnet.count) times)") }
+            for (flag, values) in [("--gateway", gateway), ("--ip-range", ipRange)] where values.count > 1 {
+                throw ValidationError("\(flag) given \(values.count) times: a bridge network has one subnet, so one \(flag.dropFirst(2))")
+            }
+        }
+
         func run() throws {
             try Failure.guarded {
-                var options = NetworkOptions(name: name, subnet: subnet, gateway: gateway, ipRange: ipRange, isInternal: `internal`)
+                var options = NetworkOptions(name: name, subnet: subnet.first, gateway: gateway.first, ipRange: ipRange.first,
+                                             isInternal: `internal`)
                 for o in opts { let (k, v) = try pair(o, "-o"); try options.apply(option: k, value: v) }
                 for l in labels { let (k, v) = try pair(l, "--label"); options.labels[k] = v }
                 try NetworkController.preflight(options)   // bad input changes nothing, host set-up included
@@ -88,10 +99,12 @@ struct NetworkCommand: ParsableCommand {
                 let c = try global.controller()
                 // As docker: remove every network that can be removed, then report the first failure.
                 var failure: (any Error)?
+                var removed: [String] = []
+                defer { if global.json, let text = try? JSONText.encode(removed) { print(text) } }
                 for name in names {
                     do {
                         try c.deleteNetwork(name, force: force)
-                        print(name)
+                        if global.json { removed.append(name) } else { print(name) }
                     } catch {
                         FileHandleOutput.stderr("berth: \(error)")
                         failure = failure ?? error

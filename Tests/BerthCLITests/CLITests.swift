@@ -32,6 +32,12 @@ struct CLIParsingTests {
         #expect(Failure.exitCode(for: .system) == 1)
     }
 
+    /// New-user trial: a network name holding a newline printed a two-line error.
+    @Test func errorLinesEscapeControlCharacters() {
+        #expect(FileHandleOutput.oneLine("berth: network a\nb not found") == "berth: network a\\nb not found")
+        #expect(FileHandleOutput.oneLine("x\ty\u{1b}[31mz\u{7f}é") == "x\\ty\\u{1b}[31mz\\u{7f}é")
+    }
+
     @Test func tableLooksLikeDockerNetworkLs() {
         let text = Table.render(header: ["NETWORK ID", "NAME", "DRIVER", "SCOPE"], rows: [["7d3074563b32", "bridge", "bridge", "local"]])
         #expect(text == "NETWORK ID     NAME     DRIVER   SCOPE\n7d3074563b32   bridge   bridge   local\n")
@@ -92,9 +98,17 @@ struct CLIEndToEndTests {
         // A state directory belongs to one backend.
         let other = try berth("network", "ls", "--backend", "nftables")
         #expect(other.status == 4 && other.stderr.contains("uses the iptables backend"))
-        #expect(try berth("detach", "test1", sandbox).status == 0)
+        // A name with a newline: still a one-line error.
+        let odd = try berth("network", "rm", "a\nb")
+        #expect(odd.status == 3 && odd.stderr.split(separator: "\n").count == 1, "\(odd.stderr)")
+        // --json is honoured by detach and rm too (new-user trial).
+        let detached = try berth("detach", "--json", "test1", sandbox)
+        #expect(detached.status == 0 && detached.stdout == "{\"released\":true}\n", "\(detached.stdout)")
         #expect(!Sandbox.namedNamespaces().contains(sandbox))
-        #expect(try berth("network", "rm", "test1").status == 0)
+        #expect(try berth("detach", "--json", "test1", sandbox).stdout == "{\"released\":false}\n")
+        let removed = try berth("network", "rm", "--json", "test1")
+        #expect(removed.status == 0)
+        #expect((try? JSONSerialization.jsonObject(with: Data(removed.stdout.utf8)) as? [String]) == ["test1"], "\(removed.stdout)")
         #expect(try Sandbox.linkNames(netns: host).sorted() == ["docker0", "lo"])
     }
 }

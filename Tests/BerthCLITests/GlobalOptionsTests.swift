@@ -51,7 +51,6 @@ struct GlobalOptionsParsingTests {
         ["network", "ls", "--json"],          // already after
         ["--state-dir", "S"],                 // no subcommand
         ["--json", "network"],                // no leaf
-        ["--json", "nosuch", "ls"],           // unknown subcommand
         ["--state-dir"],                      // no value
         ["--state-dir", "--", "network", "ls"],
         ["--", "--json", "network", "ls"],
@@ -59,6 +58,35 @@ struct GlobalOptionsParsingTests {
     ])
     func hoistLeavesEverythingElseAlone(_ arguments: [String]) {
         #expect(GlobalArguments.hoist(arguments) == arguments)
+    }
+
+    /// New-user trial: `berth --json bogus` blamed `--json`; the unknown argument is reported
+    /// (and `--help` after a global option still helps).
+    @Test func unknownSubcommandIsReportedNotTheGlobalOption() throws {
+        #expect(GlobalArguments.hoist(["--json", "nosuch", "ls"]) == ["nosuch", "ls"])
+        #expect(GlobalArguments.hoist(["--state-dir", "S", "network", "bogus"]) == ["network", "bogus"])
+        #expect(GlobalArguments.hoist(["--json", "--help"]) == ["--help"])
+        let got = try #require(usageError(["--json", "nosuch"]))
+        let plain = try #require(usageError(["nosuch"]))
+        #expect(got == plain)
+        #expect(got.0.contains("nosuch") && !got.0.contains("json"), "\(got.0)")
+        #expect(got.1 == 64)
+    }
+
+    /// New-user trial: a repeated --subnet kept the last one, and an empty --state-dir got past the
+    /// parser; both are usage errors (64) naming the option.
+    @Test(arguments: [
+        (["network", "create", "--subnet", "10.1.0.0/16", "--subnet", "10.2.0.0/16", "n"], "multiple subnets"),
+        (["network", "create", "--subnet", "10.1.0.0/16", "--gateway", "10.1.0.1", "--gateway", "10.1.0.2", "n"], "--gateway given 2 times"),
+        (["network", "create", "--subnet", "10.1.0.0/16", "--ip-range", "10.1.1.0/24", "--ip-range", "10.1.2.0/24", "n"], "--ip-range given 2 times"),
+        (["network", "ls", "--state-dir", ""], "--state-dir must name a directory"),
+        (["--state-dir=", "network", "ls"], "Missing value for '--state-dir"),
+        (["attach", "--host-netns", "", "n", "s"], "--host-netns must name a namespace"),
+    ])
+    func repeatedOrEmptyOptionsAreUsageErrors(_ arguments: [String], _ message: String) throws {
+        let got = try #require(usageError(arguments), "\(arguments) parsed")
+        #expect(got.0.contains(message), "\(got.0)")
+        #expect(got.1 == 64)
     }
 
     /// Before, between or after the subcommands: the same command with the same options.
