@@ -35,35 +35,62 @@ package enum Sysctl {
     /// - Throws: `.invalidArgument` (key), `.notFound` (no such key), `.namespace`.
     package static func read(_ key: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> String {
         let path = try path(for: key)
-        return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> String in
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 { throw NetlinkError.kernel(.current, operation: .readSysctl, object: key) }
-            defer { close(fd) }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { throw NetlinkError.kernel(.current, operation: .readSysctl, object: key) }
-            var text = String(decoding: buffer[0..<n], as: UTF8.self)
-            while text.last == "\n" { text.removeLast() }
-            return text
-        }
+        return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> String in try readHere(path, key) }
     }
 
-    /// Writes `value` to a sysctl of `namespace` only when it differs from the current value.
+    /// Writes `value` to a sysctl of `namespace` only when it differs from the current value
+    /// (read and write in one visit of the namespace).
     /// - Returns: true when the value was changed.
     /// - Throws: `.invalidArgument`, `.notFound`, `.permissionDenied`, `.namespace`.
     @discardableResult
     package static func write(_ key: String, _ value: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> Bool {
-        if try read(key, in: namespace) == value { return false }
         let path = try path(for: key)
-        return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> Bool in
-            let fd = open(path, O_WRONLY | O_CLOEXEC)
-            if fd < 0 { throw NetlinkError.kernel(.current, operation: .writeSysctl, object: key) }
-            defer { close(fd) }
-            let bytes = Array((value + "\n").utf8)
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { throw NetlinkError.kernel(.current, operation: .writeSysctl, object: key) }
-            return true
+        return try inNamespace(namespace, key: key) { () throws(NetlinkError) -> Bool in try writeHere(path, key, value) }
+    }
+
+    /// Writes `value` to every key of `keys` that exists in `namespace` and differs, in one visit
+    /// of the namespace; keys the kernel does not have (ENOENT: e.g. IPv6 disabled at boot) are
+    /// skipped.
+    /// - Returns: the keys that were changed.
+    /// - Throws: `.invalidArgument`, `.permissionDenied`, `.namespace`.
+    @discardableResult
+    package static func writeWherePresent(_ keys: [String], _ value: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> [String] {
+        let paths = try keys.map { (key) throws(NetlinkError) -> (String, String) in (key, try path(for: key)) }
+        return try inNamespace(namespace, key: keys.joined(separator: ",")) { () throws(NetlinkError) -> [String] in
+            var changed: [String] = []
+            for (key, path) in paths {
+                do throws(NetlinkError) {
+                    if try writeHere(path, key, value) { changed.append(key) }
+                } catch where error.code == .notFound {
+                }
+            }
+            return changed
         }
+    }
+
+    /// Reads `path` in the calling thread's namespace.
+    private static func readHere(_ path: String, _ key: String) throws(NetlinkError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw NetlinkError.kernel(.current, operation: .readSysctl, object: key) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { throw NetlinkError.kernel(.current, operation: .readSysctl, object: key) }
+        var text = String(decoding: buffer[0..<n], as: UTF8.self)
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+
+    /// Writes `value` to `path` in the calling thread's namespace unless it holds it already.
+    private static func writeHere(_ path: String, _ key: String, _ value: String) throws(NetlinkError) -> Bool {
+        if try readHere(path, key) == value { return false }
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        if fd < 0 { throw NetlinkError.kernel(.current, operation: .writeSysctl, object: key) }
+        defer { close(fd) }
+        let bytes = Array((value + "\n").utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if n < 0 { throw NetlinkError.kernel(.current, operation: .writeSysctl, object: key) }
+        return true
     }
 
     /// Checks that a sysctl of `namespace` can be written (opens it for writing, writes nothing),

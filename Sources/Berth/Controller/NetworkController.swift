@@ -154,7 +154,7 @@ public final class NetworkController: Sendable {
                             var ignored = GCReport(dryRun: false)
                             try resolveIntents(store, ReconcileOptions(operation: .reconcile), into: &ignored)
                             try setUpHostSteps(store)
-                            try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
+                            _ = try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
                         } catch {
                             throw BerthError.wrap(error, operation: .setUpHost, object: configuration.stateDirectory)
                         }
@@ -302,9 +302,7 @@ public final class NetworkController: Sendable {
     static func disableIPv6(in sandbox: NetworkNamespace, interface: String?, all: Bool) throws {
         var keys = all ? ["net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"] : []
         if let interface { keys.append(Sysctl.interfaceKey("ipv6", interface, "disable_ipv6")) }
-        for key in keys where (try? Sysctl.read(key, in: sandbox)) != nil {
-            try Sysctl.write(key, "1", in: sandbox)
-        }
+        try Sysctl.writeWherePresent(keys, "1", in: sandbox)  // one visit of the sandbox
     }
 
     /// The endpoint's sandbox when its path still names the namespace it was attached in (same
