@@ -142,7 +142,7 @@ public func berth_host_setup(_ controller: OpaquePointer?, _ outError: UnsafeMut
 public func berth_reconcile(_ controller: OpaquePointer?, _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in
         let ctrl = try requiredController(controller, .reconcile)
-        try api { () throws(BerthError) in try ctrl.reconcile() }
+        _ = try api { () throws(BerthError) in try ctrl.reconcile() }
     }
 }
 

@@ -17,7 +17,10 @@ func parsePublish(_ text: String) throws -> PortMapping {
     let op = OperationName.parsePublish
     var spec = Substring(text)
     var proto = PortMapping.TransportProtocol.tcp
-    if let slash = spec.lastIndex(of: "/") {
+    if text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+        throw BerthError(.invalidArgument, operation: op, object: text, detail: "'\(text)' contains whitespace or a control character")
+    }
+    if let slash = spec.firstIndex(of: "/") {
         guard let p = PortMapping.TransportProtocol(rawValue: String(spec[spec.index(after: slash)...])) else {
             throw BerthError(.invalidArgument, operation: op, object: text, detail: "unknown protocol in '\(text)' (tcp or udp)")
         }
@@ -41,6 +44,9 @@ func parsePublish(_ text: String) throws -> PortMapping {
     if ports.contains(where: { $0.contains("-") }) {
         throw BerthError(.invalidArgument, operation: op, object: text, detail: "port ranges are not supported; publish each port")
     }
+    if let bad = ports.first(where: { $0.isEmpty || !$0.utf8.allSatisfy { (0x30...0x39).contains($0) } }) {
+        throw BerthError(.invalidArgument, operation: op, object: text, detail: "port '\(bad)' is not a number")
+    }
     guard let host = UInt16(ports[0]), host > 0, let container = UInt16(ports[1]), container > 0 else {
         throw BerthError(.invalidArgument, operation: op, object: text, detail: "ports must be 1–65535")
     }
@@ -51,19 +57,26 @@ struct AttachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach", abstract: "Attach a sandbox (network namespace) to a network; prints the endpoint.")
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Static IPv4 address.") var ip: String?
-    @Option(help: "MAC address.") var mac: String?
-    @Option(name: .customLong("ifname"), help: "Interface name inside the sandbox (default: the lowest free ethN).") var interfaceName: String?
+    @Option(help: "Static IPv4 address.") var ip: [String] = []
+    @Option(help: "MAC address.") var mac: [String] = []
+    @Option(name: .customLong("ifname"), help: "Interface name inside the sandbox (default: the lowest free ethN).") var interfaceName: [String] = []
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO].") var publish: [String] = []
     @Flag(help: "Create SANDBOX as a new named network namespace (removed on detach).") var create = false
     @Argument(help: "Network name or ID.") var network: String
     @Argument(help: "Sandbox: a name under /run/netns, a path, or a pid.") var sandbox: String
 
+    func validate() throws {
+        _ = try singleValue(ip, "--ip", why: "an endpoint has one IPv4 address")
+        _ = try singleValue(mac, "--mac", why: "an endpoint has one MAC address")
+        _ = try singleValue(interfaceName, "--ifname", why: "an endpoint has one interface")
+        if sandbox.isEmpty { throw ValidationError("SANDBOX must not be empty") }
+    }
+
     func run() throws {
         try Failure.guarded {
             let ports = try publish.map(parsePublish)
             let spec = sandboxSpec(sandbox, create: create)
-            let options = AttachOptions(interfaceName: interfaceName, address: ip, mac: mac, ports: ports)
+            let options = AttachOptions(interfaceName: interfaceName.first, address: ip.first, mac: mac.first, ports: ports)
             try NetworkController.preflight(attach: network, sandbox: spec, options: options)  // before any host set-up
             let e = try global.controller().attach(network: network, sandbox: spec, options: options)
             print(global.json ? try JSONText.encode(e) : "\(e.id)\t\(e.cidr)\t\(e.mac)\t\(e.hostInterface)")
@@ -79,6 +92,7 @@ struct DetachCommand: ParsableCommand {
 
     func validate() throws {
         if targets.isEmpty || targets.count > 2 { throw ValidationError("give ENDPOINT or NETWORK SANDBOX") }
+        if targets.contains(where: \.isEmpty) { throw ValidationError("ENDPOINT, NETWORK and SANDBOX must not be empty") }
     }
 
     func run() throws {

@@ -38,6 +38,8 @@ struct DemoCommand: ParsableCommand {
             demo.step("1. Host set-up: the default network 'bridge' on docker0, DOWN until the first attach")
             let c = try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend,
                                                                   hostNamespacePath: "/run/netns/\(hostName)"))
+            defer { c.releaseHostClaim() }  // the throw-away host and its state go: so does its registry entry
+            try c.setUpHost()  // what the first change would do; here explicitly, so step 1 can show it
             demo.show(["ip", "-n", hostName, "addr", "show", "docker0"])
             demo.rules(filter: nil)
 

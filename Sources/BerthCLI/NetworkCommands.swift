@@ -27,10 +27,9 @@ struct NetworkCommand: ParsableCommand {
         /// A bridge network has one IPv4 subnet, so one gateway and one range: Docker 20.10's
         /// bridge driver refuses more ("bridge driver doesn't support multiple subnets").
         func validate() throws {
-            if subnet.count > 1 { throw ValidationError("bridge driver doesn't support multiple subnets (--subnet given \(subnet.count) times)") }
-            for (flag, values) in [("--gateway", gateway), ("--ip-range", ipRange)] where values.count > 1 {
-                throw ValidationError("\(flag) given \(values.count) times: a bridge network has one subnet, so one \(flag.dropFirst(2))")
-            }
+            _ = try singleValue(subnet, "--subnet", why: "bridge driver doesn't support multiple subnets")
+            _ = try singleValue(gateway, "--gateway", why: "a bridge network has one subnet, so one gateway")
+            _ = try singleValue(ipRange, "--ip-range", why: "a bridge network has one subnet, so one ip-range")
         }
 
         func run() throws {

@@ -22,22 +22,23 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Network name or ID.") var network: String = NetworkController.defaultNetworkName
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO].") var publish: [String] = []
-    @Option(help: "Static IPv4 address.") var ip: String?
+    @Option(help: "Static IPv4 address.") var ip: [String] = []
     @Argument(parsing: .postTerminator, help: "-- CMD ARGS...") var command: [String] = []
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("give a command after --") }
+        _ = try singleValue(ip, "--ip", why: "an endpoint has one IPv4 address")
     }
 
     func run() throws {
         let status: Int32 = try Failure.guarded {
             let ports = try publish.map(parsePublish)
-            try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip, ports: ports))
+            try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip.first, ports: ports))
             let c = try global.controller()
             // The sandbox records this process as its owner: if it dies without cleaning up, any
             // later open of the state directory reclaims the sandbox.
             let endpoint = try c.attach(network: network, sandbox: .create(name: nil),
-                                        options: AttachOptions(address: ip, ports: ports, owner: ProcessOwner.current()))
+                                        options: AttachOptions(address: ip.first, ports: ports, owner: ProcessOwner.current()))
             defer { _ = try? c.detach(endpoint: endpoint.id) }
             let pid: pid_t
             do {

@@ -96,8 +96,9 @@ import Glibc
 
     // MARK: Creating and deleting
 
-    /// Checks a namespace name the way `ip netns add` does: not empty, no `/`, not `.` or `..`,
-    /// at most NAME_MAX (255) bytes.
+    /// Checks a namespace name the way `ip netns add` does (not empty, no `/`, not `.` or `..`,
+    /// at most NAME_MAX (255) bytes), and refuses what `ip netns` cannot then show or take as an
+    /// argument: whitespace, control characters, a leading `-` (new-user trial).
     /// - Throws: `NamespaceError.Code.invalidName`.
     public static func validateName(_ name: String, operation: OperationName) throws(NamespaceError) {
         let bytes = name.utf8.count
@@ -107,6 +108,10 @@ import Glibc
         else if name.contains("/") { reason = "name contains '/'" }
         else if name == "." || name == ".." { reason = "name is '.' or '..'" }
         else if name.utf8.contains(0) { reason = "name contains NUL" }
+        else if name.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+            reason = "name contains whitespace or a control character (`ip netns list` cannot show it)"
+        }
+        else if name.hasPrefix("-") { reason = "name starts with '-' (`ip netns` would read it as an option)" }
         else { reason = nil }
         if let reason {
             throw NamespaceError(.invalidName, operation: operation, object: "'\(name)'", detail: reason)

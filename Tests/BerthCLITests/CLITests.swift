@@ -15,6 +15,11 @@ struct CLIParsingTests {
         for bad in ["80", "0:80", "70000:80", "8080:80/sctp", "x:1:2", "a:b"] {
             #expect(throws: BerthError.self) { try parsePublish(bad) }
         }
+        // New-user trial: these said "ports must be 1–65535"; the message names the real fault.
+        for (bad, why) in [("8081:80/tcp/udp", "unknown protocol"), (" 8081:80", "whitespace"), ("8081:8\n0", "control character"),
+                           ("a:80", "port 'a' is not a number"), ("8081:+80", "port '+80' is not a number"), (":80", "port '' is not a number")] {
+            #expect { try parsePublish(bad) } throws: { ($0 as? BerthError)?.description.contains(why) == true }
+        }
     }
 
     @Test func sandboxArguments() {
@@ -98,6 +103,12 @@ struct CLIEndToEndTests {
         // A state directory belongs to one backend.
         let other = try berth("network", "ls", "--backend", "nftables")
         #expect(other.status == 4 && other.stderr.contains("uses the iptables backend"))
+        // Sandbox names `ip netns` cannot list or take are refused, and nothing is created.
+        for bad in ["x\n", "q\tq", "q q", "-q"] {
+            let r = try berth("attach", "--create", "test1", "--", bad)
+            #expect(r.status == 64 && r.stderr.contains("sandbox name"), "\(bad): \(r.stderr)")
+        }
+        #expect(!Sandbox.namedNamespaces().contains { $0.hasPrefix("x") || $0.hasPrefix("q") || $0.hasPrefix("-") })
         // A name with a newline: still a one-line error.
         let odd = try berth("network", "rm", "a\nb")
         #expect(odd.status == 3 && odd.stderr.split(separator: "\n").count == 1, "\(odd.stderr)")

@@ -80,6 +80,12 @@ struct GlobalOptionsParsingTests {
         (["network", "create", "--subnet", "10.1.0.0/16", "--gateway", "10.1.0.1", "--gateway", "10.1.0.2", "n"], "--gateway given 2 times"),
         (["network", "create", "--subnet", "10.1.0.0/16", "--ip-range", "10.1.1.0/24", "--ip-range", "10.1.2.0/24", "n"], "--ip-range given 2 times"),
         (["network", "ls", "--state-dir", ""], "--state-dir must name a directory"),
+        (["attach", "--ip", "10.0.0.7", "--ip", "10.0.0.8", "n", "s"], "--ip given 2 times"),
+        (["attach", "--mac", "02:42:ac:11:00:09", "--mac", "02:42:ac:11:00:0a", "n", "s"], "--mac given 2 times"),
+        (["run", "--ip", "10.0.0.7", "--ip", "10.0.0.8", "--", "true"], "--ip given 2 times"),
+        (["detach", ""], "must not be empty"),
+        (["detach", "n", ""], "must not be empty"),
+        (["attach", "n", ""], "SANDBOX must not be empty"),
         (["--state-dir=", "network", "ls"], "Missing value for '--state-dir"),
         (["attach", "--host-netns", "", "n", "s"], "--host-netns must name a namespace"),
     ])

@@ -5,13 +5,20 @@ import Testing
 
 @Suite("Namespace layer: names (no privileges)")
 struct NamespaceNameTests {
-    @Test(arguments: ["", "a/b", ".", "..", String(repeating: "x", count: 256)])
+    // New-user trial: "x\n", "q\tq", "q q", "\u{1}" and "-q" were created (`ip netns list` then
+    // failed on them).
+    @Test(arguments: ["", "a/b", ".", "..", String(repeating: "x", count: 256), "x\n", "q\tq", "q q", "q\u{1}", "q\u{7f}", "-q", "\u{a0}x"])
     func invalidNamesAreRefused(_ name: String) {
         #expect(throws: NamespaceError.self) { try NetworkNamespace.validateName(name, operation: .createNetns) }
         do { try NetworkNamespace.validateName(name, operation: .createNetns) } catch {
             #expect(error.code == .invalidName)
             #expect(error.description.hasPrefix("create netns '"))
         }
+    }
+
+    @Test(arguments: ["c1", "berth-demo-c0-1f", "a.b_c-d", "UPPER", "ünïcode", String(repeating: "x", count: 255)])
+    func validNamesPass(_ name: String) throws {
+        try NetworkNamespace.validateName(name, operation: .createNetns)
     }
 
     @Test func errorDescriptionNamesOperationAndObject() {

@@ -18,12 +18,17 @@ struct HostClaimTests {
 
         var other = f.configuration
         other.stateDirectory = f.stateDirectory + "-other"
-        let second = try NetworkController(other)
-        #expect { try second.createNetwork(NetworkOptions(name: "nb")) } throws: { error in
+        // Refused at open, before the second state directory is created (new-user trial).
+        #expect { try NetworkController(other) } throws: { error in
             guard let e = error as? BerthError else { return false }
             return e.code == .stateConflict && e.description.contains("managed by state directory \(f.stateDirectory)")
         }
-        #expect { try second.gc() } throws: { ($0 as? BerthError)?.code == .stateConflict }
+        #expect(!FileManager.default.fileExists(atPath: other.stateDirectory))
+        // Inside the first one's directory, too (a typo'd path): nothing is written there.
+        var nested = f.configuration
+        nested.stateDirectory = f.stateDirectory + "/networks"
+        #expect(throws: BerthError.self) { try NetworkController(nested) }
+        #expect(!FileManager.default.fileExists(atPath: nested.stateDirectory + "/lock"))
         #expect(try f.linkNames() == links)
         #expect(try f.ruleset() == rules)
         #expect(try Sandbox.link(network.bridge, netns: f.hostName) != nil)

@@ -24,4 +24,13 @@ struct PreflightTests {
         #expect(try f.ruleset() == rules)
         #expect(f.stateFiles("networks").isEmpty)
     }
+
+    /// Regression (new-user trial): `detach ''` and `detach $'\n'` succeeded as "nothing attached".
+    @Test("a malformed endpoint ID is refused", arguments: ["", "\n", "xyz", "ABC", String(repeating: "a", count: 65), "a b"])
+    func malformedEndpointID(_ id: String) throws {
+        let f = try Fixture(.iptables)
+        let c = try f.openedController()
+        #expect { try c.detach(endpoint: id) } throws: { ($0 as? BerthError)?.code == .invalidArgument }
+        #expect(!(try f.linkNames()).contains("docker0"))
+    }
 }

@@ -42,13 +42,17 @@ extension NetworkController {
     /// sandbox or link already gone does not stop the rest; all errors are reported together.
     /// Detaching an unknown endpoint succeeds and changes nothing (returns false).
     /// - Returns: true when an endpoint was released.
-    /// - Throws: `.multiple` with every failure.
+    /// - Throws: `.invalidArgument` when `id` is not 1–64 lowercase hex characters (nothing is
+    ///   looked up); `.endpointNotFound` for an ambiguous prefix; `.multiple` with every failure.
     @discardableResult
     public func detach(endpoint id: String) throws(BerthError) -> Bool {
         let op = OperationName.detach
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            throw BerthError(.invalidArgument, operation: op, object: "'\(id)'", detail: "an endpoint ID is 1–64 lowercase hex characters")
+        }
         return try mutate(op, id) { store throws -> Bool in
             let state = try store.load()
-            let matches = id.isEmpty ? [] : state.endpoints.values.filter { $0.id == id || $0.id.hasPrefix(id) }
+            let matches = state.endpoints.values.filter { $0.id == id || $0.id.hasPrefix(id) }
             guard matches.count == 1, let endpoint = matches.first else {
                 if matches.count > 1 {
                     throw BerthError(.endpointNotFound, operation: op, object: id, detail: "ambiguous endpoint ID prefix \(id)")

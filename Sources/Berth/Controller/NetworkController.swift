@@ -49,6 +49,8 @@ public final class NetworkController: Sendable {
     let hostSession: NetlinkSession
     let firewall: any FirewallBackend
     private let binding: HostBinding
+    /// The host namespace's key in the host-claim registry (`HostClaim`).
+    private let hostKey: String
     var hostBinding: HostBinding { binding }
     /// Serializes operations in this process; the store is only touched while it is held.
     private let guarded: Mutex<Guarded>
@@ -71,7 +73,7 @@ public final class NetworkController: Sendable {
     /// reconciliation of state and kernel are separate steps, `setUpHost()` and `reconcile()`;
     /// with `configuration.setUpHost` (the default) both run once, automatically, before this
     /// controller's first operation that changes something.
-    /// - Throws: `BerthError` `.permissionDenied` (no CAP_NET_ADMIN), `.state`, `.stateConflict`,
+    /// - Throws: `BerthError` `.permissionDenied` (no CAP_NET_ADMIN), `.state`, `.stateConflict` (another backend or host namespace, or another state directory manages this host namespace: `HostClaim`),
     ///   `.sandboxNotFound` / `.notANetworkNamespace` (host path), `.system`.
     public convenience init(_ configuration: ControllerConfiguration = ControllerConfiguration()) throws(BerthError) {
         try self.init(configuration, firewall: nil)
@@ -88,11 +90,14 @@ public final class NetworkController: Sendable {
                 ?? NetworkNamespace.current()
             hostSession = try NetlinkSession.route(in: host)
             firewall = try custom ?? FirewallFactory.make(configuration.backend, host: host)
+            hostKey = try host.identityKey()
         } catch {
             throw BerthError.wrap(error, operation: op, object: configuration.stateDirectory)
         }
         binding = HostBinding(backend: configuration.backend, hostNamespacePath: configuration.hostNamespacePath,
                               hostDevice: host.device, hostInode: host.inode)
+        // Before the state directory is created: a refused one is left as it was (not made).
+        try HostClaim.check(hostKey, for: configuration.stateDirectory, binding: binding)
         guarded = Mutex(Guarded(store: try StateStore(directory: configuration.stateDirectory)))
         let binding = binding
         try read(op, configuration.stateDirectory) { store in try store.checkBinding(binding, update: false) }
@@ -127,6 +132,12 @@ public final class NetworkController: Sendable {
         }
     }
 
+    /// Gives up this state directory's claim on its host namespace (`HostClaim`), for a caller
+    /// about to remove the state directory together with the host namespace (`berth demo`).
+    package func releaseHostClaim() {
+        HostClaim.release(hostKey, for: configuration.stateDirectory)
+    }
+
     /// Runs a mutation holding the in-process lock and the state directory's exclusive flock.
     /// Before a controller's first mutation its host namespace is claimed for the state directory
     /// (`HostClaim`: refused while another state directory manages it); with `prepare` (the
@@ -143,9 +154,7 @@ public final class NetworkController: Sendable {
                 let needsClaim = !inner.hostClaimed
                 let result = try store.locked(exclusive: true) { () throws -> T in
                     if needsClaim {
-                        do { try HostClaim.claim(try host.identityKey(), for: configuration.stateDirectory, binding: binding) } catch {
-                            throw BerthError.wrap(error, operation: .claimHost, object: configuration.stateDirectory)
-                        }
+                        try HostClaim.claim(hostKey, for: configuration.stateDirectory, binding: binding)
                     }
                     if needsHost {
                         do {

@@ -15,24 +15,71 @@ import Glibc
 /// claims its host namespace in a machine-wide registry, `/run/berth/hosts/<key>` (the key from
 /// `NetworkNamespace.identityKey()`, a cookie the kernel never reuses; `/run` is emptied at boot),
 /// holding the absolute path of the state directory. A claim by another state directory that is
-/// still bound to the same namespace (its `host.json`) refuses the change; a claim whose state
-/// directory is gone or bound elsewhere is taken over.
+/// still bound to the same namespace (its `host.json`) refuses the open and every change; a claim
+/// whose state directory is gone or bound elsewhere is stale and taken over.
 enum HostClaim {
     static let registry = "/run/berth/hosts"
 
-    /// Claims the host namespace of `binding` for `stateDirectory` (absolute or relative).
-    /// Where the machine has no writable `/run`, nothing is claimed.
+    /// Refuses (before anything is created on disk) a state directory whose host namespace another
+    /// live state directory holds. Reads the registry only.
+    /// - Throws: `BerthError` `.stateConflict` naming the holder.
+    static func check(_ key: String, for stateDirectory: String, binding: HostBinding) throws(BerthError) {
+        try refuseOther(holder(key), for: stateDirectory, binding: binding)
+    }
+
+    /// Claims the host namespace of `binding` for `stateDirectory` (absolute or relative), under
+    /// the registry entry's flock. Where the machine has no writable `/run`, nothing is claimed.
+    /// Stale entries of other namespaces (their state directory gone) are removed on the way.
     /// - Throws: `BerthError` `.stateConflict` naming the state directory that holds it; `.state`
     ///   when the registry cannot be written.
     static func claim(_ key: String, for stateDirectory: String, binding: HostBinding) throws(BerthError) {
-        let mine = URL(fileURLWithPath: stateDirectory, isDirectory: true).standardizedFileURL.path
         do {
             try FileManager.default.createDirectory(atPath: registry, withIntermediateDirectories: true)
         } catch {
             return  // no /run to speak of (read-only or absent): nothing to coordinate through
         }
         let path = "\(registry)/\(key)"
-        let fd = open(path + ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        try withRegistryLocked { () throws(BerthError) in
+            let current = holder(key)
+            try refuseOther(current, for: stateDirectory, binding: binding)
+            let mine = absolute(stateDirectory)
+            if current == mine { return }
+            do { try Data(mine.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+                throw BerthError(.state, operation: .claimHost, object: path, detail: "cannot record the claim: \(error)")
+            }
+            pruneStale(except: key)
+        }
+    }
+
+    /// Gives up the claim of `stateDirectory` on the namespace `key` (when it holds it), e.g. when
+    /// the state directory is about to be removed (`berth demo`). Best-effort.
+    static func release(_ key: String, for stateDirectory: String) {
+        try? withRegistryLocked { () throws(BerthError) in
+            if holder(key) == absolute(stateDirectory) { unlink("\(registry)/\(key)") }
+        }
+    }
+
+    /// The state directory recorded for `key`, if any.
+    private static func holder(_ key: String) -> String? {
+        FileManager.default.contents(atPath: "\(registry)/\(key)").map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static func absolute(_ directory: String) -> String {
+        URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL.path
+    }
+
+    private static func refuseOther(_ holder: String?, for stateDirectory: String, binding: HostBinding) throws(BerthError) {
+        guard let holder, holder != absolute(stateDirectory), isBound(holder, to: binding) else { return }
+        throw BerthError(.stateConflict, operation: .claimHost, object: stateDirectory,
+                         detail: "the host namespace is managed by state directory \(holder); use that state directory "
+                             + "(one state directory per host namespace)")
+    }
+
+    /// Runs `body` holding the registry's flock (`/run/berth/hosts/.lock`): claims are rare (one
+    /// per controller), so one lock serializes them all.
+    private static func withRegistryLocked(_ body: () throws(BerthError) -> Void) throws(BerthError) {
+        let path = "\(registry)/.lock"
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         if fd < 0 {
             let err = Errno.current
             throw BerthError(.state, errno: err, operation: .claimHost, object: path, detail: err.description)
@@ -43,17 +90,17 @@ enum HostClaim {
             if err.rawValue != EINTR { throw BerthError(.state, errno: err, operation: .claimHost, object: path, detail: err.description) }
         }
         defer { flock(fd, LOCK_UN) }
-        if let data = FileManager.default.contents(atPath: path), case let holder = String(decoding: data, as: UTF8.self), holder != mine {
-            if Self.isBound(holder, to: binding) {
-                throw BerthError(.stateConflict, operation: .claimHost, object: stateDirectory,
-                                 detail: "the host namespace is managed by state directory \(holder); use --state-dir \(holder) "
-                                     + "(one state directory per host namespace)")
-            }
-        } else if FileManager.default.fileExists(atPath: path) {
-            return  // ours already
-        }
-        do { try Data(mine.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw BerthError(.state, operation: .claimHost, object: path, detail: "cannot record the claim: \(error)")
+        try body()
+    }
+
+    /// Removes entries whose state directory no longer exists (their namespace is usually gone
+    /// too, and its key never comes back), so the registry does not grow with every scratch host.
+    /// Called with the registry locked.
+    private static func pruneStale(except key: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: registry) else { return }
+        for name in names where !name.hasPrefix(".") && name != key {
+            guard let holder = holder(name), !FileManager.default.fileExists(atPath: "\(holder)/lock") else { continue }
+            unlink("\(registry)/\(name)")
         }
     }
 
