@@ -59,6 +59,13 @@ enum Consistency {
         for l in links {
             guard let name = l["ifname"] as? String, name != "lo" else { continue }
             let kind = (l["linkinfo"] as? [String: Any])?["info_kind"] as? String
+            // Unplugged, waiting for deletion (issue 11): must be marked, down and off every
+            // bridge; no record explains it and none needs to. `drained` checks none is left.
+            if Self.isPending(l) {
+                let flags = (l["flags"] as? [String]) ?? []
+                if flags.contains("UP") || l["master"] != nil { problems.append("pending link \(name) is still plugged: \(flags)") }
+                continue
+            }
             switch kind {
             case "bridge": seenBridges.insert(name)
             case "veth": seenVeths.insert(name)
@@ -100,6 +107,17 @@ enum Consistency {
         let expected = try referenceListing(rec.snapshot.firewallState, backend: lab.backend, empty: rec.networks.isEmpty)
         if actual != expected { problems.append("firewall differs:\n--- kernel\n\(actual)\n--- expected\n\(expected)") }
         return problems
+    }
+
+    /// A link of Berth's pending group (`ip -j` prints the group number, or a name from
+    /// /etc/iproute2/group).
+    static func isPending(_ link: [String: Any]) -> Bool {
+        "\(link["group"] ?? "")" == String(Pending.group)
+    }
+
+    /// The pending links left in the lab's host namespace (empty once drained).
+    static func pendingLinks(_ lab: CrashLab) throws -> [String] {
+        try lab.ipJSON(["-d", "link", "show"], netns: lab.hostName).filter(isPending).compactMap { $0["ifname"] as? String }
     }
 
     static func bridgePorts(_ lab: CrashLab) throws -> [String: String] {

@@ -106,6 +106,7 @@ struct CrashPointTests {
             points += 1
             let reopen = try lab.berth(["gc"])
             #expect(reopen.status == 0, "\(backend) \(scenario.name) step \(k): gc: \(reopen.stderr)")
+            #expect(try Consistency.pendingLinks(lab).isEmpty, "\(backend) \(scenario.name) step \(k): pending links after gc")
             let problems = try Consistency.check(lab)
             #expect(problems.isEmpty, "\(backend) \(scenario.name) after step \(k):\n\(problems.joined(separator: "\n"))")
             #expect(try scenario.repeatOperation(lab), "\(backend) \(scenario.name) step \(k): repeat failed")
