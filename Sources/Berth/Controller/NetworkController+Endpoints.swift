@@ -40,7 +40,9 @@ extension NetworkController {
     /// Detaches an endpoint by ID (or unique ID prefix): removes its port rules and its veth, deletes
     /// the sandbox when Berth created it, and releases its address. Idempotent and best-effort: a
     /// sandbox or link already gone does not stop the rest; all errors are reported together.
-    /// Detaching an unknown endpoint succeeds and changes nothing (returns false).
+    /// Detaching an unknown endpoint succeeds and changes nothing (returns false). Without
+    /// `waitForKernel` the veth is unplugged (off the bridge, down, pending) rather than deleted,
+    /// so the call does not wait for the kernel; it is deleted later in a batch (`drain()`).
     /// - Returns: true when an endpoint was released.
     /// - Throws: `.multiple` with every failure.
     @discardableResult

@@ -208,7 +208,9 @@ extension NetworkController {
     /// Deletes a network (`docker network rm`): its rules, its bridge (when Berth created it) and
     /// its record. Refused while endpoints are attached unless `force`, which detaches them first.
     /// Best-effort: every step runs even after an error, and all errors are reported together
-    /// (the record is kept then, so a retry finishes the job).
+    /// (the record is kept then, so a retry finishes the job). Without `waitForKernel` the bridge
+    /// is unplugged and renamed rather than deleted (name and subnet free at once) and deleted
+    /// later in a batch (`drain()`).
     /// - Throws: `.networkNotFound`, `.predefinedNetwork` (`bridge`), `.hasActiveEndpoints`, `.multiple`.
     public func deleteNetwork(_ nameOrID: String, force: Bool = false) throws(BerthError) {
         let op = OperationName.deleteNetwork
@@ -233,8 +235,8 @@ extension NetworkController {
     /// a removal a crash interrupted): the record is marked `inDelete` first (durably), then the
     /// endpoints are released, the rules removed, the bridge deleted (when Berth created it;
     /// without `waitForKernel` unplugged and left pending, so its name and subnet are free at
-    /// once), and the record removed when all of that succeeded. Best-effort: every step runs even after an
-    /// error; the errors are returned (the record stays then, so a retry finishes the job).
+    /// once), and the record removed when all of that succeeded. Best-effort: every step runs
+    /// even after an error; the errors are returned (the record stays then, so a retry finishes).
     func takeDown(_ network: Network, attached: [Endpoint], store: StateStore, operation op: OperationName) throws(BerthError) -> [BerthError] {
         if !network.inDelete {
             var marked = network
