@@ -67,6 +67,14 @@ let package = Package(
             path: "Benchmarks/Firewall",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Issue 11: library detach, waitForKernel against unplug, side by side.
+        .executableTarget(
+            name: "DetachCompare",
+            dependencies: [
+                "AttachKit", "BenchKit",
+                .product(name: "Berth", package: "berth-root"),
+            ]
+        ),
         // The in-process Berth library contestant of compare-peers.sh.
         .executableTarget(
             name: "BerthProbe",

@@ -257,6 +257,10 @@ berth_status berth_controller_open(const char *BERTH_NULLABLE state_dir,
                                    berth_controller *BERTH_NULLABLE *BERTH_REQUIRED out_controller,
                                    berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
 
+/* Removal through the C ABI is synchronous: berth_network_detach and berth_network_delete return
+ * once the kernel has deleted the veth / bridge (the Swift API's waitForKernel: true). Links left
+ * pending by Swift or CLI users of the same state are deleted by berth_reconcile and berth_gc. */
+
 /**
  * Closes a controller and frees it. Networks, endpoints and rules stay as they are (they live in
  * the kernel and the state directory). NULL is ignored.

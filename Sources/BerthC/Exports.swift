@@ -80,7 +80,9 @@ public func berth_controller_open(_ stateDir: UnsafePointer<CChar>?, _ backend: 
         let op = OperationName.openController
         guard let outController else { throw CallError.invalid(op, "", "out_controller is NULL") }
         outController.pointee = nil
-        var configuration = ControllerConfiguration()
+        // The C ABI keeps the synchronous removal (issue 11's unplug mode is Swift and CLI only
+        // for now): berth_network_detach / berth_network_delete return once the kernel deleted.
+        var configuration = ControllerConfiguration(waitForKernel: true)
         if let dir = try optionalString(stateDir, "state_dir", op) {
             guard !dir.isEmpty else { throw CallError.invalid(op, "", "state_dir is empty") }
             configuration.stateDirectory = dir

@@ -89,6 +89,8 @@ struct DetachCommand: ParsableCommand {
         commandName: "detach", abstract: "Detach an endpoint (by ID), or the sandbox SANDBOX from NETWORK.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "ENDPOINT, or NETWORK SANDBOX.") var targets: [String]
+    @Flag(name: .customLong("wait"), help: "Wait until the kernel has deleted the veth (default: unplug now, delete later).")
+    var wait = false
 
     func validate() throws {
         if targets.isEmpty || targets.count > 2 { throw ValidationError("give ENDPOINT or NETWORK SANDBOX") }
@@ -99,7 +101,7 @@ struct DetachCommand: ParsableCommand {
         try Failure.guarded {
             // Detach needs no host set-up or reconciliation (it only removes): skip both, so a
             // detach per process costs the veth delete and little else.
-            let c = try global.controller(setUpHost: false)
+            let c = try global.controller(setUpHost: false, waitForKernel: wait)
             let released = targets.count == 1
                 ? try c.detach(endpoint: targets[0])
                 : try c.detach(network: targets[0], sandbox: sandboxSpec(targets[1], create: false))

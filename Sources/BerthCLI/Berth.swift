@@ -69,12 +69,15 @@ struct GlobalOptions: ParsableArguments {
         if hostNamespace?.isEmpty == true { throw ValidationError("--host-netns must name a namespace (it is empty)") }
     }
 
-    /// - Parameter setUpHost: false for commands that need no host set-up (reads, detach).
-    func controller(setUpHost: Bool = true) throws -> NetworkController {
+    /// - Parameters: setUpHost: false for commands that need no host set-up (reads, detach);
+    ///   waitForKernel: `--wait` (delete links synchronously). A CLI process is one-shot: links
+    ///   it unplugs are deleted by the next command's reconciliation, `berth gc`, or `--wait`.
+    func controller(setUpHost: Bool = true, waitForKernel: Bool = false) throws -> NetworkController {
         // A bare name means /run/netns/NAME, as for sandbox arguments.
         let hostPath = hostNamespace.map { $0.contains("/") ? $0 : "/run/netns/\($0)" }
         return try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostPath,
-                                                      setUpHost: setUpHost))
+                                                      setUpHost: setUpHost, waitForKernel: waitForKernel,
+                                                      reclaimInBackground: false))
     }
 }
 

@@ -87,6 +87,8 @@ struct NetworkCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks.")
         @OptionGroup var global: GlobalOptions
         @Flag(name: [.short, .long], help: "Detach endpoints first.") var force = false
+        @Flag(name: .customLong("wait"), help: "Wait until the kernel has deleted the bridge and veths (default: unplug now, delete later).")
+        var wait = false
         @Argument(help: "Network names or IDs.") var names: [String]
 
         func validate() throws {
@@ -95,7 +97,7 @@ struct NetworkCommand: ParsableCommand {
 
         func run() throws {
             try Failure.guarded {
-                let c = try global.controller()
+                let c = try global.controller(waitForKernel: wait)
                 // As docker: remove every network that can be removed, then report the first failure.
                 var failure: (any Error)?
                 var removed: [String] = []

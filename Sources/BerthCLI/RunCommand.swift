@@ -34,7 +34,8 @@ struct RunCommand: ParsableCommand {
         let status: Int32 = try Failure.guarded {
             let ports = try publish.map(parsePublish)
             try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip.first, ports: ports))
-            let c = try global.controller()
+            // CMD's sandbox goes when CMD ends: nothing is left pending after the process.
+            let c = try global.controller(waitForKernel: true)
             // The sandbox records this process as its owner: if it dies without cleaning up, any
             // later open of the state directory reclaims the sandbox.
             let endpoint = try c.attach(network: network, sandbox: .create(name: nil),

@@ -116,10 +116,14 @@ struct CLIEndToEndTests {
         let detached = try berth("detach", "--json", "test1", sandbox)
         #expect(detached.status == 0 && detached.stdout == "{\"released\":true}\n", "\(detached.stdout)")
         #expect(!Sandbox.namedNamespaces().contains(sandbox))
-        #expect(try berth("detach", "--json", "test1", sandbox).stdout == "{\"released\":false}\n")
+        #expect(try berth("detach", "--json", "test1", sandbox).stdout == "{\"released\":false}
+")
         let removed = try berth("network", "rm", "--json", "test1")
         #expect(removed.status == 0)
         #expect((try? JSONSerialization.jsonObject(with: Data(removed.stdout.utf8)) as? [String]) == ["test1"], "\(removed.stdout)")
+        // The bridge and veths are unplugged, pending until the next open or gc (issue 11).
+        #expect(try Sandbox.linkNames(netns: host).filter { !["docker0", "lo"].contains($0) }.allSatisfy { $0.hasPrefix("berthrm") || $0.hasPrefix("veth") })
+        #expect(try berth("gc").status == 0)
         #expect(try Sandbox.linkNames(netns: host).sorted() == ["docker0", "lo"])
     }
 }

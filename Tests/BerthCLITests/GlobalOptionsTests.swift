@@ -162,7 +162,7 @@ struct GlobalOptionsEndToEndTests {
         #expect(bogus.status == 64 && bogus.stderr == bogusAfter.stderr && bogus.stderr.split(separator: "\n").count == 1)
         let missing = try berth("--state-dir")
         #expect(missing.status == 64 && missing.stderr.hasPrefix("berth: ") && missing.stderr.split(separator: "\n").count == 1)
-        #expect(try berth("--state-dir", state, "--host-netns", host, "network", "rm", "test1").status == 0)
+        #expect(try berth("--state-dir", state, "--host-netns", host, "network", "rm", "--wait", "test1").status == 0)
         #expect(try Sandbox.linkNames(netns: host).sorted() == ["docker0", "lo"])
     }
 }

@@ -210,7 +210,7 @@ final class BerthSide: Side {
     }
 
     func removeNetwork(_ name: String) throws -> Output {
-        let r = try berth(["network", "rm", name])
+        let r = try berth(["network", "rm", "--wait", name])
         book.removed(name, output: r)
         return r
     }
@@ -231,7 +231,7 @@ final class BerthSide: Side {
     }
 
     func disconnect(_ network: String, _ container: String) throws -> Output {
-        let r = try berth(["detach", network, Self.sandboxName(container)])
+        let r = try berth(["detach", "--wait", network, Self.sandboxName(container)])
         if r.status == 0 {
             attachments[container]?.removeAll { $0 == network }
             if attachments[container]?.isEmpty == true {     // the last endpoint took the sandbox
@@ -245,7 +245,7 @@ final class BerthSide: Side {
     func remove(_ container: String) throws -> Output {
         var last = try Run.run(["true"])
         for n in attachments[container] ?? [] {
-            let r = try berth(["detach", n, Self.sandboxName(container)])
+            let r = try berth(["detach", "--wait", n, Self.sandboxName(container)])
             if r.status != 0 { last = r }
         }
         attachments[container] = nil

@@ -40,7 +40,9 @@ extension NetworkController {
     /// Detaches an endpoint by ID (or unique ID prefix): removes its port rules and its veth, deletes
     /// the sandbox when Berth created it, and releases its address. Idempotent and best-effort: a
     /// sandbox or link already gone does not stop the rest; all errors are reported together.
-    /// Detaching an unknown endpoint succeeds and changes nothing (returns false).
+    /// Detaching an unknown endpoint succeeds and changes nothing (returns false). Without
+    /// `waitForKernel` the veth is unplugged (off the bridge, down, pending) rather than deleted,
+    /// so the call does not wait for the kernel; it is deleted later in a batch (`drain()`).
     /// - Returns: true when an endpoint was released.
     /// - Throws: `.invalidArgument` when `id` is not 1–64 lowercase hex characters (nothing is
     ///   looked up); `.endpointNotFound` for an ambiguous prefix; `.multiple` with every failure.
@@ -124,12 +126,17 @@ extension NetworkController {
             }
             CrashPoint.step(op)
         }
-        do {
-            try hostSession.deleteLink(named: endpoint.hostInterface)
-            CrashPoint.step(op)
-        } catch where error.code != .notFound {
-            errors.append(BerthError.wrap(error, operation: .deleteVeth, object: endpoint.hostInterface))
-        } catch {}
+        let sandboxGoes = endpoint.createdSandbox && peers.isEmpty && endpoint.sandboxName != nil
+        if configuration.waitForKernel {
+            do {
+                try hostSession.deleteLink(named: endpoint.hostInterface)
+                CrashPoint.step(op)
+            } catch where error.code != .notFound {
+                errors.append(BerthError.wrap(error, operation: .deleteVeth, object: endpoint.hostInterface))
+            } catch {}
+        } else {
+            errors += unplug(endpoint, sandboxGoes: sandboxGoes, operation: op)
+        }
         if !peers.isEmpty, let state {
             // libnetwork re-elects the gateway endpoint when one leaves (NetworkController+DefaultRoute).
             do {
@@ -154,6 +161,40 @@ extension NetworkController {
             do { try store.removeEndpoint(endpoint.id) } catch { errors.append(error) }
             CrashPoint.step(op)
         }
+        if !configuration.waitForKernel { reclaimLater() }
+        return errors
+    }
+
+    /// Unplugs an endpoint without waiting for the kernel (issue 11): the host end leaves its
+    /// bridge, goes down and joins the pending link group in one RTM_NEWLINK (no grace period),
+    /// so the endpoint is unreachable at once; in a sandbox that stays, the sandbox end goes down
+    /// and is renamed `berthrm<7 hex>` so its `ethN` is free. The pair is deleted later with the
+    /// pending group (or with the sandbox, when Berth deletes it).
+    func unplug(_ endpoint: Endpoint, sandboxGoes: Bool, operation op: OperationName) -> [BerthError] {
+        var errors: [BerthError] = []
+        do {
+            let link = try hostSession.link(named: endpoint.hostInterface)
+            try hostSession.setLink(index: link.index, LinkChange(up: false, masterIndex: 0, group: Pending.group),
+                                    operation: .unplug, object: endpoint.hostInterface)
+            CrashPoint.step(op)
+        } catch where error.code != .notFound {
+            errors.append(BerthError.wrap(error, operation: .unplug, object: endpoint.hostInterface))
+            return errors
+        } catch {
+            return errors
+        }
+        guard !sandboxGoes, let ns = liveSandbox(endpoint) else { return errors }
+        do {
+            let session = try NetlinkSession.route(in: ns)
+            let inner = try session.link(named: endpoint.interfaceName)
+            try session.setLink(index: inner.index, LinkChange(up: false, group: Pending.group), operation: .unplug,
+                                object: endpoint.interfaceName)
+            try session.setLink(index: inner.index, LinkChange(name: Pending.sandboxName(hostInterface: endpoint.hostInterface)),
+                                operation: .renameLink, object: endpoint.interfaceName)
+            CrashPoint.step(op)
+        } catch where error.code != .notFound {
+            errors.append(BerthError.wrap(error, operation: .unplug, object: endpoint.interfaceName))
+        } catch {}
         return errors
     }
 }

@@ -208,7 +208,9 @@ extension NetworkController {
     /// Deletes a network (`docker network rm`): its rules, its bridge (when Berth created it) and
     /// its record. Refused while endpoints are attached unless `force`, which detaches them first.
     /// Best-effort: every step runs even after an error, and all errors are reported together
-    /// (the record is kept then, so a retry finishes the job).
+    /// (the record is kept then, so a retry finishes the job). Without `waitForKernel` the bridge
+    /// is unplugged and renamed rather than deleted (name and subnet free at once) and deleted
+    /// later in a batch (`drain()`).
     /// - Throws: `.networkNotFound`, `.predefinedNetwork` (`bridge`), `.hasActiveEndpoints`, `.multiple`.
     public func deleteNetwork(_ nameOrID: String, force: Bool = false) throws(BerthError) {
         let op = OperationName.deleteNetwork
@@ -231,9 +233,10 @@ extension NetworkController {
 
     /// The steps of a network removal, shared by `deleteNetwork` and the reconciler (which finishes
     /// a removal a crash interrupted): the record is marked `inDelete` first (durably), then the
-    /// endpoints are released, the rules removed, the bridge deleted (when Berth created it), and
-    /// the record removed when all of that succeeded. Best-effort: every step runs even after an
-    /// error; the errors are returned (the record stays then, so a retry finishes the job).
+    /// endpoints are released, the rules removed, the bridge deleted (when Berth created it;
+    /// without `waitForKernel` unplugged and left pending, so its name and subnet are free at
+    /// once), and the record removed when all of that succeeded. Best-effort: every step runs
+    /// even after an error; the errors are returned (the record stays then, so a retry finishes).
     func takeDown(_ network: Network, attached: [Endpoint], store: StateStore, operation op: OperationName) throws(BerthError) -> [BerthError] {
         if !network.inDelete {
             var marked = network
@@ -249,7 +252,7 @@ extension NetworkController {
         } catch {
             errors.append(BerthError.wrap(error, operation: .removeRules, object: network.bridge))
         }
-        if network.ownsBridge {
+        if network.ownsBridge && configuration.waitForKernel {
             do {
                 try hostSession.deleteLink(named: network.bridge)
                 CrashPoint.step(op)
@@ -257,11 +260,31 @@ extension NetworkController {
             } catch {
                 errors.append(BerthError.wrap(error, operation: .deleteBridge, object: network.bridge))
             }
+        } else if network.ownsBridge {
+            errors += unplug(bridge: network.bridge, operation: op)
         }
         if errors.isEmpty {
             try store.removeNetwork(network.id)
             CrashPoint.step(op)
         }
+        if !configuration.waitForKernel { reclaimLater() }
         return errors
+    }
+
+    /// Unplug now, reclaim later (issue 11): the bridge goes down (its routes go with it) and
+    /// joins the pending group, then is renamed `berthrm<8 hex>` so its name is free at once; it
+    /// is deleted with the pending group. A kill between the two leaves a pending `br-…`, which
+    /// the next reconciliation deletes with the group before it finishes the `inDelete` record.
+    private func unplug(bridge: String, operation op: OperationName) -> [BerthError] {
+        do {
+            let link = try hostSession.link(named: bridge)
+            try hostSession.setLink(index: link.index, LinkChange(up: false, group: Pending.group), operation: .unplug, object: bridge)
+            try hostSession.setLink(index: link.index, LinkChange(name: Pending.bridgeName()), operation: .renameLink, object: bridge)
+            CrashPoint.step(op)
+        } catch where error.code == .notFound {
+        } catch {
+            return [BerthError.wrap(error, operation: .unplug, object: bridge)]
+        }
+        return []
     }
 }

@@ -21,13 +21,24 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// `setUpHost()` and `reconcile()`: for reads (`berth network ls` / `inspect`) and for
     /// operations that need neither (`berth detach`). Opening never touches the kernel either way.
     public var setUpHost: Bool
+    /// `detach` and `deleteNetwork` wait until the kernel has deleted the veth / bridge (one RCU
+    /// grace period each, ~15–40 ms). Default false: they unplug at once (off the bridge, down,
+    /// marked pending, the record released, so address, MAC, port, bridge name and subnet are
+    /// free when they return) and the links are deleted later in batches (`drain()`).
+    public var waitForKernel: Bool
+    /// Pending links are deleted by a background thread of the controller (default). `false`
+    /// leaves them to the next `reconcile()` / `gc()` / `drain()` or the next open's automatic
+    /// reconciliation: for one-shot processes such as the CLI.
+    public var reclaimInBackground: Bool
 
     public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil,
-                setUpHost: Bool = true) {
+                setUpHost: Bool = true, waitForKernel: Bool = false, reclaimInBackground: Bool = true) {
         self.stateDirectory = stateDirectory
         self.backend = backend
         self.hostNamespacePath = hostNamespacePath
         self.setUpHost = setUpHost
+        self.waitForKernel = waitForKernel
+        self.reclaimInBackground = reclaimInBackground
     }
 }
 
@@ -54,6 +65,8 @@ public final class NetworkController: Sendable {
     var hostBinding: HostBinding { binding }
     /// Serializes operations in this process; the store is only touched while it is held.
     private let guarded: Mutex<Guarded>
+    /// Deletes pending links in the background (nil: `reclaimInBackground` is off).
+    let reclaimer: Reclaimer?
 
     /// What the in-process lock protects.
     private struct Guarded: ~Copyable {
@@ -94,6 +107,7 @@ public final class NetworkController: Sendable {
         } catch {
             throw BerthError.wrap(error, operation: op, object: configuration.stateDirectory)
         }
+        reclaimer = configuration.reclaimInBackground && !configuration.waitForKernel ? Reclaimer(host: host) : nil
         binding = HostBinding(backend: configuration.backend, hostNamespacePath: configuration.hostNamespacePath,
                               hostDevice: host.device, hostInode: host.inode)
         // Before the state directory is created: a refused one is left as it was (not made).
@@ -101,6 +115,32 @@ public final class NetworkController: Sendable {
         guarded = Mutex(Guarded(store: try StateStore(directory: configuration.stateDirectory)))
         let binding = binding
         try read(op, configuration.stateDirectory) { store in try store.checkBinding(binding, update: false) }
+    }
+
+    deinit { reclaimer?.stop() }
+
+    /// Waits until nothing unplugged is pending any more: every link of the pending group in the
+    /// host namespace (this controller's and those other processes left) is deleted, in one
+    /// `RTM_DELLINK` by link group. Returns at once when nothing is pending.
+    /// - Throws: `BerthError` `.system` when the kernel refuses the deletion.
+    public func drain() throws(BerthError) {
+        do {
+            if let reclaimer, try reclaimer.drain() { return }
+            try sweepPending()
+        } catch {
+            throw BerthError.wrap(error, operation: .drain, object: configuration.stateDirectory)
+        }
+    }
+
+    /// Deletes every pending link of the host namespace now (one RTM_DELLINK by group).
+    func sweepPending() throws(NetlinkError) {
+        do { try hostSession.deleteLinks(group: Pending.group) } catch where error.code == .notFound {}
+    }
+
+    /// After an unplug: the background reclaimer deletes it; without one it waits for the next
+    /// reconciliation (or is deleted now when the caller asked to wait for the kernel).
+    func reclaimLater() {
+        reclaimer?.schedule()
     }
 
     /// Does what `dockerd` does to the host namespace when it starts: records this backend and

@@ -9,6 +9,8 @@ extension OperationName {
     public static let deleteNetwork = OperationName("delete network")
     public static let deleteVeth = OperationName("delete veth")
     public static let detach = OperationName("detach")
+    public static let drain = OperationName("drain")
+    public static let unplug = OperationName("unplug")
     public static let gc = OperationName("gc")
     public static let inspectNetwork = OperationName("inspect network")
     public static let listNetworks = OperationName("list networks")

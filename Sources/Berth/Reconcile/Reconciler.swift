@@ -7,11 +7,12 @@ import Glibc
 
 /// The one reconciler (design notes, "Ownership"): kernel against records, both directions.
 /// Called with the state directory's exclusive lock held, so every intent it finds belongs to a
-/// dead operation. Order: intents; endpoints whose owner, sandbox or veth is gone (or, for gc,
-/// not in the valid list, or whose network is being removed); networks whose removal was
-/// interrupted (finished); bridges of recorded networks; unrecorded Berth veths and bridges;
-/// surviving host ends back on their bridges; the firewall, exactly. Each change is a crash
-/// point of `options.operation`.
+/// dead operation. Order: links pending deletion (issue 11: deleted by group, not reported);
+/// intents; endpoints whose owner, sandbox or veth is gone (or, for gc, not in the valid list,
+/// or whose network is being removed); networks whose removal was interrupted (finished); what
+/// those two unplugged (deleted by group); bridges of recorded networks; unrecorded Berth veths
+/// and bridges; surviving host ends back on their bridges; the firewall, exactly. Each change is
+/// a crash point of `options.operation`.
 ///
 /// A dry run walks the same steps on the same kernel and records and reports the same items:
 /// each step decides from what it reads, and the changes an earlier step would have made are
@@ -28,8 +29,10 @@ struct ReconcileView {
     /// not reported again by the firewall step.
     var explained = FirewallState()
 
+    /// `links` as the later steps see them: without the links an earlier step removes and
+    /// without pending ones (deleted with their group), masters among them cleared.
     func visible(_ links: [Link]) -> [Link] {
-        links.filter { !goneLinks.contains($0.index) }.map { link in
+        links.filter { !goneLinks.contains($0.index) && $0.group != Pending.group }.map { link in
             var link = link
             if let master = link.masterIndex, goneLinks.contains(master) { link.masterIndex = nil }
             return link
@@ -43,6 +46,10 @@ extension NetworkController {
         let dry = options.dryRun
         var report = GCReport(dryRun: dry)
         var view = ReconcileView()
+        // Links unplugged by finished removals and not yet deleted (issue 11): deleted first, in
+        // one RTM_DELLINK by group. Not report items (the removal that unplugged them already
+        // succeeded and released its record; nothing is wrong); the dry run sees them as gone.
+        try reclaimPending(dry, into: &view, operation: op)
         try resolveIntents(store, options, into: &report, view: &view)
         try removeTempFiles(store, options, into: &report)
 
@@ -82,6 +89,9 @@ extension NetworkController {
             if !errors.isEmpty { throw BerthError(.multiple, operation: op, object: network.name, errors: errors) }
             state = try store.load()
         }
+        // What the releases and removals above unplugged goes in one more batch: a real run
+        // leaves nothing pending (the dry run already sees those links as gone).
+        try reclaimPending(dry, into: &view, operation: op)
 
         // Recorded networks: bridge, address, up.
         do {
@@ -196,6 +206,18 @@ extension NetworkController {
         if !sandboxAlive(endpoint) { return "sandbox \(endpoint.sandboxName ?? endpoint.sandboxPath) is gone" }
         if !hostLinks.contains(endpoint.hostInterface) { return "veth \(endpoint.hostInterface) is gone" }
         return nil
+    }
+
+    /// The links of the pending group (issue 11): a real run deletes them in one RTM_DELLINK by
+    /// group (a crash point); a dry run notes them as gone for the later steps. Neither reports
+    /// them.
+    private func reclaimPending(_ dry: Bool, into view: inout ReconcileView, operation op: OperationName) throws {
+        let pending = try hostSession.links().filter { $0.group == Pending.group }
+        if pending.isEmpty { return }
+        view.goneLinks.formUnion(pending.map(\.index))
+        if dry { return }
+        try sweepPending()
+        CrashPoint.step(op)
     }
 
     /// RTM_DELLINK by index; a link already gone is fine.

@@ -8,6 +8,7 @@ extension OperationName {
     public static let createVeth = OperationName("create veth")
     public static let deleteAddress = OperationName("delete address")
     public static let deleteLink = OperationName("delete link")
+    public static let deleteLinkGroup = OperationName("delete link group")
     public static let deleteRoute = OperationName("delete route")
     public static let getLink = OperationName("get link")
     public static let listAddresses = OperationName("list addresses")

@@ -54,6 +54,16 @@
         _ = try request(LinkRequest.delete(index: index), operation: op, object: "#\(index)")
     }
 
+    /// Deletes every link of link group `group` in one RTM_DELLINK (`ip link del group N`): one
+    /// RCU grace period for the whole batch; a veth takes its peer with it.
+    /// - Throws: `.missingCapability`, `.notFound` when no link is in the group, `.notSupported`
+    ///   when one of them cannot be deleted by netlink.
+    public func deleteLinks(group: UInt32) throws(NetlinkError) {
+        let op = OperationName.deleteLinkGroup
+        try requireNetAdmin(op, "group \(group)")
+        _ = try request(LinkRequest.deleteGroup(group), operation: op, object: "group \(group)")
+    }
+
     /// Applies `change` to the link `index` in one RTM_NEWLINK (`ip link set`).
     /// - Throws: `.invalidName` (new name), `.missingCapability`, `.notFound`, `.invalidArgument`, `.exists` (rename).
     public func setLink(index: Int32, _ change: LinkChange, operation: OperationName = .setLink, object: String? = nil) throws(NetlinkError) {

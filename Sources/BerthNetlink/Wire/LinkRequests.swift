@@ -11,9 +11,12 @@
     public var name: String?
     /// IFLA_NET_NS_FD: moves the link into that namespace.
     public var namespaceFD: Int32?
+    /// IFLA_GROUP: the link group (`ip link set NAME group N`).
+    public var group: UInt32?
 
     public init(up: Bool? = nil, masterIndex: Int32? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil,
-                name: String? = nil, namespaceFD: Int32? = nil) {
+                name: String? = nil, namespaceFD: Int32? = nil, group: UInt32? = nil) {
+        self.group = group
         self.up = up
         self.masterIndex = masterIndex
         self.mtu = mtu
@@ -111,6 +114,7 @@ package enum LinkRequest {
         if let mac = change.mac { b.attribute(RTNL.IFLA_ADDRESS, mac.bytes) }
         if let master = change.masterIndex { b.attribute(RTNL.IFLA_MASTER, u32: UInt32(bitPattern: master)) }
         if let fd = change.namespaceFD { b.attribute(RTNL.IFLA_NET_NS_FD, u32: UInt32(bitPattern: fd)) }
+        if let group = change.group { b.attribute(RTNL.IFLA_GROUP, u32: group) }
         return b
     }
 
@@ -134,6 +138,15 @@ package enum LinkRequest {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_DELLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
         ifinfomsg(into: &b, index: index)
         if index == 0, let name { b.attribute(RTNL.IFLA_IFNAME, string: name) }
+        return b
+    }
+
+    /// `ip link del group N`: RTM_DELLINK with ifindex 0 and IFLA_GROUP only; the kernel deletes
+    /// every link of the group in one batch (one RCU grace period for all).
+    package static func deleteGroup(_ group: UInt32) -> NetlinkMessageBuilder {
+        var b = NetlinkMessageBuilder(type: RTNL.RTM_DELLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
+        ifinfomsg(into: &b)
+        b.attribute(RTNL.IFLA_GROUP, u32: group)
         return b
     }
 
