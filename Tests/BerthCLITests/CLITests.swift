@@ -116,8 +116,7 @@ struct CLIEndToEndTests {
         let detached = try berth("detach", "--json", "test1", sandbox)
         #expect(detached.status == 0 && detached.stdout == "{\"released\":true}\n", "\(detached.stdout)")
         #expect(!Sandbox.namedNamespaces().contains(sandbox))
-        #expect(try berth("detach", "--json", "test1", sandbox).stdout == "{\"released\":false}
-")
+        #expect(try berth("detach", "--json", "test1", sandbox).stdout == "{\"released\":false}\n")
         let removed = try berth("network", "rm", "--json", "test1")
         #expect(removed.status == 0)
         #expect((try? JSONSerialization.jsonObject(with: Data(removed.stdout.utf8)) as? [String]) == ["test1"], "\(removed.stdout)")
