@@ -150,4 +150,45 @@ struct FastRemovalTests {
         #expect(!created.isEmpty && created.isDisjoint(with: Sandbox.namedNamespaces()))
         #expect(try pending(f.hostName).isEmpty)
     }
+
+    /// New-user trial: an unplugged sandbox end kept its address (the sandbox still reached it) and
+    /// a removed network's pending bridge its gateway; both go at unplug.
+    @Test("unplugged links keep no IPv4 address", arguments: backends)
+    func unpluggedLinksKeepNoAddress(_ backend: FirewallBackendKind) throws {
+        let f = try Fixture(backend)
+        let c = try manual(f)
+        try c.createNetwork(NetworkOptions(name: "addr", subnet: "10.78.0.0/24"))
+        let s1 = try f.sandbox()
+        let e = try c.attach(network: "addr", sandbox: .name(s1))
+        #expect(try c.detach(endpoint: e.id))
+        let inner = try Sandbox.ipJSON(["-4", "addr", "show"], netns: s1).filter { $0["ifname"] as? String != "lo" }
+        #expect(inner.allSatisfy { (($0["addr_info"] as? [[String: Any]]) ?? []).isEmpty }, "\(inner)")
+        #expect(try !Sandbox.ping(from: s1, e.address.description))
+        try c.deleteNetwork("addr")
+        let bridges = try pending(f.hostName).filter { ($0["ifname"] as? String ?? "").hasPrefix("berthrm") }
+        #expect(!bridges.isEmpty)
+        let hostAddresses = try Sandbox.ipJSON(["-4", "addr", "show"], netns: f.hostName)
+            .flatMap { (($0["addr_info"] as? [[String: Any]]) ?? []).compactMap { $0["local"] as? String } }
+        #expect(!hostAddresses.contains("10.78.0.1"), "\(hostAddresses)")
+        try c.drain()
+    }
+
+    /// New-user trial: gc deleted any link in the pending group, the user's own included; only
+    /// Berth-shaped links of the group are reclaimed.
+    @Test("a foreign link in the pending group is left alone", arguments: backends)
+    func foreignLinksInTheGroupStay(_ backend: FirewallBackendKind) throws {
+        let f = try Fixture(backend)
+        let c = try manual(f)
+        try c.createNetwork(NetworkOptions(name: "grp", subnet: "10.79.0.0/24"))
+        let e = try c.attach(network: "grp", sandbox: .name(try f.sandbox()))
+        try Sandbox.run(["ip", "-n", f.hostName, "link", "add", "mybr0", "group", Self.pendingGroup, "type", "bridge"])
+        try Sandbox.run(["ip", "-n", f.hostName, "link", "add", "userveth0", "group", Self.pendingGroup, "type", "veth", "peer", "name", "userveth1"])
+        #expect(try c.detach(endpoint: e.id))
+        #expect(try pending(f.hostName).contains { $0["ifname"] as? String == e.hostInterface })
+        try c.drain()
+        let left = Set(try pending(f.hostName).compactMap { $0["ifname"] as? String })
+        #expect(left.isSuperset(of: ["mybr0", "userveth0"]) && !left.contains(e.hostInterface), "\(left)")
+        _ = try c.gc()
+        #expect(Set(try pending(f.hostName).compactMap { $0["ifname"] as? String }) == left)
+    }
 }

@@ -167,8 +167,8 @@ extension NetworkController {
 
     /// Unplugs an endpoint without waiting for the kernel (issue 11): the host end leaves its
     /// bridge, goes down and joins the pending link group in one RTM_NEWLINK (no grace period),
-    /// so the endpoint is unreachable at once; in a sandbox that stays, the sandbox end goes down
-    /// and is renamed `berthrm<7 hex>` so its `ethN` is free. The pair is deleted later with the
+    /// so the endpoint is unreachable at once; in a sandbox that stays, the sandbox end loses its
+    /// IPv4 addresses, goes down and is renamed `berthrm<7 hex>` so its `ethN` is free. The pair is deleted later with the
     /// pending group (or with the sandbox, when Berth deletes it).
     func unplug(_ endpoint: Endpoint, sandboxGoes: Bool, operation op: OperationName) -> [BerthError] {
         var errors: [BerthError] = []
@@ -187,6 +187,11 @@ extension NetworkController {
         do {
             let session = try NetlinkSession.route(in: ns)
             let inner = try session.link(named: endpoint.interfaceName)
+            // Its address and local route go now, as with Docker's disconnect (new-user trial: the
+            // sandbox could still reach its old address until the reclaim).
+            for address in try session.addresses(family: RTNL.AF_INET, linkIndex: inner.index) {
+                do { try session.deleteAddress(address) } catch where error.code == .notFound {}
+            }
             try session.setLink(index: inner.index, LinkChange(up: false, group: Pending.group), operation: .unplug,
                                 object: endpoint.interfaceName)
             try session.setLink(index: inner.index, LinkChange(name: Pending.sandboxName(hostInterface: endpoint.hostInterface)),

@@ -132,9 +132,9 @@ public final class NetworkController: Sendable {
         }
     }
 
-    /// Deletes every pending link of the host namespace now (one RTM_DELLINK by group).
+    /// Deletes every link Berth unplugged in the host namespace now (`Pending.sweep`).
     func sweepPending() throws(NetlinkError) {
-        do { try hostSession.deleteLinks(group: Pending.group) } catch where error.code == .notFound {}
+        try Pending.sweep(hostSession)
     }
 
     /// After an unplug: the background reclaimer deletes it; without one it waits for the next

@@ -1,3 +1,4 @@
+@_spi(BerthInternal) import BerthFirewall
 @_spi(BerthInternal) import BerthNamespace
 @_spi(BerthInternal) import BerthNetlink
 
@@ -12,6 +13,43 @@ package enum Pending {
     /// Prefix of the names pending links are renamed to (bridges; sandbox ends of endpoints in a
     /// sandbox Berth did not create, so their `ethN` is free).
     package static let namePrefix = "berthrm"
+
+    /// True for a link Berth unplugged: in the pending group *and* of Berth's shapes — a host end
+    /// `veth<7 hex>`, a bridge renamed `berthrm<8 hex>`, or a `br-<12 hex>` bridge whose rename a
+    /// crash cut short. A link of someone else's that happens to be in the group is not Berth's
+    /// and is never deleted (new-user trial).
+    package static func isUnplugged(_ link: Link) -> Bool {
+        guard link.group == group else { return false }
+        switch link.kind {
+        case "veth": return BerthNames.isBerthVeth(link.name)
+        case "bridge": return isPendingBridgeName(link.name) || BerthNames.isBerthBridge(link.name)
+        default: return false
+        }
+    }
+
+    /// `berthrm` + 8 lowercase hex.
+    static func isPendingBridgeName(_ name: String) -> Bool {
+        let tail = name.utf8.dropFirst(namePrefix.utf8.count)
+        return name.hasPrefix(namePrefix) && tail.count == 8
+            && tail.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
+    /// Deletes every unplugged link of `session`'s namespace: one RTM_DELLINK by group when the
+    /// group holds only Berth's links (one grace period for all of them), else Berth's one by one
+    /// by index, so a foreign link in the group stays.
+    /// - Throws: `NetlinkError` from the dump or a deletion (a link already gone is fine).
+    package static func sweep(_ session: NetlinkSession) throws(NetlinkError) {
+        let inGroup = try session.links().filter { $0.group == group }
+        let ours = inGroup.filter(isUnplugged)
+        if ours.isEmpty { return }
+        if ours.count == inGroup.count {
+            do { try session.deleteLinks(group: group) } catch where error.code == .notFound {}
+            return
+        }
+        for link in ours {
+            do { try session.deleteLink(index: link.index) } catch where error.code == .notFound {}
+        }
+    }
 
     /// A pending bridge name: `berthrm` + 8 random hex (15 bytes).
     static func bridgeName() -> String { namePrefix + RandomID.hex(8) }
@@ -31,8 +69,7 @@ final class Reclaimer: Sendable {
     init(host: NetworkNamespace) {
         worker = CoalescingWorker { () -> (any Error)? in
             do throws(NetlinkError) {
-                try NetlinkSession.route(in: host).deleteLinks(group: Pending.group)
-            } catch where error.code == .notFound {
+                try Pending.sweep(NetlinkSession.route(in: host))
             } catch {
                 return error
             }

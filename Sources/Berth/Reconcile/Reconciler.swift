@@ -32,7 +32,7 @@ struct ReconcileView {
     /// `links` as the later steps see them: without the links an earlier step removes and
     /// without pending ones (deleted with their group), masters among them cleared.
     func visible(_ links: [Link]) -> [Link] {
-        links.filter { !goneLinks.contains($0.index) && $0.group != Pending.group }.map { link in
+        links.filter { !goneLinks.contains($0.index) && !Pending.isUnplugged($0) }.map { link in
             var link = link
             if let master = link.masterIndex, goneLinks.contains(master) { link.masterIndex = nil }
             return link
@@ -212,7 +212,7 @@ extension NetworkController {
     /// group (a crash point); a dry run notes them as gone for the later steps. Neither reports
     /// them.
     private func reclaimPending(_ dry: Bool, into view: inout ReconcileView, operation op: OperationName) throws {
-        let pending = try hostSession.links().filter { $0.group == Pending.group }
+        let pending = try hostSession.links().filter(Pending.isUnplugged)
         if pending.isEmpty { return }
         view.goneLinks.formUnion(pending.map(\.index))
         if dry { return }
