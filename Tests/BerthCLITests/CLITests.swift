@@ -92,6 +92,7 @@ struct CLIEndToEndTests {
         // Error classes.
         #expect(try berth("network", "create", "test1").status == 4)
         #expect(try berth("network", "rm", "nope").status == 3)
+        #expect(try berth("network", "rm", "").status == 64)  // as `detach ''` (trial)
         #expect(try berth("network", "create", "-bad").status == 64)
         #expect(try berth("network", "rm", "test1").status == 4)
         let dup = try berth("network", "create", "test1")

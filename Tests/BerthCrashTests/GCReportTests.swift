@@ -206,6 +206,9 @@ struct GCReportTests {
             #expect(killed.status == 86, "rm step \(step): \(killed.stderr)")
             let marked = try #require(try Consistency.records(lab.stateDirectory).networks.first { $0.name == "n1" })
             #expect(marked.inDelete, "step \(step): the record is marked before the first kernel step")
+            // Hidden while its removal is pending, as libnetwork hides an inDelete network (trial).
+            #expect(!(try ok(lab, ["--json", "network", "ls"]).stdout.contains("\"n1\"")))
+            #expect(try lab.berth(["network", "inspect", "n1"]).status == 3)
             let real = try predicted(lab, "\(backend) rm killed after step \(step)")
             #expect(real.removed.contains(Item(kind: "network", name: "n1", reason: "its removal was interrupted")), "\(real.removed)")
             #expect(try Consistency.records(lab.stateDirectory).networks.allSatisfy { $0.name != "n1" })
@@ -251,5 +254,18 @@ struct GCReportTests {
             _ = try ok(lab, ["network", "create", "n1"])
         }
         #expect(steps >= 6)
+    }
+
+    /// Trial: `gc --valid-endpoints zz` took a typo as an unknown ID and would have released every
+    /// endpoint; a malformed entry is refused and nothing changes.
+    @Test func malformedValidEndpointIsRefused() throws {
+        let lab = try CrashLab(backend: "iptables")
+        _ = try ok(lab, ["network", "create", "n1"])
+        _ = try ok(lab, ["attach", "--create", "n1", "c1"])
+        for args in [["gc", "--valid-endpoints", "zz"], ["gc", "--dry-run", "--valid-endpoints", "abc,x y"]] {
+            let r = try lab.berth(args)
+            #expect(r.status == 64 && r.stderr.contains("lowercase hex"), "\(args): \(r.stderr)")
+        }
+        #expect(try Consistency.records(lab.stateDirectory).endpoints.count == 1)
     }
 }

@@ -49,9 +49,7 @@ extension NetworkController {
     @discardableResult
     public func detach(endpoint id: String) throws(BerthError) -> Bool {
         let op = OperationName.detach
-        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
-            throw BerthError(.invalidArgument, operation: op, object: "'\(id)'", detail: "an endpoint ID is 1–64 lowercase hex characters")
-        }
+        try Self.checkEndpointID(id, operation: op)
         return try mutate(op, id) { store throws -> Bool in
             let state = try store.load()
             let matches = state.endpoints.values.filter { $0.id == id || $0.id.hasPrefix(id) }
@@ -64,6 +62,15 @@ extension NetworkController {
             let errors = releaseEndpoint(endpoint, store: store, operation: op)
             if !errors.isEmpty { throw BerthError(.multiple, operation: op, object: endpoint.id, errors: errors) }
             return true
+        }
+    }
+
+    /// The one check of an endpoint ID or ID prefix given by a caller: 1–64 lowercase hex
+    /// characters (Docker's IDs are 64), so a typo is refused instead of matching nothing.
+    /// - Throws: `.invalidArgument` naming `operation` and the ID.
+    static func checkEndpointID(_ id: String, operation: OperationName) throws(BerthError) {
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            throw BerthError(.invalidArgument, operation: operation, object: "'\(id)'", detail: "an endpoint ID is 1–64 lowercase hex characters")
         }
     }
 

@@ -15,7 +15,8 @@ extension NetworkController {
     ///     one the same call without `dryRun` returns (same items, same order).
     /// - Returns: what was (or would be) removed and repaired.
     /// - Throws: `BerthError` `.state`, `.stateConflict`, `.permissionDenied`, `.system`;
-    ///   `.endpointNotFound` when an entry is a prefix of several endpoint IDs (nothing changed).
+    ///   `.endpointNotFound` when an entry is a prefix of several endpoint IDs, `.invalidArgument`
+    ///   when an entry is not 1–64 lowercase hex characters (nothing changed in either case).
     @discardableResult
     public func gc(validEndpoints: [String]? = nil, dryRun: Bool = false) throws(BerthError) -> GCReport {
         let op = OperationName.gc
@@ -39,7 +40,9 @@ extension NetworkController {
 
     /// The entries of `validEndpoints` that match no recorded endpoint (neither a full ID nor a
     /// prefix of one), for a caller that wants to say so; reads only.
+    /// - Throws: `.invalidArgument` for an entry that is not an endpoint ID (`checkEndpointID`).
     public func unmatchedEndpoints(_ validEndpoints: [String]) throws(BerthError) -> [String] {
+        for entry in validEndpoints where !entry.isEmpty { try Self.checkEndpointID(entry, operation: .gc) }
         let ids = try read(.gc, configuration.stateDirectory) { store in Array(try store.load().endpoints.keys) }
         return validEndpoints.filter { entry in !ids.contains { $0.hasPrefix(entry) } }
     }
@@ -49,6 +52,7 @@ extension NetworkController {
     /// would be a guess).
     static func endpointIDs(matching entry: String, in ids: [String], operation: OperationName) throws(BerthError) -> [String] {
         if entry.isEmpty { return [] }
+        try checkEndpointID(entry, operation: operation)
         if ids.contains(entry) { return [entry] }
         let matches = ids.filter { $0.hasPrefix(entry) }
         if matches.count > 1 {

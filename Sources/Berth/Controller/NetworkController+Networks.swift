@@ -191,7 +191,7 @@ extension NetworkController {
     /// Every network, oldest first (`docker network ls`).
     public func networks() throws(BerthError) -> [Network] {
         try read(.listNetworks, "all") { store in
-            try store.load().networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+            try store.load().networks.values.filter { !$0.inDelete }.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
         }
     }
 

@@ -335,9 +335,7 @@ public final class NetworkController: Sendable {
     /// the oracle on docker0 and every br-*); nothing when the kernel has no IPv6 for the link.
     /// - Throws: `NetlinkError` from the write (e.g. a read-only /proc/sys).
     static func refuseRouterAdvertisements(on bridge: String, in host: NetworkNamespace) throws {
-        let key = Sysctl.interfaceKey("ipv6", bridge, "accept_ra")
-        guard (try? Sysctl.read(key, in: host)) != nil else { return }
-        try Sysctl.write(key, "0", in: host)
+        try Sysctl.writeWherePresent([Sysctl.interfaceKey("ipv6", bridge, "accept_ra")], "0", in: host)
     }
 
     /// Turns IPv6 off in a sandbox as Docker 20.10 does (oracle: `disable_ipv6=1` on all, default,
@@ -371,10 +369,16 @@ public final class NetworkController: Sendable {
     }
 
     /// Finds a network by exact name, exact ID, or unique ID prefix (as Docker resolves).
+    /// A network whose removal is under way or was interrupted (`inDelete`) is not found, as
+    /// libnetwork hides it; the next change finishes its removal. An empty name is refused.
     func resolve(_ nameOrID: String, in state: StateSnapshot, operation: OperationName) throws(BerthError) -> Network {
-        if let n = state.networks.values.first(where: { $0.name == nameOrID }) { return n }
-        if let n = state.networks[nameOrID] { return n }
-        let matches = nameOrID.isEmpty ? [] : state.networks.values.filter { $0.id.hasPrefix(nameOrID) }
+        if nameOrID.isEmpty {
+            throw BerthError(.invalidArgument, operation: operation, object: "''", detail: "a network name or ID is needed")
+        }
+        let live = state.networks.values.filter { !$0.inDelete }
+        if let n = live.first(where: { $0.name == nameOrID }) { return n }
+        if let n = state.networks[nameOrID], !n.inDelete { return n }
+        let matches = live.filter { $0.id.hasPrefix(nameOrID) }
         if matches.count == 1, let n = matches.first { return n }
         throw BerthError(.networkNotFound, operation: operation, object: "'\(nameOrID)'",
                          detail: matches.count > 1 ? "ambiguous network ID prefix '\(nameOrID)'" : "network '\(nameOrID)' not found")
