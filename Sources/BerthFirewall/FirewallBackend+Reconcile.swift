@@ -17,13 +17,17 @@
 package enum BerthNames {
     package static func isBerthBridge(_ name: String) -> Bool {
         if name == "docker0" { return true }
-        return name.count == 15 && name.hasPrefix("br-") && name.dropFirst(3).allSatisfy(isHex)
+        return name.count == 15 && name.hasPrefix("br-") && isLowerHex(name.dropFirst(3))
     }
 
     /// `veth` + 7 lowercase hex: the names Berth (and Docker) give host ends.
     package static func isBerthVeth(_ name: String) -> Bool {
-        name.count == 11 && name.hasPrefix("veth") && name.dropFirst(4).allSatisfy(isHex)
+        name.count == 11 && name.hasPrefix("veth") && isLowerHex(name.dropFirst(4))
     }
 
     static func isHex(_ c: Character) -> Bool { ("0"..."9").contains(c) || ("a"..."f").contains(c) }
+
+    /// True when `text` is only lowercase hex digits (Docker's IDs and the hex of Berth's names);
+    /// true for an empty text, so callers check the length they need.
+    package static func isLowerHex(_ text: some StringProtocol) -> Bool { text.allSatisfy(isHex) }
 }

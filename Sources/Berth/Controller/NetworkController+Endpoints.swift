@@ -69,7 +69,7 @@ extension NetworkController {
     /// characters (Docker's IDs are 64), so a typo is refused instead of matching nothing.
     /// - Throws: `.invalidArgument` naming `operation` and the ID.
     static func checkEndpointID(_ id: String, operation: OperationName) throws(BerthError) {
-        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+        guard (1...64).contains(id.count), BerthNames.isLowerHex(id) else {
             throw BerthError(.invalidArgument, operation: operation, object: "'\(id)'", detail: "an endpoint ID is 1–64 lowercase hex characters")
         }
     }
@@ -175,7 +175,7 @@ extension NetworkController {
     /// Unplugs an endpoint without waiting for the kernel (issue 11): the host end leaves its
     /// bridge, goes down and joins the pending link group in one RTM_NEWLINK (no grace period),
     /// so the endpoint is unreachable at once; in a sandbox that stays, the sandbox end loses its
-    /// IPv4 addresses, goes down and is renamed `berthrm<7 hex>` so its `ethN` is free. The pair is deleted later with the
+    /// address (the recorded one: no dump), goes down and is renamed `berthrm<7 hex>` so its `ethN` is free. The pair is deleted later with the
     /// pending group (or with the sandbox, when Berth deletes it).
     func unplug(_ endpoint: Endpoint, sandboxGoes: Bool, operation op: OperationName) -> [BerthError] {
         var errors: [BerthError] = []
@@ -196,9 +196,8 @@ extension NetworkController {
             let inner = try session.link(named: endpoint.interfaceName)
             // Its address and local route go now, as with Docker's disconnect (new-user trial: the
             // sandbox could still reach its old address until the reclaim).
-            for address in try session.addresses(family: RTNL.AF_INET, linkIndex: inner.index) {
-                do { try session.deleteAddress(address) } catch where error.code == .notFound {}
-            }
+            let address = InterfaceAddress(address: .v4(endpoint.address), prefixLength: endpoint.prefixLength, linkIndex: inner.index)
+            do { try session.deleteAddress(address) } catch where error.code == .notFound {}
             try session.setLink(index: inner.index, LinkChange(up: false, group: Pending.group), operation: .unplug,
                                 object: endpoint.interfaceName)
             try session.setLink(index: inner.index, LinkChange(name: Pending.sandboxName(hostInterface: endpoint.hostInterface)),

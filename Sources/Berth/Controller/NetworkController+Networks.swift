@@ -261,7 +261,7 @@ extension NetworkController {
                 errors.append(BerthError.wrap(error, operation: .deleteBridge, object: network.bridge))
             }
         } else if network.ownsBridge {
-            errors += unplug(bridge: network.bridge, operation: op)
+            errors += unplug(bridge: network, operation: op)
         }
         if errors.isEmpty {
             try store.removeNetwork(network.id)
@@ -271,17 +271,17 @@ extension NetworkController {
         return errors
     }
 
-    /// Unplug now, reclaim later (issue 11): the bridge loses its IPv4 addresses, goes down and
+    /// Unplug now, reclaim later (issue 11): the bridge loses its gateway address, goes down and
     /// joins the pending group, then is renamed `berthrm<8 hex>` so its name is free at once; it
     /// is deleted with the pending group. A kill between the two leaves a pending `br-…`, which
     /// the next reconciliation deletes with the group before it finishes the `inDelete` record.
-    private func unplug(bridge: String, operation op: OperationName) -> [BerthError] {
+    private func unplug(bridge network: Network, operation op: OperationName) -> [BerthError] {
+        let bridge = network.bridge
         do {
             let link = try hostSession.link(named: bridge)
             // The gateway address and its local route go now (a new network may take the subnet at once).
-            for address in try hostSession.addresses(family: RTNL.AF_INET, linkIndex: link.index) {
-                do { try hostSession.deleteAddress(address) } catch where error.code == .notFound {}
-            }
+            let gateway = InterfaceAddress(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength, linkIndex: link.index)
+            do { try hostSession.deleteAddress(gateway) } catch where error.code == .notFound {}
             try hostSession.setLink(index: link.index, LinkChange(up: false, group: Pending.group), operation: .unplug, object: bridge)
             try hostSession.setLink(index: link.index, LinkChange(name: Pending.bridgeName()), operation: .renameLink, object: bridge)
             CrashPoint.step(op)

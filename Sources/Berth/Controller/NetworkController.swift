@@ -119,9 +119,10 @@ public final class NetworkController: Sendable {
 
     deinit { reclaimer?.stop() }
 
-    /// Waits until nothing unplugged is pending any more: every link of the pending group in the
-    /// host namespace (this controller's and those other processes left) is deleted, in one
-    /// `RTM_DELLINK` by link group. Returns at once when nothing is pending.
+    /// Waits until nothing unplugged is pending any more: every link Berth unplugged in the host
+    /// namespace (this controller's and those other processes left; `Pending.isUnplugged`) is
+    /// deleted, in one `RTM_DELLINK` by link group when the group holds nothing else. Returns at
+    /// once when nothing is pending.
     /// - Throws: `BerthError` `.system` when the kernel refuses the deletion.
     public func drain() throws(BerthError) {
         do {

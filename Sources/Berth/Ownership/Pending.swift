@@ -5,8 +5,9 @@
 /// Unplug now, reclaim later (issue 11). A detached host end, a deleted network's bridge, are
 /// first made harmless at once — off their bridge, down, in link group `Pending.group`, a bridge
 /// renamed to `berthrm<8 hex>` so its name is free — and deleted later in one batch
-/// (`RTM_DELLINK` by group: one RCU grace period for all of them). The group is the kernel-side
-/// mark the reconciler sweeps (a pending link is never recorded, so it is never a conflict).
+/// (`RTM_DELLINK` by group: one RCU grace period for all of them). The group together with
+/// Berth's naming (`isUnplugged`) is the kernel-side mark the reconciler sweeps (a pending link is
+/// never recorded, so it is never a conflict).
 package enum Pending {
     /// IFLA_GROUP of links waiting for deletion ("bert").
     package static let group: UInt32 = 0x6265_7274
@@ -29,9 +30,8 @@ package enum Pending {
 
     /// `berthrm` + 8 lowercase hex.
     static func isPendingBridgeName(_ name: String) -> Bool {
-        let tail = name.utf8.dropFirst(namePrefix.utf8.count)
-        return name.hasPrefix(namePrefix) && tail.count == 8
-            && tail.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        let tail = name.dropFirst(namePrefix.count)
+        return name.hasPrefix(namePrefix) && tail.count == 8 && BerthNames.isLowerHex(tail)
     }
 
     /// Deletes every unplugged link of `session`'s namespace: one RTM_DELLINK by group when the
@@ -60,7 +60,7 @@ package enum Pending {
 }
 
 /// The background reclaimer of one controller: a thread (`CoalescingWorker`, namespace layer)
-/// that deletes every pending link of the host namespace by link group whenever something was
+/// that deletes the unplugged links of the host namespace (`Pending.sweep`) whenever something was
 /// unplugged, so no caller waits for the kernel's grace period. `drain()` waits until
 /// everything asked for so far is gone.
 final class Reclaimer: Sendable {
