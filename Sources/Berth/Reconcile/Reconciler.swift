@@ -190,7 +190,17 @@ extension NetworkController {
 
     /// Temp files of record writes killed between write and rename (`.<id>.json.<pid>.tmp`):
     /// under the exclusive lock no writer is alive, so every one is stale.
+    /// Temp files of killed writes, and endpoint records a machine crash cut short.
     private func removeTempFiles(_ store: StateStore, _ options: ReconcileOptions, into report: inout GCReport) throws {
+        for name in try store.load().unreadableEndpoints {
+            report.removed.append(.init(kind: "record", name: "endpoints/\(name)", reason: "does not decode (cut short by a machine crash)"))
+            if options.dryRun { continue }
+            let path = "\(store.directory)/endpoints/\(name)"
+            if unlink(path) != 0, case let err = Errno.current, err.rawValue != ENOENT {
+                throw BerthError(.state, errno: err, operation: options.operation, object: path, detail: "cannot remove an unreadable record")
+            }
+            CrashPoint.step(options.operation)
+        }
         // The directory itself too: host.json, the firewall stamp.
         for sub in ["networks", "endpoints", "intents", ""] {
             let dir = sub.isEmpty ? store.directory : "\(store.directory)/\(sub)"
