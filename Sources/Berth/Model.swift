@@ -214,14 +214,19 @@ public struct AttachOptions: Sendable, Equatable {
     public var address: String?
     /// `--mac-address`; 02:42 + the IPv4 bytes when nil.
     public var mac: String?
-    /// `-p`: published ports.
+    /// Exact bindings to publish (a single port or a run; host port 0: an ephemeral port).
     public var ports: [PortMapping]
+    /// `-p` requests (`PortSpec`: ranges, a host range to one container port, ephemeral ports),
+    /// resolved after `ports`. Every host port (protocol, host address) is published once across
+    /// all endpoints: an overlap is `.portAllocated` and changes nothing.
+    public var publish: [PortSpec]
     /// The process the sandbox lives for (`berth run` passes itself): once it is gone, any open
     /// of the state directory releases the endpoint (and removes a sandbox Berth created).
     public var owner: ProcessOwner?
 
     public init(interfaceName: String? = nil, address: String? = nil, mac: String? = nil, ports: [PortMapping] = [],
-                owner: ProcessOwner? = nil) {
+                publish: [PortSpec] = [], owner: ProcessOwner? = nil) {
+        self.publish = publish
         self.owner = owner
         self.interfaceName = interfaceName
         self.address = address

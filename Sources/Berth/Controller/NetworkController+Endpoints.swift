@@ -31,8 +31,8 @@ extension NetworkController {
             }
             return m
         }
-        for p in options.ports where p.hostPort == 0 || p.containerPort == 0 {
-            throw BerthError(.invalidArgument, operation: op, object: network, detail: "port \(p.hostPort):\(p.containerPort) is outside 1–65535")
+        for spec in options.ports.map(PortSpec.init) + options.publish {
+            try spec.check(operation: op, object: network)
         }
         return (address, mac)
     }

@@ -149,14 +149,16 @@ enum DockerRules {
     /// -A DOCKER -d CIP/32 ! -i br -o br -p tcp -m tcp --dport CPORT -j ACCEPT
     /// -t nat -A POSTROUTING -s CIP/32 -d CIP/32 -p tcp -m tcp --dport CPORT -j MASQUERADE
     /// ```
-    /// Duplicates (two host ports on one container port) appear once. With `endpoint.hairpin`
+    /// A run of ports (`count > 1`) is rendered as Docker 20.10 renders a range: one set of the
+    /// three rules per port, highest port first (oracle: `-p 8000-8002:8000-8002`; SCTP is
+    /// `-p sctp -m sctp`). Duplicates (two host ports on one container port) appear once. With `endpoint.hairpin`
     /// the DNAT rule has no `! -i br` (Docker's `--userland-proxy=false`).
     static func ports(_ endpoint: EndpointPorts) -> [IptablesRule] {
         let br = endpoint.bridge
         let cip = endpoint.address.description
         var seen = Set<IptablesRule>()
         var rules: [IptablesRule] = []
-        for port in endpoint.ports {
+        for port in endpoint.ports.flatMap(\.singles) {
             let p = port.proto.rawValue
             var dest = ""
             if let hostIP = port.hostIP, hostIP.value != 0 { dest = "-d \(hostIP)/32 " }

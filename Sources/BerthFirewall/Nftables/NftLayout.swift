@@ -222,7 +222,10 @@ struct NftLayout: Sendable {
         return rules
     }
 
-    /// An endpoint's rules, per published port (duplicates dropped):
+    /// An endpoint's rules, per published binding (duplicates dropped); a run of ports
+    /// (`-p 8000-8009:9000-9009`) is one rule of each kind, with nft's range match
+    /// (`tcp dport 8000-8009`) and one DNAT for the run (`NftRuleBuilder.dnat(to:hostPort:containerPort:count:)`),
+    /// so the number of rules does not grow with the number of ports:
     /// ```
     /// chain published    { iifname != "BR" [ip daddr HOSTIP] tcp dport HOSTPORT dnat to IP:PORT }
     /// chain fwd-ports-BR { iifname != "BR" ip daddr IP tcp dport PORT accept }
@@ -235,23 +238,28 @@ struct NftLayout: Sendable {
     static func endpointRules(_ e: EndpointPorts) -> [NftRule] {
         let owner = endpointOwner(e)
         var rules: [NftRule] = []
-        for p in e.ports {
+        // A shifted run no offset mapping can express (rare: NftRuleBuilder.shiftedRange) is split into single ports.
+        let runs = e.ports.flatMap { p in
+            p.count <= 1 || p.hostPort == p.containerPort
+                || NftRuleBuilder.shiftedRange(hostPort: p.hostPort, containerPort: p.containerPort, count: p.count) != nil ? [p] : p.singles
+        }
+        for p in runs {
             var b = NftRuleBuilder()
             if !e.hairpin { b.iifname(e.bridge, equal: false) }
             if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
-            b.destinationPort(p.proto, p.hostPort)
-            b.dnat(to: e.address, port: p.containerPort)
+            b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
+            b.dnat(to: e.address, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count)
             rules.append(b.rule(chain: publishedChain, owner: owner))
         }
-        for p in e.ports {
+        for p in runs {
             var b = NftRuleBuilder()
             b.iifname(e.bridge, equal: false)
             b.ip(source: false, e.address)
-            b.destinationPort(p.proto, p.containerPort)
+            b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
             b.verdict(.accept)
             rules.append(b.rule(chain: forwardPorts(e.bridge), owner: owner))
         }
-        for p in e.ports {
+        for p in runs {
             var b = NftRuleBuilder()
             // Hairpin: matched on the output bridge in the base chain, because a packet that
             // br_netfilter DNATs back out of the bridge reaches postrouting without an input
@@ -259,7 +267,7 @@ struct NftLayout: Sendable {
             if e.hairpin { b.oifname(e.bridge) }
             b.ip(source: true, e.address)
             b.ip(source: false, e.address)
-            b.destinationPort(p.proto, p.containerPort)
+            b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
             b.masquerade()
             rules.append(b.rule(chain: e.hairpin ? "postrouting" : nat(e.bridge), owner: owner))
         }
