@@ -31,7 +31,8 @@
  * JSON shapes (snake_case keys; keys of unset optional values are absent)
  * ----------------------------------------------------------------------
  * network:  {"id","name","bridge","subnet":"a.b.c.d/n","gateway","ip_range","mtu","is_internal",
- *            "icc","masquerade","hairpin","labels":{},"bridge_mac","created","is_default","owns_bridge",
+ *            "icc","masquerade","hairpin","isolated","loopback_local",
+ *            "direct_routing","trusted_interfaces":[],"labels":{},"bridge_mac","created","is_default","owns_bridge",
  *            "subnet_configured","in_delete"}
  *           (in_delete: a removal was interrupted; the next change or berth_reconcile finishes it)
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)

@@ -31,9 +31,16 @@
     /// `net.ipv4.conf.BR.route_localnet` is set to 1 (the façade does both).
     /// Not applicable to internal networks' rules (Docker renders none of them there).
     public var hairpin: Bool
+    /// Direct routing protection (`DirectRoutingProtection`); `.off` is Docker 20.10. Not
+    /// applicable to internal networks (nothing enters them).
+    public var directRouting: DirectRoutingProtection = .off
+    /// Host interfaces exempt from `directRouting` (each a valid interface name).
+    public var trustedInterfaces: [String] = []
 
     public init(id: String, bridge: String, subnet: IPv4Subnet, icc: Bool = true, masquerade: Bool = true, isInternal: Bool = false,
-                hairpin: Bool = false) {
+                hairpin: Bool = false, directRouting: DirectRoutingProtection = .off, trustedInterfaces: [String] = []) {
+        self.directRouting = directRouting
+        self.trustedInterfaces = trustedInterfaces
         self.id = id
         self.bridge = bridge
         self.subnet = subnet
@@ -43,9 +50,9 @@
         self.hairpin = hairpin
     }
 
-    private enum CodingKeys: String, CodingKey { case id, bridge, subnet, icc, masquerade, isInternal, hairpin }
+    private enum CodingKeys: String, CodingKey { case id, bridge, subnet, icc, masquerade, isInternal, hairpin, directRouting, trustedInterfaces }
 
-    /// Decodes JSON written before `hairpin` existed as `hairpin == false`.
+    /// Decodes JSON written before `hairpin` (`directRouting`, `trustedInterfaces`) existed as false (`.off`, none).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
@@ -55,6 +62,8 @@
         masquerade = try c.decode(Bool.self, forKey: .masquerade)
         isInternal = try c.decode(Bool.self, forKey: .isInternal)
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
+        directRouting = try c.decodeIfPresent(DirectRoutingProtection.self, forKey: .directRouting) ?? .off
+        trustedInterfaces = try c.decodeIfPresent([String].self, forKey: .trustedInterfaces) ?? []
     }
 }
 
@@ -111,6 +120,9 @@ public struct PortMapping: Sendable, Hashable, Codable {
         }
     }
 
+    /// True when the host address is in 127.0.0.0/8 (a loopback-published port).
+    public var isLoopback: Bool { hostIP.map { $0.value >> 24 == 127 } ?? false }
+
     /// True when both bind an overlapping host port of the same protocol on addresses that clash
     /// (equal, or either is 0.0.0.0): Docker's "port is already allocated".
     public func overlaps(_ other: PortMapping) -> Bool {
@@ -158,9 +170,15 @@ public struct PortMapping: Sendable, Hashable, Codable {
     /// restriction, so the bridge's own sandboxes (and, via the host address, sandboxes of other
     /// hairpin networks) reach the published ports. false is Docker 20.10's default.
     public var hairpin: Bool
+    /// Loopback-published ports stay local (issue 13 hardening, CVE-2020-8558 class): a packet
+    /// to a binding on a 127.0.0.0/8 host address is dropped before NAT unless it arrived on
+    /// `lo`, as Docker 28's raw `PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport N -j DROP`.
+    /// false is Docker 20.10 (a neighbour that routes 127.0.0.1 to the host reaches the port).
+    public var loopbackLocal: Bool = false
 
     public init(endpointID: String, networkID: String, bridge: String, address: IPv4Address, ports: [PortMapping],
-                hairpin: Bool = false) {
+                hairpin: Bool = false, loopbackLocal: Bool = false) {
+        self.loopbackLocal = loopbackLocal
         self.endpointID = endpointID
         self.networkID = networkID
         self.bridge = bridge
@@ -169,9 +187,9 @@ public struct PortMapping: Sendable, Hashable, Codable {
         self.hairpin = hairpin
     }
 
-    private enum CodingKeys: String, CodingKey { case endpointID, networkID, bridge, address, ports, hairpin }
+    private enum CodingKeys: String, CodingKey { case endpointID, networkID, bridge, address, ports, hairpin, loopbackLocal }
 
-    /// Decodes JSON written before `hairpin` existed as `hairpin == false`.
+    /// Decodes JSON written before `hairpin` (`loopbackLocal`) existed as false.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         endpointID = try c.decode(String.self, forKey: .endpointID)
@@ -180,6 +198,7 @@ public struct PortMapping: Sendable, Hashable, Codable {
         address = try c.decode(IPv4Address.self, forKey: .address)
         ports = try c.decode([PortMapping].self, forKey: .ports)
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
+        loopbackLocal = try c.decodeIfPresent(Bool.self, forKey: .loopbackLocal) ?? false
     }
 }
 

@@ -67,7 +67,8 @@ extension NetworkController {
             // One endpoint's bindings are programmed in nat.SortPortMap order (Docker 20.10, oracle).
             let ports = bindings.isEmpty ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
-                                ports: PortMapping.dockerOrder(bindings), hairpin: network.hairpin)
+                                ports: PortMapping.dockerOrder(bindings), hairpin: network.hairpin,
+                                loopbackLocal: network.loopbackLocal)
             // One durable write only where no kernel-side mark would explain a leftover (a
             // namespace has none): a plain attach stays off the fsync path.
             let intent = createdName.map { name in
@@ -114,6 +115,11 @@ extension NetworkController {
                 if network.hairpin {
                     // Docker's LinkSetHairpin(host, true) with userland-proxy=false.
                     try hostSession.setBridgePortHairpin(hostName)
+                    CrashPoint.step(op)
+                }
+                if network.isolated {
+                    // Berth's hardening option: no forwarding between the network's own ports.
+                    try hostSession.setBridgePortIsolated(hostName)
                     CrashPoint.step(op)
                 }
                 try Self.disableIPv6(in: namespace, interface: interfaceName, all: false)

@@ -127,7 +127,8 @@ extension NetworkController {
         if !endpoint.ports.isEmpty {
             let network = state?.networks[endpoint.networkID]
             let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: network?.bridge ?? "",
-                                      address: endpoint.address, ports: endpoint.ports, hairpin: network?.hairpin ?? false)
+                                      address: endpoint.address, ports: endpoint.ports, hairpin: network?.hairpin ?? false,
+                                      loopbackLocal: network?.loopbackLocal ?? false)
             do { try firewall.removePorts(ports) } catch {
                 errors.append(BerthError.wrap(error, operation: .removePorts, object: endpoint.id))
             }

@@ -103,11 +103,23 @@ enum DockerRules {
             ]
             return set
         }
-        set.forwardTop = [
-            IptablesRule(.filter, "FORWARD", "-o \(br) -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
-            IptablesRule(.filter, "FORWARD", "-o \(br) -j \(DockerChain.docker)"),
-            IptablesRule(.filter, "FORWARD", "-i \(br) ! -o \(br) -j ACCEPT"),
-        ]
+        set.forwardTop = [IptablesRule(.filter, "FORWARD", "-o \(br) -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")]
+        // Direct routing protection (Berth hardening, DirectRoutingProtection): trusted
+        // interfaces keep Docker 20.10's path, others lose direct access.
+        if network.directRouting != .off {
+            for t in network.trustedInterfaces {
+                set.forwardTop.append(IptablesRule(.filter, "FORWARD", "-i \(t) -o \(br) -j \(DockerChain.docker)"))
+                set.forwardTop.append(IptablesRule(.filter, "FORWARD", "-i \(t) -o \(br) -j RETURN"))
+            }
+        }
+        if network.directRouting == .strict {
+            set.forwardTop.append(IptablesRule(.filter, "FORWARD", "! -i \(br) -o \(br) -m conntrack ! --ctstate DNAT -j DROP"))
+        }
+        set.forwardTop.append(IptablesRule(.filter, "FORWARD", "-o \(br) -j \(DockerChain.docker)"))
+        if network.directRouting != .off {
+            set.forwardTop.append(IptablesRule(.filter, "FORWARD", "! -i \(br) -o \(br) -j DROP"))
+        }
+        set.forwardTop.append(IptablesRule(.filter, "FORWARD", "-i \(br) ! -o \(br) -j ACCEPT"))
         if network.icc { set.forwardTop.append(iccAccept) } else { set.forwardAppend = [iccDrop] }
         set.isolation1Top = [IptablesRule(.filter, DockerChain.isolation1, "-i \(br) ! -o \(br) -j \(DockerChain.isolation2)")]
         set.isolation2Top = [IptablesRule(.filter, DockerChain.isolation2, "-o \(br) -j DROP")]
@@ -124,17 +136,20 @@ enum DockerRules {
         return set
     }
 
-    /// Every rule any option combination of a network on (`bridge`, `subnet`) can have: what
-    /// removal deletes, so a removal with different options still cleans up completely.
+    /// Every rule any option combination of a network on (`bridge`, `subnet`) can have, trusted
+    /// interfaces aside: what removal deletes (with the network's own rules), so a removal with
+    /// different options still cleans up completely.
     static func allNetworkVariants(bridge: String, subnet: IPv4Subnet) -> [IptablesRule] {
         var seen = Set<IptablesRule>()
         var rules: [IptablesRule] = []
         for isInternal in [false, true] {
             for icc in [true, false] {
                 for hairpin in [false, true] {
-                    let n = NetworkRules(id: "", bridge: bridge, subnet: subnet, icc: icc, masquerade: true, isInternal: isInternal,
-                                         hairpin: hairpin)
-                    for rule in network(n).all where seen.insert(rule).inserted { rules.append(rule) }
+                    for directRouting in DirectRoutingProtection.allCases {
+                        let n = NetworkRules(id: "", bridge: bridge, subnet: subnet, icc: icc, masquerade: true, isInternal: isInternal,
+                                             hairpin: hairpin, directRouting: directRouting)
+                        for rule in network(n).all where seen.insert(rule).inserted { rules.append(rule) }
+                    }
                 }
             }
         }
@@ -172,8 +187,20 @@ enum DockerRules {
                              "-s \(cip)/32 -d \(cip)/32 -p \(p) -m \(p) --dport \(port.containerPort) -j MASQUERADE"),
             ]
             for rule in candidates where seen.insert(rule).inserted { rules.append(rule) }
+            // Loopback-published ports stay local (Berth hardening, Docker 28's raw rule).
+            if endpoint.loopbackLocal, port.isLoopback, let hostIP = port.hostIP {
+                let rule = IptablesRule(.raw, "PREROUTING", "-d \(hostIP)/32 ! -i lo -p \(p) -m \(p) --dport \(port.hostPort) -j DROP")
+                if seen.insert(rule).inserted { rules.append(rule) }
+            }
         }
         return rules
+    }
+
+    /// Whether `spec` in raw PREROUTING is a loopback-local drop (`-d 127.X.Y.Z/32 ! -i lo -p P -m P --dport N -j DROP`).
+    static func isLoopbackDrop(_ spec: String) -> Bool {
+        let t = spec.split(separator: " ")
+        return t.count == 12 && t[0] == "-d" && t[1].hasPrefix("127.") && t[1].hasSuffix("/32") && t[2] == "!" && t[3] == "-i" && t[4] == "lo"
+            && t[5] == "-p" && t[7] == "-m" && t[9] == "--dport" && spec.hasSuffix(" -j DROP")
     }
 
     /// The rules of `endpoint` in both the default and the hairpin variant: what removal deletes,
@@ -181,6 +208,7 @@ enum DockerRules {
     static func allPortVariants(_ endpoint: EndpointPorts) -> [IptablesRule] {
         var variant = endpoint
         variant.hairpin = !endpoint.hairpin
+        variant.loopbackLocal = true
         var seen = Set<IptablesRule>()
         return (ports(endpoint) + ports(variant)).filter { seen.insert($0).inserted }
     }

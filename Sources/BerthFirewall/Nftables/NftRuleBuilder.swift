@@ -85,6 +85,13 @@ struct NftRuleBuilder {
         words.append("ct status dnat")
     }
 
+    /// `ct status & dnat == 0`: the connection was not DNAT'd (reached a container address directly).
+    mutating func ctStatusNotDNAT() {
+        exprs += [.ctStatus, .bitwise(mask: NftRuleBuilder.hostOrder(0x20), xor: NftRuleBuilder.hostOrder(0)),
+                  .cmp(equal: true, data: NftRuleBuilder.hostOrder(0))]
+        words.append("ct status & dnat == 0")
+    }
+
     /// `fib saddr type local` (RTN_LOCAL = 2, host byte order): the source is a local address.
     mutating func fibSaddrLocal() {
         exprs += [.fibSaddrType, .cmp(equal: true, data: NftRuleBuilder.hostOrder(2))]
