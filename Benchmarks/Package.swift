@@ -75,6 +75,14 @@ let package = Package(
                 .product(name: "Berth", package: "berth-root"),
             ]
         ),
+        // Issue 13: attach / detach with a 1,000-port range and 32 ports against one port, side by side.
+        .executableTarget(
+            name: "PortsCompare",
+            dependencies: [
+                "AttachKit", "BenchKit",
+                .product(name: "Berth", package: "berth-root"),
+            ]
+        ),
         // The in-process Berth library contestant of compare-peers.sh.
         .executableTarget(
             name: "BerthProbe",

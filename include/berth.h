@@ -31,7 +31,8 @@
  * JSON shapes (snake_case keys; keys of unset optional values are absent)
  * ----------------------------------------------------------------------
  * network:  {"id","name","bridge","subnet":"a.b.c.d/n","gateway","ip_range","mtu","is_internal",
- *            "icc","masquerade","hairpin","labels":{},"bridge_mac","created","is_default","owns_bridge",
+ *            "icc","masquerade","hairpin","isolated","loopback_local",
+ *            "direct_routing","trusted_interfaces":[],"labels":{},"bridge_mac","created","is_default","owns_bridge",
  *            "subnet_configured","in_delete"}
  *           (in_delete: a removal was interrupted; the next change or berth_reconcile finishes it)
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)
@@ -40,7 +41,8 @@
  *            "prefix_length","cidr","gateway","mac","ports":[port, ...],"sequence","owner":owner}
  *            (sequence: attach order; owner: only for the sandbox of a `berth run`)
  * owner:    {"pid","start_time"}   (start_time: field 22 of /proc/PID/stat, clock ticks after boot)
- * port:     {"proto","host_ip","host_port","container_port"}
+ * port:     {"proto","host_ip","host_port","container_port","count"}
+ *            (count consecutive ports: host_port+i goes to container_port+i; 1 for one port)
  * Every field of Berth's own records (the state directory's networks/<id>.json and
  * endpoints/<id>.json, camelCase there) is in these objects under its snake_case name;
  * scripts/test-c-abi.sh checks both that and these lists against what the calls return.
@@ -377,6 +379,13 @@ berth_status berth_network_inspect(berth_controller *BERTH_REQUIRED controller,
  *                      {"interface":"eth0", "ip":"10.1.0.5", "mac":"02:42:0a:01:00:05",
  *                       "ports":[{"host_port":8080, "container_port":80, "proto":"tcp",
  *                                 "host_ip":"0.0.0.0"}],
+ *                      a port is Docker's -p: "proto" tcp (default), udp or sctp; optional
+ *                      "host_port_end" / "container_port_end" for ranges (equal lengths, or a
+ *                      host range to one container port: its first free port); "host_port"
+ *                      absent or 0: a free port of the host's ip_local_port_range. Reversed
+ *                      ranges, port 0 in a container port, > 65535 and other protocols are
+ *                      BERTH_ERR_INVALID_ARGUMENT; a host port already published (ranges
+ *                      included) is BERTH_ERR_PORT_ALLOCATED; either way nothing changes.
  *                       "create_sandbox":true}
  *                      "create_sandbox": the named `sandbox` does not exist yet; Berth creates it
  *                      (like `ip netns add`) and deletes it on detach.

@@ -9,6 +9,8 @@
 #                                       (the test process) is gone, whatever killed it.
 #   oracle-dockerd.sh stop DIR          removes its containers, stops it, removes its cgroups
 #
+# BERTH_ORACLE_DOCKERD_ARGS: extra dockerd arguments, split on spaces (e.g. --userland-proxy=false).
+#
 # Safety: refuses to run in the machine's own network namespace (BERTH_HOST_NETNS, recorded by
 # scripts/test.sh before unshare), or when NETNS is that namespace. dockerd gets a private /run
 # (tmpfs) and /proc, its own cgroup parent (berth-oracle-<pid>), and dies with its launcher
@@ -46,7 +48,7 @@ start)
       exec "$@"' sh "$dir" \
     "$DOCKERD" --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
       -H "unix://$dir/docker.sock" --config-file "$dir/daemon.json" \
-      --cgroup-parent "berth-oracle-$$" --exec-opt native.cgroupdriver=cgroupfs \
+      --cgroup-parent "berth-oracle-$$" --exec-opt native.cgroupdriver=cgroupfs ${BERTH_ORACLE_DOCKERD_ARGS:-} \
     > "$dir/dockerd.log" 2>&1 < /dev/null &
   launcher=$!
   echo "$launcher" > "$dir/launcher.pid"

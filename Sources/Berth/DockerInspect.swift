@@ -78,6 +78,10 @@ public struct DockerNetworkInspect: Encodable, Sendable {
             if !n.masquerade { opts["com.docker.network.bridge.enable_ip_masquerade"] = "false" }
             if let mtu = n.mtu { opts["com.docker.network.driver.mtu"] = String(mtu) }
             if n.hairpin { opts["com.docker.network.bridge.hairpin"] = "true" }
+            if n.isolated { opts["com.docker.network.bridge.isolated"] = "true" }
+            if n.loopbackLocal { opts["com.docker.network.bridge.loopback_local"] = "true" }
+            if n.directRouting != .off { opts["com.docker.network.bridge.direct_routing"] = n.directRouting.rawValue }
+            if !n.trustedInterfaces.isEmpty { opts["com.docker.network.bridge.trusted_interfaces"] = n.trustedInterfaces.joined(separator: ",") }
         }
         options = opts
         labels = n.labels

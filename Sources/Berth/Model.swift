@@ -47,18 +47,35 @@ public struct Network: Sendable, Codable, Equatable {
     /// first kernel step, as libnetwork's `inDelete`): a removal interrupted by a crash is finished
     /// by the next reconcile, not undone. Records written before this field existed decode as false.
     public var inDelete: Bool = false
+    /// `-o com.docker.network.bridge.isolated=true` (Berth's own key; issue 13 hardening): the host
+    /// end of every endpoint is an isolated bridge port (`bridge link set dev VETH isolated on`),
+    /// so sandboxes of this network reach the gateway, the host and the outside but not each
+    /// other (the kernel forwards nothing from one isolated port to another; icc on or off).
+    /// Docker 20.10 has no such option. Records written before this field existed decode as false.
+    public var isolated: Bool = false
+    /// `-o com.docker.network.bridge.loopback_local=true` (Berth's own key; hardening): ports of
+    /// this network's endpoints published on a 127.0.0.0/8 host address accept packets only from
+    /// `lo` (`EndpointPorts.loopbackLocal`, Docker 28's raw PREROUTING drop). Records written
+    /// before this field existed decode as false (Docker 20.10).
+    public var loopbackLocal: Bool = false
+    /// `-o com.docker.network.bridge.direct_routing=off|unpublished|strict` (Berth's own key;
+    /// hardening): `DirectRoutingProtection`. Records written before this field existed decode as `.off`.
+    public var directRouting: DirectRoutingProtection = .off
+    /// `-o com.docker.network.bridge.trusted_interfaces=IF[,IF...]`: host interfaces exempt from
+    /// `directRouting` (subnet routers, e.g. `wg0`, `tailscale0`).
+    public var trustedInterfaces: [String] = []
 
     /// The firewall description of this network.
     package var firewallRules: NetworkRules {
         NetworkRules(id: id, bridge: bridge, subnet: subnet.canonical, icc: icc, masquerade: masquerade, isInternal: isInternal,
-                     hairpin: hairpin)
+                     hairpin: hairpin, directRouting: directRouting, trustedInterfaces: trustedInterfaces)
     }
 }
 
 extension Network {
     private enum CodingKeys: String, CodingKey {
         case id, name, bridge, subnet, gateway, ipRange, mtu, isInternal, icc, masquerade, labels, bridgeMAC, created, isDefault,
-             ownsBridge, hairpin, subnetConfigured, inDelete
+             ownsBridge, hairpin, subnetConfigured, inDelete, isolated, loopbackLocal, directRouting, trustedInterfaces
     }
 
     /// Decodes a record; `hairpin` defaults to false when absent (older records).
@@ -82,6 +99,10 @@ extension Network {
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
         subnetConfigured = try c.decodeIfPresent(Bool.self, forKey: .subnetConfigured) ?? true
         inDelete = try c.decodeIfPresent(Bool.self, forKey: .inDelete) ?? false
+        isolated = try c.decodeIfPresent(Bool.self, forKey: .isolated) ?? false
+        loopbackLocal = try c.decodeIfPresent(Bool.self, forKey: .loopbackLocal) ?? false
+        directRouting = try c.decodeIfPresent(DirectRoutingProtection.self, forKey: .directRouting) ?? .off
+        trustedInterfaces = try c.decodeIfPresent([String].self, forKey: .trustedInterfaces) ?? []
     }
 }
 
@@ -148,6 +169,15 @@ public struct NetworkOptions: Sendable, Equatable {
     /// published port through a host address, or a published port of another network through a
     /// host address, needs true (see `Network.hairpin`).
     public var hairpin: Bool
+    /// `-o com.docker.network.bridge.isolated=true|false` (Berth's own key): bridge port isolation
+    /// of every endpoint (see `Network.isolated`). false (default) is Docker 20.10's behaviour.
+    public var isolated: Bool = false
+    /// `-o com.docker.network.bridge.loopback_local=true|false` (Berth's own key): see `Network.loopbackLocal`.
+    public var loopbackLocal: Bool = false
+    /// `-o com.docker.network.bridge.direct_routing=off|unpublished|strict` (Berth's own key): see `Network.directRouting`.
+    public var directRouting: DirectRoutingProtection = .off
+    /// `-o com.docker.network.bridge.trusted_interfaces=IF[,IF...]` (Berth's own key): see `Network.trustedInterfaces`.
+    public var trustedInterfaces: [String] = []
 
     public init(name: String, subnet: String? = nil, gateway: String? = nil, ipRange: String? = nil, bridgeName: String? = nil,
                 mtu: UInt32? = nil, isInternal: Bool = false, icc: Bool = true, masquerade: Bool = true, labels: [String: String] = [:],
@@ -167,7 +197,9 @@ public struct NetworkOptions: Sendable, Equatable {
 
     /// Applies one Docker driver option (`-o key=value`): `com.docker.network.bridge.name`,
     /// `com.docker.network.bridge.enable_icc`, `com.docker.network.bridge.enable_ip_masquerade`,
-    /// `com.docker.network.driver.mtu`, `com.docker.network.bridge.hairpin` (Berth: userland-proxy=false).
+    /// `com.docker.network.driver.mtu`, `com.docker.network.bridge.hairpin` (Berth: userland-proxy=false),
+    /// `com.docker.network.bridge.isolated` (Berth: bridge port isolation), `…loopback_local`,
+    /// `…direct_routing` and `…trusted_interfaces` (Berth: hardening, see `Network`).
     /// - Throws: `BerthError.Code.invalidArgument` for an unknown key or a bad value.
     public mutating func apply(option key: String, value: String) throws(BerthError) {
         func bool() throws(BerthError) -> Bool {
@@ -182,6 +214,18 @@ public struct NetworkOptions: Sendable, Equatable {
         case "com.docker.network.bridge.enable_icc": icc = try bool()
         case "com.docker.network.bridge.enable_ip_masquerade": masquerade = try bool()
         case "com.docker.network.bridge.hairpin": hairpin = try bool()
+        case "com.docker.network.bridge.isolated": isolated = try bool()
+        case "com.docker.network.bridge.loopback_local": loopbackLocal = try bool()
+        case "com.docker.network.bridge.direct_routing":
+            guard let mode = DirectRoutingProtection(rawValue: value.lowercased()) else {
+                throw BerthError(.invalidArgument, operation: .createNetwork, object: name,
+                                 detail: "option \(key) needs off, unpublished or strict, not '\(value)'")
+            }
+            directRouting = mode
+        case "com.docker.network.bridge.trusted_interfaces":
+            let names = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            for n in names { try NetworkController.checkInterfaceName(n, role: "trusted interface", operation: .createNetwork, object: name) }
+            trustedInterfaces = names
         case "com.docker.network.driver.mtu":
             guard let m = UInt32(value), (68...65535).contains(m) else {
                 throw BerthError(.invalidArgument, operation: .createNetwork, object: name, detail: "mtu must be 68–65535, not '\(value)'")
@@ -214,14 +258,19 @@ public struct AttachOptions: Sendable, Equatable {
     public var address: String?
     /// `--mac-address`; 02:42 + the IPv4 bytes when nil.
     public var mac: String?
-    /// `-p`: published ports.
+    /// Exact bindings to publish (a single port or a run; host port 0: an ephemeral port).
     public var ports: [PortMapping]
+    /// `-p` requests (`PortSpec`: ranges, a host range to one container port, ephemeral ports),
+    /// resolved after `ports`. Every host port (protocol, host address) is published once across
+    /// all endpoints: an overlap is `.portAllocated` and changes nothing.
+    public var publish: [PortSpec]
     /// The process the sandbox lives for (`berth run` passes itself): once it is gone, any open
     /// of the state directory releases the endpoint (and removes a sandbox Berth created).
     public var owner: ProcessOwner?
 
     public init(interfaceName: String? = nil, address: String? = nil, mac: String? = nil, ports: [PortMapping] = [],
-                owner: ProcessOwner? = nil) {
+                publish: [PortSpec] = [], owner: ProcessOwner? = nil) {
+        self.publish = publish
         self.owner = owner
         self.interfaceName = interfaceName
         self.address = address

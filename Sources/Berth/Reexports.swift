@@ -8,6 +8,7 @@
 @_exported import struct BerthNetlink.MACAddress
 @_exported import struct BerthNetlink.NetlinkError
 @_exported import struct BerthFirewall.PortMapping
+@_exported import enum BerthFirewall.DirectRoutingProtection
 @_exported import enum BerthFirewall.FirewallBackendKind
 @_exported import struct BerthFirewall.FirewallError
 @_exported import struct BerthNamespace.NamespaceError

@@ -15,23 +15,26 @@ func attachArguments(network: String, sandbox: String?, json: String?) throws(Ca
     options.address = try o.string("ip")
     options.mac = try o.string("mac")
     for (i, item) in try o.array("ports").enumerated() {
-        let p = try JSONOptions(item, allowed: ["host_port", "container_port", "proto", "host_ip"], operation: op, object: network,
-                                context: "ports[\(i)]")
-        guard let hostPort = try p.integer("host_port", in: 1...65535), let containerPort = try p.integer("container_port", in: 1...65535) else {
-            throw CallError.invalid(op, network, "ports[\(i)] needs host_port and container_port")
+        let p = try JSONOptions(item, allowed: ["host_port", "host_port_end", "container_port", "container_port_end", "proto", "host_ip"],
+                                operation: op, object: network, context: "ports[\(i)]")
+        guard let containerPort = try p.integer("container_port", in: 0...Int(Int32.max)) else {
+            throw CallError.invalid(op, network, "ports[\(i)] needs container_port")
         }
-        let proto: PortMapping.TransportProtocol
-        switch try p.string("proto") ?? "tcp" {
-        case "tcp": proto = .tcp
-        case "udp": proto = .udp
-        case let other: throw CallError.invalid(op, network, "ports[\(i)].proto must be tcp or udp, not '\(other)'")
-        }
+        let containerEnd = try p.integer("container_port_end", in: 0...Int(Int32.max)) ?? containerPort
+        let hostPort = try p.integer("host_port", in: 0...Int(Int32.max))
+        let hostEnd = try p.integer("host_port_end", in: 0...Int(Int32.max))
         var hostIP: IPv4Address?
         if let text = try p.string("host_ip") {
             guard let address = IPv4Address(text) else { throw CallError.invalid(op, network, "ports[\(i)].host_ip '\(text)' is not an IPv4 address") }
             hostIP = address
         }
-        options.ports.append(PortMapping(proto: proto, hostIP: hostIP, hostPort: UInt16(hostPort), containerPort: UInt16(containerPort)))
+        let proto = try p.string("proto") ?? "tcp"
+        // The one port-request validator (PortSpec): Docker's -p rules, with its wording.
+        let host: (Int, Int)? = hostPort.map { ($0, hostEnd ?? $0) } ?? hostEnd.map { (0, $0) }
+        options.publish.append(try api { () throws(BerthError) in
+            try PortSpec.validated(proto: proto, hostIP: hostIP, host: host,
+                                   container: (containerPort, containerEnd), operation: op, object: "\(network) ports[\(i)]")
+        })
     }
     let create = try o.bool("create_sandbox") ?? false
     let spec: SandboxSpec

@@ -20,6 +20,10 @@ struct NetworkJSON: Encodable {
     var icc: Bool
     var masquerade: Bool
     var hairpin: Bool
+    var isolated: Bool
+    var loopbackLocal: Bool
+    var directRouting: String
+    var trustedInterfaces: [String]
     var labels: [String: String]
     var bridgeMAC: String
     var created: String
@@ -45,6 +49,10 @@ struct NetworkJSON: Encodable {
         case icc
         case masquerade
         case hairpin
+        case isolated
+        case loopbackLocal = "loopback_local"
+        case directRouting = "direct_routing"
+        case trustedInterfaces = "trusted_interfaces"
         case labels
         case bridgeMAC = "bridge_mac"
         case created
@@ -67,6 +75,10 @@ struct NetworkJSON: Encodable {
         icc = n.icc
         masquerade = n.masquerade
         hairpin = n.hairpin
+        isolated = n.isolated
+        loopbackLocal = n.loopbackLocal
+        directRouting = n.directRouting.rawValue
+        trustedInterfaces = n.trustedInterfaces
         labels = n.labels
         bridgeMAC = n.bridgeMAC.description
         created = n.created

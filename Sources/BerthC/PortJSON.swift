@@ -2,8 +2,9 @@
 
 @_spi(BerthInternal) import BerthFirewall
 
-/// A published port as JSON: `{"proto":"tcp"|"udp","host_ip":"a.b.c.d"?,"host_port":1-65535,
-/// "container_port":1-65535}`; `host_ip` is absent when the port is published on every address.
+/// A published port as JSON: `{"proto":"tcp"|"udp"|"sctp","host_ip":"a.b.c.d"?,"host_port":1-65535,
+/// "container_port":1-65535,"count":1-65535}`; `host_ip` is absent when the port is published on
+/// every address; `count` consecutive ports (1 for a single binding, 10 for `-p 8000-8009:9000-9009`).
 /// The mirror of `PortMapping` (Docker's `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]`); each field
 /// of its record must have a key here (checked by scripts/test-c-abi.sh).
 struct PortJSON: Encodable {
@@ -11,6 +12,7 @@ struct PortJSON: Encodable {
     var hostIP: String?
     var hostPort: UInt16
     var containerPort: UInt16
+    var count: UInt16
 
     /// The keys, as berth.h spells them.
     enum CodingKeys: String, CodingKey {
@@ -18,6 +20,7 @@ struct PortJSON: Encodable {
         case hostIP = "host_ip"
         case hostPort = "host_port"
         case containerPort = "container_port"
+        case count
     }
 
     init(_ p: PortMapping) {
@@ -25,5 +28,6 @@ struct PortJSON: Encodable {
         hostIP = p.hostIP?.description
         hostPort = p.hostPort
         containerPort = p.containerPort
+        count = p.count
     }
 }

@@ -12,47 +12,6 @@ func sandboxSpec(_ text: String, create: Bool) -> SandboxSpec {
     return .name(text)
 }
 
-/// Parses `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`.
-func parsePublish(_ text: String) throws -> PortMapping {
-    let op = OperationName.parsePublish
-    var spec = Substring(text)
-    var proto = PortMapping.TransportProtocol.tcp
-    if text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
-        throw BerthError(.invalidArgument, operation: op, object: text, detail: "'\(text)' contains whitespace or a control character")
-    }
-    if let slash = spec.firstIndex(of: "/") {
-        guard let p = PortMapping.TransportProtocol(rawValue: String(spec[spec.index(after: slash)...])) else {
-            throw BerthError(.invalidArgument, operation: op, object: text, detail: "unknown protocol in '\(text)' (tcp or udp)")
-        }
-        proto = p
-        spec = spec[..<slash]
-    }
-    let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-    var hostIP: IPv4Address?
-    let ports: [String]
-    switch parts.count {
-    case 2: ports = parts
-    case 3:
-        guard let ip = IPv4Address(parts[0]) else {
-            throw BerthError(.invalidArgument, operation: op, object: text, detail: "invalid host address '\(parts[0])'")
-        }
-        hostIP = ip
-        ports = Array(parts[1...])
-    default:
-        throw BerthError(.invalidArgument, operation: op, object: text, detail: "expected [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]")
-    }
-    if ports.contains(where: { $0.contains("-") }) {
-        throw BerthError(.invalidArgument, operation: op, object: text, detail: "port ranges are not supported; publish each port")
-    }
-    if let bad = ports.first(where: { $0.isEmpty || !$0.utf8.allSatisfy { (0x30...0x39).contains($0) } }) {
-        throw BerthError(.invalidArgument, operation: op, object: text, detail: "port '\(bad)' is not a number")
-    }
-    guard let host = UInt16(ports[0]), host > 0, let container = UInt16(ports[1]), container > 0 else {
-        throw BerthError(.invalidArgument, operation: op, object: text, detail: "ports must be 1–65535")
-    }
-    return PortMapping(proto: proto, hostIP: hostIP, hostPort: host, containerPort: container)
-}
-
 struct AttachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach", abstract: "Attach a sandbox (network namespace) to a network; prints the endpoint.")
@@ -60,7 +19,7 @@ struct AttachCommand: ParsableCommand {
     @Option(help: "Static IPv4 address.") var ip: [String] = []
     @Option(help: "MAC address.") var mac: [String] = []
     @Option(name: .customLong("ifname"), help: "Interface name inside the sandbox (default: the lowest free ethN).") var interfaceName: [String] = []
-    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO].") var publish: [String] = []
+    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp], as docker run -p.") var publish: [String] = []
     @Flag(help: "Create SANDBOX as a new named network namespace (removed on detach).") var create = false
     @Argument(help: "Network name or ID.") var network: String
     @Argument(help: "Sandbox: a name under /run/netns, a path, or a pid.") var sandbox: String
@@ -74,9 +33,9 @@ struct AttachCommand: ParsableCommand {
 
     func run() throws {
         try Failure.guarded {
-            let ports = try publish.map(parsePublish)
+            let ports = try publish.map(PortSpec.init(parsing:))
             let spec = sandboxSpec(sandbox, create: create)
-            let options = AttachOptions(interfaceName: interfaceName.first, address: ip.first, mac: mac.first, ports: ports)
+            let options = AttachOptions(interfaceName: interfaceName.first, address: ip.first, mac: mac.first, publish: ports)
             try NetworkController.preflight(attach: network, sandbox: spec, options: options)  // before any host set-up
             let e = try global.controller().attach(network: network, sandbox: spec, options: options)
             print(global.json ? try JSONText.encode(e) : "\(e.id)\t\(e.cidr)\t\(e.mac)\t\(e.hostInterface)")

@@ -32,14 +32,14 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let status: Int32 = try Failure.guarded {
-            let ports = try publish.map(parsePublish)
-            try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip.first, ports: ports))
+            let ports = try publish.map(PortSpec.init(parsing:))
+            try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip.first, publish: ports))
             // CMD's sandbox goes when CMD ends: nothing is left pending after the process.
             let c = try global.controller(waitForKernel: true)
             // The sandbox records this process as its owner: if it dies without cleaning up, any
             // later open of the state directory reclaims the sandbox.
             let endpoint = try c.attach(network: network, sandbox: .create(name: nil),
-                                        options: AttachOptions(address: ip.first, ports: ports, owner: ProcessOwner.current()))
+                                        options: AttachOptions(address: ip.first, publish: ports, owner: ProcessOwner.current()))
             defer { _ = try? c.detach(endpoint: endpoint.id) }
             let pid: pid_t
             do {

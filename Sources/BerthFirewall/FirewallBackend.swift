@@ -31,9 +31,16 @@
     /// `net.ipv4.conf.BR.route_localnet` is set to 1 (the façade does both).
     /// Not applicable to internal networks' rules (Docker renders none of them there).
     public var hairpin: Bool
+    /// Direct routing protection (`DirectRoutingProtection`); `.off` is Docker 20.10. Not
+    /// applicable to internal networks (nothing enters them).
+    public var directRouting: DirectRoutingProtection = .off
+    /// Host interfaces exempt from `directRouting` (each a valid interface name).
+    public var trustedInterfaces: [String] = []
 
     public init(id: String, bridge: String, subnet: IPv4Subnet, icc: Bool = true, masquerade: Bool = true, isInternal: Bool = false,
-                hairpin: Bool = false) {
+                hairpin: Bool = false, directRouting: DirectRoutingProtection = .off, trustedInterfaces: [String] = []) {
+        self.directRouting = directRouting
+        self.trustedInterfaces = trustedInterfaces
         self.id = id
         self.bridge = bridge
         self.subnet = subnet
@@ -43,9 +50,9 @@
         self.hairpin = hairpin
     }
 
-    private enum CodingKeys: String, CodingKey { case id, bridge, subnet, icc, masquerade, isInternal, hairpin }
+    private enum CodingKeys: String, CodingKey { case id, bridge, subnet, icc, masquerade, isInternal, hairpin, directRouting, trustedInterfaces }
 
-    /// Decodes JSON written before `hairpin` existed as `hairpin == false`.
+    /// Decodes JSON written before `hairpin` (`directRouting`, `trustedInterfaces`) existed as false (`.off`, none).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
@@ -55,25 +62,96 @@
         masquerade = try c.decode(Bool.self, forKey: .masquerade)
         isInternal = try c.decode(Bool.self, forKey: .isInternal)
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
+        directRouting = try c.decodeIfPresent(DirectRoutingProtection.self, forKey: .directRouting) ?? .off
+        trustedInterfaces = try c.decodeIfPresent([String].self, forKey: .trustedInterfaces) ?? []
     }
 }
 
-/// One published port (`-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]`).
+/// One published binding (`-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]`), or a run of `count`
+/// consecutive ones (`-p 8000-8009:9000-9009` is hostPort 8000, containerPort 9000, count 10:
+/// host port `hostPort + i` goes to container port `containerPort + i`). Docker 20.10 expands a
+/// range into single bindings (one set of iptables rules each, highest port first: oracle); the
+/// iptables backend renders exactly that, the nftables backend one rule per run. Resolved: the
+/// host port is never 0 here (`PortSpec` turns `-p 80` and host ranges into bindings).
 public struct PortMapping: Sendable, Hashable, Codable {
-    public enum TransportProtocol: String, Sendable, Hashable, Codable { case tcp, udp }
+    /// `tcp`, `udp` or `sctp` (go-connections `nat.ParsePortSpec` accepts these three).
+    public enum TransportProtocol: String, Sendable, Hashable, Codable, CaseIterable {
+        case tcp, udp, sctp
+
+        /// The IANA protocol number (netinet/in.h IPPROTO_TCP 6, IPPROTO_UDP 17, IPPROTO_SCTP 132).
+        public var number: UInt8 {
+            switch self {
+            case .tcp: 6
+            case .udp: 17
+            case .sctp: 132
+            }
+        }
+    }
     public var proto: TransportProtocol
     /// The host address to bind; nil for all (0.0.0.0).
     public var hostIP: IPv4Address?
-    /// 1–65535.
+    /// 1–65535: the first host port of the run.
     public var hostPort: UInt16
-    /// 1–65535.
+    /// 1–65535: the first container port of the run.
     public var containerPort: UInt16
+    /// How many consecutive ports (1 for a single binding); `hostPort + count - 1` and
+    /// `containerPort + count - 1` are at most 65535. Records written before ranges existed decode as 1.
+    public var count: UInt16
 
-    public init(proto: TransportProtocol = .tcp, hostIP: IPv4Address? = nil, hostPort: UInt16, containerPort: UInt16) {
+    public init(proto: TransportProtocol = .tcp, hostIP: IPv4Address? = nil, hostPort: UInt16, containerPort: UInt16, count: UInt16 = 1) {
         self.proto = proto
         self.hostIP = hostIP
         self.hostPort = hostPort
         self.containerPort = containerPort
+        self.count = count
+    }
+
+    /// The last host port of the run.
+    public var hostPortEnd: UInt16 { UInt16(clamping: Int(hostPort) + Int(max(count, 1)) - 1) }
+    /// The last container port of the run.
+    public var containerPortEnd: UInt16 { UInt16(clamping: Int(containerPort) + Int(max(count, 1)) - 1) }
+
+    /// The run as single bindings, highest port first (the order Docker 20.10 programs a range in:
+    /// go-connections `nat.SortPortMap` puts the larger host port first).
+    public var singles: [PortMapping] {
+        if count <= 1 { return [self] }
+        return (0..<Int(count)).reversed().map { i in
+            PortMapping(proto: proto, hostIP: hostIP, hostPort: hostPort + UInt16(i), containerPort: containerPort + UInt16(i))
+        }
+    }
+
+    /// True when the host address is in 127.0.0.0/8 (a loopback-published port).
+    public var isLoopback: Bool { hostIP.map { $0.value >> 24 == 127 } ?? false }
+
+    /// True when both bind an overlapping host port of the same protocol on addresses that clash
+    /// (equal, or either is 0.0.0.0): Docker's "port is already allocated".
+    public func overlaps(_ other: PortMapping) -> Bool {
+        proto == other.proto && hostPort <= other.hostPortEnd && other.hostPort <= hostPortEnd
+            && (hostIP == nil || other.hostIP == nil || hostIP == other.hostIP || hostIP?.value == 0 || other.hostIP?.value == 0)
+    }
+
+    /// Why this binding cannot be programmed, or nil: ports 1–65535, a count of at least 1, and
+    /// both runs ending at 65535 or below. The one check of a resolved binding (both backends).
+    public var problem: String? {
+        let name = "\(hostPort)\(count > 1 ? "-\(Int(hostPort) + Int(count) - 1)" : ""):\(containerPort)\(count > 1 ? "-\(Int(containerPort) + Int(count) - 1)" : "")/\(proto.rawValue)"
+        if hostPort == 0 || containerPort == 0 { return "port mapping \(name): ports must be 1-65535" }
+        if count == 0 { return "port mapping \(hostPort):\(containerPort)/\(proto.rawValue): count must be at least 1" }
+        if Int(hostPort) + Int(count) - 1 > 65535 || Int(containerPort) + Int(count) - 1 > 65535 {
+            return "port mapping \(name): ports must be 1-65535"
+        }
+        return nil
+    }
+
+    private enum CodingKeys: String, CodingKey { case proto, hostIP, hostPort, containerPort, count }
+
+    /// Decodes records written before `count` existed as single bindings.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        proto = try c.decode(TransportProtocol.self, forKey: .proto)
+        hostIP = try c.decodeIfPresent(IPv4Address.self, forKey: .hostIP)
+        hostPort = try c.decode(UInt16.self, forKey: .hostPort)
+        containerPort = try c.decode(UInt16.self, forKey: .containerPort)
+        count = try c.decodeIfPresent(UInt16.self, forKey: .count) ?? 1
     }
 }
 
@@ -92,9 +170,15 @@ public struct PortMapping: Sendable, Hashable, Codable {
     /// restriction, so the bridge's own sandboxes (and, via the host address, sandboxes of other
     /// hairpin networks) reach the published ports. false is Docker 20.10's default.
     public var hairpin: Bool
+    /// Loopback-published ports stay local (issue 13 hardening, CVE-2020-8558 class): a packet
+    /// to a binding on a 127.0.0.0/8 host address is dropped before NAT unless it arrived on
+    /// `lo`, as Docker 28's raw `PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport N -j DROP`.
+    /// false is Docker 20.10 (a neighbour that routes 127.0.0.1 to the host reaches the port).
+    public var loopbackLocal: Bool = false
 
     public init(endpointID: String, networkID: String, bridge: String, address: IPv4Address, ports: [PortMapping],
-                hairpin: Bool = false) {
+                hairpin: Bool = false, loopbackLocal: Bool = false) {
+        self.loopbackLocal = loopbackLocal
         self.endpointID = endpointID
         self.networkID = networkID
         self.bridge = bridge
@@ -103,9 +187,9 @@ public struct PortMapping: Sendable, Hashable, Codable {
         self.hairpin = hairpin
     }
 
-    private enum CodingKeys: String, CodingKey { case endpointID, networkID, bridge, address, ports, hairpin }
+    private enum CodingKeys: String, CodingKey { case endpointID, networkID, bridge, address, ports, hairpin, loopbackLocal }
 
-    /// Decodes JSON written before `hairpin` existed as `hairpin == false`.
+    /// Decodes JSON written before `hairpin` (`loopbackLocal`) existed as false.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         endpointID = try c.decode(String.self, forKey: .endpointID)
@@ -114,6 +198,7 @@ public struct PortMapping: Sendable, Hashable, Codable {
         address = try c.decode(IPv4Address.self, forKey: .address)
         ports = try c.decode([PortMapping].self, forKey: .ports)
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
+        loopbackLocal = try c.decodeIfPresent(Bool.self, forKey: .loopbackLocal) ?? false
     }
 }
 

@@ -7,18 +7,29 @@ import Testing
 
 @Suite("CLI parsing (no privileges)")
 struct CLIParsingTests {
+    /// `-p` as Docker 20.10 takes it (messages as dockerd 20.10 gave them, oracle run of 2026-12-02).
     @Test func publishSpecs() throws {
-        let p = try parsePublish("8080:80")
-        #expect(p.hostPort == 8080 && p.containerPort == 80 && p.proto == .tcp && p.hostIP == nil)
-        let u = try parsePublish("127.0.0.1:5353:53/udp")
-        #expect(u.proto == .udp && u.hostIP?.description == "127.0.0.1" && u.hostPort == 5353)
-        for bad in ["80", "0:80", "70000:80", "8080:80/sctp", "x:1:2", "a:b"] {
-            #expect(throws: BerthError.self) { try parsePublish(bad) }
+        let p = try PortSpec(parsing: "8080:80")
+        #expect(p.hostPorts == 8080...8080 && p.containerPorts == 80...80 && p.proto == .tcp && p.hostIP == nil)
+        let u = try PortSpec(parsing: "127.0.0.1:5353:53/udp")
+        #expect(u.proto == .udp && u.hostIP?.description == "127.0.0.1" && u.hostPorts == 5353...5353)
+        let r = try PortSpec(parsing: "127.0.0.1:9000-9100:9000-9100/udp")
+        #expect(r.hostPorts == 9000...9100 && r.containerPorts == 9000...9100 && r.proto == .udp)
+        #expect(try PortSpec(parsing: "8000-8009:80").hostPorts == 8000...8009)
+        #expect(try PortSpec(parsing: "9000:90/sctp").proto == .sctp)
+        for ephemeral in ["80", ":80", "0:80", "127.0.0.1::80", "80-82"] {
+            #expect(try PortSpec(parsing: ephemeral).hostPorts == nil, "\(ephemeral)")
         }
-        // New-user trial: these said "ports must be 1–65535"; the message names the real fault.
-        for (bad, why) in [("8081:80/tcp/udp", "unknown protocol"), (" 8081:80", "whitespace"), ("8081:8\n0", "control character"),
-                           ("a:80", "port 'a' is not a number"), ("8081:+80", "port '+80' is not a number"), (":80", "port '' is not a number")] {
-            #expect { try parsePublish(bad) } throws: { ($0 as? BerthError)?.description.contains(why) == true }
+        for (bad, why) in [("8009-8000:80", "invalid hostPort: 8009-8000"), ("80:90-89", "invalid containerPort: 90-89"),
+                           ("8000-8001:80-82", "invalid ranges specified for container and host Ports: 80-82 and 8000-8001"),
+                           ("8000:80-81", "invalid ranges specified for container and host Ports: 80-81 and 8000"),
+                           ("65536:80", "invalid hostPort: 65536"), ("80:65536", "invalid containerPort: 65536"),
+                           ("80:0", "invalid containerPort: 0"), ("8000:80/foo", "invalid proto: foo"),
+                           ("8081:80/tcp/udp", "invalid proto: tcp/udp"), ("127.0.0.1:80", "invalid hostPort: 127.0.0.1"),
+                           ("8000:", "no port specified"), ("8000-:80", "invalid hostPort: 8000-"), ("-8000:80", "invalid hostPort: -8000"),
+                           (" 8081:80", "whitespace"), ("8081:8\n0", "control character"), ("a:80", "invalid hostPort: a"),
+                           ("8081:+80", "invalid containerPort: +80"), ("x:1:2", "invalid IP address: x"), ("1:2:3:4", "expected")] {
+            #expect { try PortSpec(parsing: bad) } throws: { ($0 as? BerthError)?.description.contains(why) == true && ($0 as? BerthError)?.code == .invalidArgument }
         }
     }
 

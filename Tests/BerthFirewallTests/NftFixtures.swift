@@ -49,6 +49,9 @@ enum NftFixtures {
             type nat hook postrouting priority 100; policy accept;
             iifname vmap @nat-out comment "berth"
         }
+        chain prerouting-raw {
+            type filter hook prerouting priority -300; policy accept;
+        }
         chain fwd-in-br-aaaaaaaaaaaa {
             iifname @bridges iifname != "br-aaaaaaaaaaaa" drop comment "net:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
             ct state established,related accept comment "net:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

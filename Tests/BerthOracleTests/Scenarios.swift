@@ -76,6 +76,21 @@ enum Scenarios {
                                             .run("c2", on: "n1", .publish("8085:80/udp")), .remove("c1"), .remove("c2"), .rm("n1")]),
         Scenario("publish-port-taken", [.create("n1", ["--subnet", "10.36.0.0/24"]), .run("c1", on: "n1", .publish("8086:80")),
                                         .run("c2", on: "n1", .publish("8086:80")), .remove("c1"), .rm("n1")]),
+        // Ranges (issue 13): Docker 20.10 expands them into single bindings, highest port first.
+        Scenario("publish-range", [.create("n1", ["--subnet", "10.37.0.0/24"]),
+                                   .run("c1", on: "n1", .publish("8200-8202:8200-8202", "127.0.0.1:9200-9201:9200-9201/udp")),
+                                   .remove("c1"), .rm("n1")]),
+        // A host range to one container port: the first free port of the range, for each container.
+        Scenario("publish-host-range", [.create("n1", ["--subnet", "10.38.0.0/24"]), .run("c1", on: "n1", .publish("8210-8219:80")),
+                                        .run("c2", on: "n1", .publish("8210-8219:80")), .run("c3", on: "n1", .publish("8211:81")),
+                                        .remove("c1"), .remove("c2"), .remove("c3"), .rm("n1")]),
+        // A range overlapping a published port: refused, nothing changed.
+        Scenario("publish-range-overlap", [.create("n1", ["--subnet", "10.39.0.0/24"]), .run("c1", on: "n1", .publish("8225:80")),
+                                           .run("c2", on: "n1", .publish("8220-8229:8220-8229")), .remove("c1"), .rm("n1")]),
+        // No host port: the first port of ip_local_port_range (the only scenario asking for one, so
+        // dockerd's round-robin allocator and Berth's lowest-free choice give the same number).
+        Scenario("publish-ephemeral", [.create("n1", ["--subnet", "10.71.0.0/24"]), .run("c1", on: "n1", .publish("80")),
+                                       .remove("c1"), .rm("n1")]),
         // Several networks per sandbox
         Scenario("connect-later-name", [.create("na", ["--subnet", "10.40.0.0/24"]), .create("nb", ["--subnet", "10.41.0.0/24"]),
                                         .run("c1", on: "na"), .connect("nb", "c1"), .remove("c1"), .rm("na"), .rm("nb")]),

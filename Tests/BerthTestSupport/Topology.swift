@@ -49,6 +49,16 @@ package final class Topology {
         return sandbox.name
     }
 
+    /// Makes the outside namespace a neighbour that routes 127.0.0.1 to the host (the
+    /// CVE-2020-8558 situation): its `lo` loses 127.0.0.1/8 (with its local routes; a source
+    /// that is one of its own addresses would be a martian), 127.0.0.1/32 is routed via the host,
+    /// and its `eth0` accepts replies from 127.0.0.1 (route_localnet).
+    package func routeLoopbackToHost() throws {
+        try ip(outside, ["addr", "del", "127.0.0.1/8", "dev", "lo"])
+        try ip(outside, ["route", "add", "127.0.0.1/32", "via", Self.hostUplinkAddress, "dev", "eth0"])
+        try Sandbox.check(["ip", "netns", "exec", outside, "sysctl", "-qw", "net.ipv4.conf.eth0.route_localnet=1"])
+    }
+
     package func close() {
         for namespace in namespaces.reversed() { namespace.close() }
     }

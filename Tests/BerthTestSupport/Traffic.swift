@@ -9,30 +9,44 @@ package final class TCPServer {
         case text(String)
         /// The client's source address: what NAT made of it.
         case peerAddress
+        /// The port the connection arrived on: where DNAT sent it.
+        case localPort
     }
 
     private let process = Process()
 
-    package init(in netns: String, port: Int, reply: Reply) throws {
+    package convenience init(in netns: String, port: Int, reply: Reply) throws {
+        try self.init(in: netns, ports: [port], reply: reply)
+    }
+
+    /// One server listening on every port of `ports`.
+    package init(in netns: String, ports: [Int], reply: Reply) throws {
         let answer = switch reply {
         case .text(let text): "\(Array(text.utf8))"
         case .peerAddress: "list(a[0].encode())"
+        case .localPort: "list(str(c.getsockname()[1]).encode())"
         }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", netns, "python3", "-c", """
-        import socket
-        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", \(port))); s.listen(8); s.settimeout(30)
+        import socket, select
+        ls = []
+        for p in \(ports):
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", p)); s.listen(8); ls.append(s)
         while True:
-            c, a = s.accept(); c.sendall(bytes(\(answer))); c.close()
+            r, _, _ = select.select(ls, [], [], 30)
+            if not r: break
+            for s in r:
+                c, a = s.accept(); c.sendall(bytes(\(answer))); c.close()
         """]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Wait until it listens.
+        let last = ports.last ?? 0
         for _ in 0..<50 {
-            let r = try Sandbox.exec(netns, ["ss", "-Hltn", "sport = :\(port)"])
+            let r = try Sandbox.exec(netns, ["ss", "-Hltn", "sport = :\(last)"])
             if !r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
             usleep(50_000)
         }

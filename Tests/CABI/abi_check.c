@@ -50,7 +50,7 @@ static void *worker(void *arg) {
 int main(int argc, char **argv) {
     const char *host = argc > 1 ? argv[1] : NULL, *state = argc > 2 ? argv[2] : NULL;
     const char *backend = getenv("BERTH_BACKEND");
-    char *json = (char *)"sentinel", *ep = NULL;
+    char *json = (char *)"sentinel", *ep = NULL, *range = NULL;
     berth_controller *none = (berth_controller *)"sentinel";
     bool detached = true;
     pthread_t threads[6];
@@ -135,8 +135,12 @@ int main(int argc, char **argv) {
     expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ip\":\"10.9.0.1\"}", NULL, &err), BERTH_ERR_ADDRESS_IN_USE, "attach: the gateway's address");
     expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ip\":\"nope\"}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: bad address");
     expect(berth_network_attach(ctrl, "tiny", NULL, "{\"mac\":\"01:00:5e:00:00:01\"}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: multicast MAC");
-    expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ports\":[{\"host_port\":0,\"container_port\":80}]}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: port 0");
-    expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ports\":[{\"host_port\":80,\"container_port\":80,\"proto\":\"sctp\"}]}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: unknown proto");
+    /* Docker's -p rules (PortSpec): container port 0, > 65535, reversed or unequal ranges, unknown protocols. */
+    expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ports\":[{\"host_port\":80,\"container_port\":0}]}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: container port 0");
+    expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ports\":[{\"host_port\":65536,\"container_port\":80}]}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: port > 65535");
+    expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ports\":[{\"host_port\":8009,\"host_port_end\":8000,\"container_port\":80}]}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: reversed range");
+    expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ports\":[{\"host_port\":8000,\"host_port_end\":8001,\"container_port\":80,\"container_port_end\":82}]}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: ranges of different lengths");
+    expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ports\":[{\"host_port\":80,\"container_port\":80,\"proto\":\"icmp\"}]}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: unknown proto");
     expect(berth_network_attach(ctrl, "tiny", NULL, "{\"ports\":{}}", NULL, &err), BERTH_ERR_INVALID_ARGUMENT, "attach: ports not an array");
     expect(berth_network_attach(ctrl, "tiny", "abi-sbx", "{\"create_sandbox\":true}", &ep, &err), BERTH_OK, "attach: create named sandbox");
     CHECK(ep != NULL && strstr(ep, "\"address\":\"10.9.0.2\"") && strstr(ep, "\"sandbox_name\":\"abi-sbx\""), "attach: endpoint JSON");
@@ -145,6 +149,13 @@ int main(int argc, char **argv) {
            BERTH_OK, "attach: publish host port 8080");
     expect(berth_network_attach(ctrl, "bridge", NULL, "{\"ports\":[{\"host_port\":8080,\"container_port\":81}]}", NULL, &err),
            BERTH_ERR_PORT_ALLOCATED, "attach: host port 8080 published already");
+    expect(berth_network_attach(ctrl, "bridge", "abi-rng", "{\"create_sandbox\":true,\"ports\":[{\"host_port\":9000,\"host_port_end\":9009,\"container_port\":9000,\"container_port_end\":9009,\"proto\":\"sctp\"}]}", &range, &err),
+           BERTH_OK, "attach: publish the range 9000-9009/sctp");
+    CHECK(range != NULL && strstr(range, "\"count\":10") && strstr(range, "\"proto\":\"sctp\""), "attach: the range is one port object with count 10");
+    berth_free(range);
+    expect(berth_network_attach(ctrl, "bridge", NULL, "{\"ports\":[{\"host_port\":9005,\"container_port\":81,\"proto\":\"sctp\"}]}", NULL, &err),
+           BERTH_ERR_PORT_ALLOCATED, "attach: 9005/sctp is inside a published range");
+    expect(berth_network_detach_sandbox(ctrl, "bridge", "abi-rng", &detached, &err), BERTH_OK, "detach the publisher of the range");
     expect(berth_network_detach_sandbox(ctrl, "bridge", "abi-pub", &detached, &err), BERTH_OK, "detach the publisher of 8080");
     expect(berth_network_delete(ctrl, "tiny", false, &err), BERTH_ERR_HAS_ACTIVE_ENDPOINTS, "delete: active endpoints");
     expect(berth_endpoint_list(ctrl, "tiny", &json, &err), BERTH_OK, "endpoint list");

@@ -32,7 +32,9 @@ extension NetworkController {
         return try mutate(op, nameOrID) { store throws -> Endpoint in
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)
-            try checkPortsFree(network.isInternal ? [] : options.ports, in: state, operation: op, object: network.name)
+            // Docker 20.10 (oracle): nothing is published on an internal network (no rule, no proxy).
+            let requested = network.isInternal ? [] : options.ports.map(PortSpec.init) + options.publish
+            let bindings = try resolvePorts(requested, in: state, operation: op, object: network.name)
             let peers = state.endpoints(of: network.id)
             let takenMACs = Set(peers.map(\.mac))
             if let staticMAC, let holder = peers.first(where: { $0.mac == staticMAC }) {
@@ -62,11 +64,11 @@ extension NetworkController {
             }
             let endpointID = RandomID.hex(64)
             let vethNames = (0..<4).map { _ in "veth" + RandomID.hex(7) }
-            // Docker 20.10 (oracle): nothing is published on an internal network (no rule, no
-            // proxy), and one endpoint's bindings are programmed in nat.SortPortMap order.
-            let ports = options.ports.isEmpty || network.isInternal ? nil
+            // One endpoint's bindings are programmed in nat.SortPortMap order (Docker 20.10, oracle).
+            let ports = bindings.isEmpty ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
-                                ports: PortMapping.dockerOrder(options.ports), hairpin: network.hairpin)
+                                ports: PortMapping.dockerOrder(bindings), hairpin: network.hairpin,
+                                loopbackLocal: network.loopbackLocal)
             // One durable write only where no kernel-side mark would explain a leftover (a
             // namespace has none): a plain attach stays off the fsync path.
             let intent = createdName.map { name in
@@ -113,6 +115,11 @@ extension NetworkController {
                 if network.hairpin {
                     // Docker's LinkSetHairpin(host, true) with userland-proxy=false.
                     try hostSession.setBridgePortHairpin(hostName)
+                    CrashPoint.step(op)
+                }
+                if network.isolated {
+                    // Berth's hardening option: no forwarding between the network's own ports.
+                    try hostSession.setBridgePortIsolated(hostName)
                     CrashPoint.step(op)
                 }
                 try Self.disableIPv6(in: namespace, interface: interfaceName, all: false)
@@ -164,20 +171,19 @@ extension NetworkController {
         }
     }
 
-    /// A host port (protocol, host address) may be published once (Docker: "port is already allocated").
-    private func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: OperationName, object: String) throws(BerthError) {
-        var seen: [PortMapping] = []
-        let published = state.endpoints.values.flatMap(\.ports)
-        for p in ports {
-            let clash = (published + seen).first { q in
-                q.proto == p.proto && q.hostPort == p.hostPort && (q.hostIP == nil || p.hostIP == nil || q.hostIP == p.hostIP)
-            }
-            if let clash {
-                throw BerthError(.portAllocated, operation: operation, object: object,
-                                 detail: "host port \(clash.hostIP.map { "\($0):" } ?? "")\(p.hostPort)/\(p.proto.rawValue) is already allocated")
-            }
-            seen.append(p)
+    /// Host ports for the requests (`PortSpec.resolve`): a host port (protocol, host address) is
+    /// published once across all endpoints, ranges included (Docker: "port is already allocated").
+    /// The ephemeral range is the host namespace's `net.ipv4.ip_local_port_range`, read only
+    /// when a request needs it (Docker's fallback 49153–65535 when it cannot be read).
+    private func resolvePorts(_ specs: [PortSpec], in state: StateSnapshot, operation: OperationName, object: String) throws(BerthError) -> [PortMapping] {
+        if specs.isEmpty { return [] }
+        var ephemeral = PortSpec.fallbackEphemeralRange
+        if specs.contains(where: { $0.hostPorts == nil }),
+           let text = try? Sysctl.read("net.ipv4.ip_local_port_range", in: host), let range = PortSpec.ephemeralRange(sysctl: text) {
+            ephemeral = range
         }
+        return try PortSpec.resolve(specs, published: state.endpoints.values.flatMap(\.ports), ephemeral: ephemeral,
+                                    operation: operation, object: object)
     }
 
     private func openSandbox(_ spec: SandboxSpec, createdName: String?, undo: inout UndoStack) throws -> NetworkNamespace {

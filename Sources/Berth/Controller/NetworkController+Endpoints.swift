@@ -31,8 +31,8 @@ extension NetworkController {
             }
             return m
         }
-        for p in options.ports where p.hostPort == 0 || p.containerPort == 0 {
-            throw BerthError(.invalidArgument, operation: op, object: network, detail: "port \(p.hostPort):\(p.containerPort) is outside 1–65535")
+        for spec in options.ports.map(PortSpec.init) + options.publish {
+            try spec.check(operation: op, object: network)
         }
         return (address, mac)
     }
@@ -127,7 +127,8 @@ extension NetworkController {
         if !endpoint.ports.isEmpty {
             let network = state?.networks[endpoint.networkID]
             let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: network?.bridge ?? "",
-                                      address: endpoint.address, ports: endpoint.ports, hairpin: network?.hairpin ?? false)
+                                      address: endpoint.address, ports: endpoint.ports, hairpin: network?.hairpin ?? false,
+                                      loopbackLocal: network?.loopbackLocal ?? false)
             do { try firewall.removePorts(ports) } catch {
                 errors.append(BerthError.wrap(error, operation: .removePorts, object: endpoint.id))
             }

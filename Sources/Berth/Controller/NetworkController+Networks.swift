@@ -170,7 +170,9 @@ extension NetworkController {
                                   isInternal: options.isInternal, icc: options.icc, masquerade: options.masquerade, labels: options.labels,
                                   bridgeMAC: MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: gateway),
                                   created: Self.timestamp(), isDefault: false, ownsBridge: preexisting == nil,
-                                  hairpin: options.hairpin, subnetConfigured: explicitSubnet != nil)
+                                  hairpin: options.hairpin, subnetConfigured: explicitSubnet != nil, isolated: options.isolated,
+                                  loopbackLocal: options.loopbackLocal, directRouting: options.directRouting,
+                                  trustedInterfaces: options.trustedInterfaces)
             try realize(network, store: store, operation: op)
             return network
         }

@@ -20,6 +20,8 @@ extension OperationName {
     public static let loadState = OperationName("load state")
     public static let openController = OperationName("open controller")
     public static let openState = OperationName("open state")
+    /// Parsing a `-p`/`--publish` value (`PortSpec(parsing:)`).
+    public static let parsePublish = OperationName("parse --publish")
     public static let reconcile = OperationName("reconcile")
     public static let removeIntent = OperationName("remove intent")
     public static let removePorts = OperationName("remove ports")

@@ -44,7 +44,7 @@ struct StateSnapshot: Sendable {
         let ports = endpointsInAttachOrder.filter { !$0.ports.isEmpty }.compactMap { e -> EndpointPorts? in
             guard let n = networks[e.networkID] else { return nil }
             return EndpointPorts(endpointID: e.id, networkID: n.id, bridge: n.bridge, address: e.address, ports: e.ports,
-                                 hairpin: n.hairpin)
+                                 hairpin: n.hairpin, loopbackLocal: n.loopbackLocal)
         }
         return FirewallState(networks: ordered.map(\.firewallRules), endpoints: ports)
     }

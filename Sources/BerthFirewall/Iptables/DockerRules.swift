@@ -103,11 +103,23 @@ enum DockerRules {
             ]
             return set
         }
-        set.forwardTop = [
-            IptablesRule(.filter, "FORWARD", "-o \(br) -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
-            IptablesRule(.filter, "FORWARD", "-o \(br) -j \(DockerChain.docker)"),
-            IptablesRule(.filter, "FORWARD", "-i \(br) ! -o \(br) -j ACCEPT"),
-        ]
+        set.forwardTop = [IptablesRule(.filter, "FORWARD", "-o \(br) -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")]
+        // Direct routing protection (Berth hardening, DirectRoutingProtection): trusted
+        // interfaces keep Docker 20.10's path, others lose direct access.
+        if network.directRouting != .off {
+            for t in network.trustedInterfaces {
+                set.forwardTop.append(IptablesRule(.filter, "FORWARD", "-i \(t) -o \(br) -j \(DockerChain.docker)"))
+                set.forwardTop.append(IptablesRule(.filter, "FORWARD", "-i \(t) -o \(br) -j RETURN"))
+            }
+        }
+        if network.directRouting == .strict {
+            set.forwardTop.append(IptablesRule(.filter, "FORWARD", "! -i \(br) -o \(br) -m conntrack ! --ctstate DNAT -j DROP"))
+        }
+        set.forwardTop.append(IptablesRule(.filter, "FORWARD", "-o \(br) -j \(DockerChain.docker)"))
+        if network.directRouting != .off {
+            set.forwardTop.append(IptablesRule(.filter, "FORWARD", "! -i \(br) -o \(br) -j DROP"))
+        }
+        set.forwardTop.append(IptablesRule(.filter, "FORWARD", "-i \(br) ! -o \(br) -j ACCEPT"))
         if network.icc { set.forwardTop.append(iccAccept) } else { set.forwardAppend = [iccDrop] }
         set.isolation1Top = [IptablesRule(.filter, DockerChain.isolation1, "-i \(br) ! -o \(br) -j \(DockerChain.isolation2)")]
         set.isolation2Top = [IptablesRule(.filter, DockerChain.isolation2, "-o \(br) -j DROP")]
@@ -124,17 +136,20 @@ enum DockerRules {
         return set
     }
 
-    /// Every rule any option combination of a network on (`bridge`, `subnet`) can have: what
-    /// removal deletes, so a removal with different options still cleans up completely.
+    /// Every rule any option combination of a network on (`bridge`, `subnet`) can have, trusted
+    /// interfaces aside: what removal deletes (with the network's own rules), so a removal with
+    /// different options still cleans up completely.
     static func allNetworkVariants(bridge: String, subnet: IPv4Subnet) -> [IptablesRule] {
         var seen = Set<IptablesRule>()
         var rules: [IptablesRule] = []
         for isInternal in [false, true] {
             for icc in [true, false] {
                 for hairpin in [false, true] {
-                    let n = NetworkRules(id: "", bridge: bridge, subnet: subnet, icc: icc, masquerade: true, isInternal: isInternal,
-                                         hairpin: hairpin)
-                    for rule in network(n).all where seen.insert(rule).inserted { rules.append(rule) }
+                    for directRouting in DirectRoutingProtection.allCases {
+                        let n = NetworkRules(id: "", bridge: bridge, subnet: subnet, icc: icc, masquerade: true, isInternal: isInternal,
+                                             hairpin: hairpin, directRouting: directRouting)
+                        for rule in network(n).all where seen.insert(rule).inserted { rules.append(rule) }
+                    }
                 }
             }
         }
@@ -149,14 +164,16 @@ enum DockerRules {
     /// -A DOCKER -d CIP/32 ! -i br -o br -p tcp -m tcp --dport CPORT -j ACCEPT
     /// -t nat -A POSTROUTING -s CIP/32 -d CIP/32 -p tcp -m tcp --dport CPORT -j MASQUERADE
     /// ```
-    /// Duplicates (two host ports on one container port) appear once. With `endpoint.hairpin`
+    /// A run of ports (`count > 1`) is rendered as Docker 20.10 renders a range: one set of the
+    /// three rules per port, highest port first (oracle: `-p 8000-8002:8000-8002`; SCTP is
+    /// `-p sctp -m sctp`). Duplicates (two host ports on one container port) appear once. With `endpoint.hairpin`
     /// the DNAT rule has no `! -i br` (Docker's `--userland-proxy=false`).
     static func ports(_ endpoint: EndpointPorts) -> [IptablesRule] {
         let br = endpoint.bridge
         let cip = endpoint.address.description
         var seen = Set<IptablesRule>()
         var rules: [IptablesRule] = []
-        for port in endpoint.ports {
+        for port in endpoint.ports.flatMap(\.singles) {
             let p = port.proto.rawValue
             var dest = ""
             if let hostIP = port.hostIP, hostIP.value != 0 { dest = "-d \(hostIP)/32 " }
@@ -170,8 +187,20 @@ enum DockerRules {
                              "-s \(cip)/32 -d \(cip)/32 -p \(p) -m \(p) --dport \(port.containerPort) -j MASQUERADE"),
             ]
             for rule in candidates where seen.insert(rule).inserted { rules.append(rule) }
+            // Loopback-published ports stay local (Berth hardening, Docker 28's raw rule).
+            if endpoint.loopbackLocal, port.isLoopback, let hostIP = port.hostIP {
+                let rule = IptablesRule(.raw, "PREROUTING", "-d \(hostIP)/32 ! -i lo -p \(p) -m \(p) --dport \(port.hostPort) -j DROP")
+                if seen.insert(rule).inserted { rules.append(rule) }
+            }
         }
         return rules
+    }
+
+    /// Whether `spec` in raw PREROUTING is a loopback-local drop (`-d 127.X.Y.Z/32 ! -i lo -p P -m P --dport N -j DROP`).
+    static func isLoopbackDrop(_ spec: String) -> Bool {
+        let t = spec.split(separator: " ")
+        return t.count == 12 && t[0] == "-d" && t[1].hasPrefix("127.") && t[1].hasSuffix("/32") && t[2] == "!" && t[3] == "-i" && t[4] == "lo"
+            && t[5] == "-p" && t[7] == "-m" && t[9] == "--dport" && spec.hasSuffix(" -j DROP")
     }
 
     /// The rules of `endpoint` in both the default and the hairpin variant: what removal deletes,
@@ -179,6 +208,7 @@ enum DockerRules {
     static func allPortVariants(_ endpoint: EndpointPorts) -> [IptablesRule] {
         var variant = endpoint
         variant.hairpin = !endpoint.hairpin
+        variant.loopbackLocal = true
         var seen = Set<IptablesRule>()
         return (ports(endpoint) + ports(variant)).filter { seen.insert($0).inserted }
     }

@@ -50,7 +50,8 @@ extension IptablesPlanner {
     static let ownedChains: [(IptablesTable, String)] = [
         (.filter, DockerChain.docker), (.filter, DockerChain.isolation1), (.filter, DockerChain.isolation2), (.nat, DockerChain.docker),
     ]
-    static let sharedChains: [(IptablesTable, String)] = [(.filter, "FORWARD"), (.nat, "PREROUTING"), (.nat, "OUTPUT"), (.nat, "POSTROUTING")]
+    static let sharedChains: [(IptablesTable, String)] = [(.filter, "FORWARD"), (.nat, "PREROUTING"), (.nat, "OUTPUT"), (.nat, "POSTROUTING"),
+                                                          (.raw, "PREROUTING")]
 
     /// See `IptablesBackend.reconcile(_:dryRun:)`. Returns the removed rules `state` does not explain.
     static func reconcile(_ state: FirewallState, _ plan: inout RestorePlan) -> FirewallReconciliation {
@@ -144,6 +145,8 @@ extension IptablesPlanner {
             let name = tokens[i + 1]
             if BerthNames.isBerthBridge(name) || bridges.contains(name) { return true }
         }
+        // Loopback-local hardening (raw): -d 127.X.Y.Z/32 ! -i lo -p P -m P --dport N -j DROP
+        if chain == "PREROUTING" && DockerRules.isLoopbackDrop(spec) { return true }
         // Port hairpin: -s A/32 -d A/32 -p P -m P --dport N -j MASQUERADE
         if chain == "POSTROUTING", tokens.count >= 4, tokens[0] == "-s", tokens[2] == "-d", tokens[1] == tokens[3],
            tokens[1].hasSuffix("/32"), spec.hasSuffix("-j MASQUERADE"), spec.contains("--dport") {

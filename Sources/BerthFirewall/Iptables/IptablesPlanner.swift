@@ -82,7 +82,7 @@ enum IptablesPlanner {
 
     /// Deletes every rule any variant of the network can have.
     static func removeNetwork(_ network: NetworkRules, _ plan: inout RestorePlan) {
-        for rule in DockerRules.allNetworkVariants(bridge: network.bridge, subnet: network.subnet) {
+        for rule in DockerRules.allNetworkVariants(bridge: network.bridge, subnet: network.subnet) + DockerRules.network(network).all {
             plan.delete(rule)
         }
         syncDNATExemption(&plan)

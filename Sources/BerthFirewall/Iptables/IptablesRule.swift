@@ -1,13 +1,16 @@
-/// The iptables tables Berth programs (Docker 20.10 uses only these two).
+/// The iptables tables Berth programs (Docker 20.10 uses only filter and nat; raw holds the
+/// loopback-local hardening rules, as Docker 28 writes them).
 enum IptablesTable: String, Sendable, Hashable, CaseIterable {
     case filter
     case nat
+    case raw
 
     /// The built-in chains of the table with their default policy, in `iptables-save` order.
     var builtinChains: [String] {
         switch self {
         case .filter: ["INPUT", "FORWARD", "OUTPUT"]
         case .nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]
+        case .raw: ["PREROUTING", "OUTPUT"]
         }
     }
 }

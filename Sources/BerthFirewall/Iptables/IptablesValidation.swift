@@ -36,9 +36,8 @@ enum IptablesValidation {
             throw FirewallError(.invalidArgument, operation: operation, object: object,
                                 detail: "endpoint address \(endpoint.address) is not a unicast address")
         }
-        for port in endpoint.ports where port.hostPort == 0 || port.containerPort == 0 {
-            throw FirewallError(.invalidArgument, operation: operation, object: object,
-                                detail: "port \(port.hostPort):\(port.containerPort)/\(port.proto.rawValue): ports must be 1-65535")
+        for port in endpoint.ports {
+            if let problem = port.problem { throw FirewallError(.invalidArgument, operation: operation, object: object, detail: problem) }
         }
     }
 

@@ -29,6 +29,9 @@
 ///         type nat hook postrouting priority srcnat; policy accept;
 ///         iifname vmap @nat-out
 ///     }
+///     chain prerouting-raw {                       # empty unless loopback-local ports exist
+///         type filter hook prerouting priority raw; policy accept;
+///     }
 ///     # per network BR: fwd-in-BR, fwd-out-BR, fwd-ports-BR, nat-BR (see networkRules)
 /// }
 /// ```
@@ -37,6 +40,8 @@ struct NftLayout: Sendable {
 
     static let userChain = "berth-user"
     static let publishedChain = "published"
+    /// Before conntrack and NAT (raw priority): the loopback-local hardening drops.
+    static let rawPreroutingChain = "prerouting-raw"
     static let bridgesSet = "bridges"
     static let forwardInMap = "fwd-in"
     static let forwardOutMap = "fwd-out"
@@ -59,6 +64,7 @@ struct NftLayout: Sendable {
         ("prerouting", NftHook(type: "nat", point: .prerouting, priority: -100)),
         ("output", NftHook(type: "nat", point: .output, priority: -100)),
         ("postrouting", NftHook(type: "nat", point: .postrouting, priority: 100)),
+        (rawPreroutingChain, NftHook(type: "filter", point: .prerouting, priority: -300)),
     ]
 
     /// Prefixes of the per-network chains, each followed by the bridge name.
@@ -140,6 +146,10 @@ struct NftLayout: Sendable {
     /// Internal network: `fwd-in-BR { iifname != "BR" drop; iifname "BR" accept|drop }`,
     /// `fwd-out-BR { oifname != "BR" drop }`, no masquerade.
     ///
+    /// `directRouting == .strict` adds, after the `ct state` accept,
+    /// `iifname != "BR" [iifname != "T" ...] ct status != dnat drop` (see `DirectRoutingProtection`;
+    /// `.unpublished` is what the final `drop` already does).
+    ///
     /// `hairpin` (Docker's `--userland-proxy=false`; non-internal only) adds, first in
     /// `fwd-in-BR`, the isolation exception for DNAT'd flows (published ports reached through a
     /// host address), and the host-source masquerade in the base `postrouting` chain (host-made
@@ -192,6 +202,16 @@ struct NftLayout: Sendable {
         b.verdict(.accept)
         rules.append(b.rule(chain: inChain, owner: owner))
         b = NftRuleBuilder()
+        if n.directRouting == .strict {
+            // Direct routing protection, strict (DirectRoutingProtection): only DNAT'd connections
+            // reach published ports from outside the bridge; trusted interfaces keep the direct path.
+            b.iifname(br, equal: false)
+            for t in n.trustedInterfaces { b.iifname(t, equal: false) }
+            b.ctStatusNotDNAT()
+            b.verdict(.drop)
+            rules.append(b.rule(chain: inChain, owner: owner))
+            b = NftRuleBuilder()
+        }
         b.verdict(.jump(forwardPorts(br)))
         rules.append(b.rule(chain: inChain, owner: owner))
         b = NftRuleBuilder()
@@ -222,7 +242,10 @@ struct NftLayout: Sendable {
         return rules
     }
 
-    /// An endpoint's rules, per published port (duplicates dropped):
+    /// An endpoint's rules, per published binding (duplicates dropped); a run of ports
+    /// (`-p 8000-8009:9000-9009`) is one rule of each kind, with nft's range match
+    /// (`tcp dport 8000-8009`) and one DNAT for the run (`NftRuleBuilder.dnat(to:hostPort:containerPort:count:)`),
+    /// so the number of rules does not grow with the number of ports:
     /// ```
     /// chain published    { iifname != "BR" [ip daddr HOSTIP] tcp dport HOSTPORT dnat to IP:PORT }
     /// chain fwd-ports-BR { iifname != "BR" ip daddr IP tcp dport PORT accept }
@@ -235,23 +258,28 @@ struct NftLayout: Sendable {
     static func endpointRules(_ e: EndpointPorts) -> [NftRule] {
         let owner = endpointOwner(e)
         var rules: [NftRule] = []
-        for p in e.ports {
+        // A shifted run no offset mapping can express (rare: NftRuleBuilder.shiftedRange) is split into single ports.
+        let runs = e.ports.flatMap { p in
+            p.count <= 1 || p.hostPort == p.containerPort
+                || NftRuleBuilder.shiftedRange(hostPort: p.hostPort, containerPort: p.containerPort, count: p.count) != nil ? [p] : p.singles
+        }
+        for p in runs {
             var b = NftRuleBuilder()
             if !e.hairpin { b.iifname(e.bridge, equal: false) }
             if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
-            b.destinationPort(p.proto, p.hostPort)
-            b.dnat(to: e.address, port: p.containerPort)
+            b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
+            b.dnat(to: e.address, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count)
             rules.append(b.rule(chain: publishedChain, owner: owner))
         }
-        for p in e.ports {
+        for p in runs {
             var b = NftRuleBuilder()
             b.iifname(e.bridge, equal: false)
             b.ip(source: false, e.address)
-            b.destinationPort(p.proto, p.containerPort)
+            b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
             b.verdict(.accept)
             rules.append(b.rule(chain: forwardPorts(e.bridge), owner: owner))
         }
-        for p in e.ports {
+        for p in runs {
             var b = NftRuleBuilder()
             // Hairpin: matched on the output bridge in the base chain, because a packet that
             // br_netfilter DNATs back out of the bridge reaches postrouting without an input
@@ -259,9 +287,20 @@ struct NftLayout: Sendable {
             if e.hairpin { b.oifname(e.bridge) }
             b.ip(source: true, e.address)
             b.ip(source: false, e.address)
-            b.destinationPort(p.proto, p.containerPort)
+            b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
             b.masquerade()
             rules.append(b.rule(chain: e.hairpin ? "postrouting" : nat(e.bridge), owner: owner))
+        }
+        // Loopback-published ports stay local (EndpointPorts.loopbackLocal): dropped before NAT
+        // unless they come from lo, as Docker 28's raw PREROUTING rule.
+        for p in runs where e.loopbackLocal && p.isLoopback {
+            guard let hostIP = p.hostIP else { continue }
+            var b = NftRuleBuilder()
+            b.iifname("lo", equal: false)
+            b.ip(source: false, hostIP)
+            b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
+            b.verdict(.drop)
+            rules.append(b.rule(chain: rawPreroutingChain, owner: owner))
         }
         var seen = Set<NftRule>()
         return rules.filter { seen.insert($0).inserted }

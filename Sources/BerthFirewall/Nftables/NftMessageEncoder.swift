@@ -263,6 +263,7 @@ struct NftMessageEncoder {
 
     private static let reg1 = UInt32(NFT_REG_1.rawValue)
     private static let reg2 = UInt32(NFT_REG_2.rawValue)
+    private static let reg3 = UInt32(NFT_REG_3.rawValue)
     private static let regVerdict = UInt32(NFT_REG_VERDICT.rawValue)
 
     private static func makeExpr(_ expr: NftExpr) -> OpaquePointer? {
@@ -304,6 +305,13 @@ struct NftMessageEncoder {
             setU32(e, NFTNL_EXPR_CMP_OP, equal ? UInt32(NFT_CMP_EQ.rawValue) : UInt32(NFT_CMP_NEQ.rawValue))
             setBytes(e, NFTNL_EXPR_CMP_DATA, data)
             return e
+        case .range(let from, let to):
+            guard let e = alloc("range") else { return nil }
+            setU32(e, NFTNL_EXPR_RANGE_SREG, reg1)
+            setU32(e, NFTNL_EXPR_RANGE_OP, UInt32(NFT_RANGE_EQ.rawValue))
+            setBytes(e, NFTNL_EXPR_RANGE_FROM_DATA, from)
+            setBytes(e, NFTNL_EXPR_RANGE_TO_DATA, to)
+            return e
         case .lookup(let set), .vmap(let set):
             guard let e = alloc("lookup") else { return nil }
             setU32(e, NFTNL_EXPR_LOOKUP_SREG, reg1)
@@ -329,7 +337,7 @@ struct NftMessageEncoder {
             return e
         case .immediate(let register, let data):
             guard let e = alloc("immediate") else { return nil }
-            setU32(e, NFTNL_EXPR_IMM_DREG, register == 2 ? reg2 : reg1)
+            setU32(e, NFTNL_EXPR_IMM_DREG, register == 3 ? reg3 : register == 2 ? reg2 : reg1)
             setBytes(e, NFTNL_EXPR_IMM_DATA, data)
             return e
         case .verdict(let verdict):
@@ -350,6 +358,21 @@ struct NftMessageEncoder {
             setU32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg1)
             setU32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg2)
             setU32(e, NFTNL_EXPR_NAT_FLAGS, UInt32(NF_NAT_RANGE_PROTO_SPECIFIED))  // as nft sets it
+            return e
+        case .dnatAddress:
+            guard let e = alloc("nat") else { return nil }
+            setU32(e, NFTNL_EXPR_NAT_TYPE, UInt32(NFT_NAT_DNAT.rawValue))
+            setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(NFPROTO_IPV4))
+            setU32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg1)
+            return e
+        case .dnatShifted:
+            guard let e = alloc("nat") else { return nil }
+            setU32(e, NFTNL_EXPR_NAT_TYPE, UInt32(NFT_NAT_DNAT.rawValue))
+            setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(NFPROTO_IPV4))
+            setU32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg1)
+            setU32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg2)
+            setU32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, reg3)
+            setU32(e, NFTNL_EXPR_NAT_FLAGS, UInt32(NF_NAT_RANGE_PROTO_SPECIFIED | NF_NAT_RANGE_PROTO_OFFSET))
             return e
         case .masquerade:
             return alloc("masq")

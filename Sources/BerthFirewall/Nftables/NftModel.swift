@@ -18,7 +18,7 @@ enum NftVerdict: Hashable, Sendable {
 }
 
 /// One kernel expression, with registers fixed the way `nft` allocates them: loads go to reg 1,
-/// the DNAT port to reg 2 (nf_tables.h NFT_REG_1 / NFT_REG_2). Byte arrays are exactly what the
+/// the DNAT port to reg 2, a DNAT port range's end to reg 3 (nf_tables.h NFT_REG_1..3). Byte arrays are exactly what the
 /// kernel stores (network order for header fields, host order for ct state and fib results).
 enum NftExpr: Hashable, Sendable {
     enum MetaKey: Hashable, Sendable { case iifname, oifname, l4proto }
@@ -32,6 +32,8 @@ enum NftExpr: Hashable, Sendable {
     case bitwise(mask: [UInt8], xor: [UInt8])
     /// `[ cmp eq|neq reg 1 DATA ]`
     case cmp(equal: Bool, data: [UInt8])
+    /// `[ range eq reg 1 FROM TO ]` (nft's `tcp dport 8000-8009`)
+    case range(from: [UInt8], to: [UInt8])
     /// `[ lookup reg 1 set NAME ]`
     case lookup(set: String)
     /// `[ lookup reg 1 set NAME dreg 0 ]` (a verdict map)
@@ -50,6 +52,12 @@ enum NftExpr: Hashable, Sendable {
     case verdict(NftVerdict)
     /// `[ nat dnat ip addr_min reg 1 proto_min reg 2 flags 0x2 ]`
     case dnat
+    /// `[ nat dnat ip addr_min reg 1 ]`: the address only, the port is kept (nft `dnat to A.B.C.D`).
+    case dnatAddress
+    /// `[ nat dnat ip addr_min reg 1 proto_min reg 2 proto_max reg 3 flags 0x22 ]`: a shifted
+    /// port range (NF_NAT_RANGE_PROTO_OFFSET, nf_nat.h): the new port is
+    /// `proto_min + dport % (proto_max - proto_min + 1)` (nf_nat_core.c, base port 0 under nft).
+    case dnatShifted
     /// `[ masq ]`
     case masquerade
 }

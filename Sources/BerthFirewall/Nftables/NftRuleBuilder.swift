@@ -57,11 +57,17 @@ struct NftRuleBuilder {
         ip(source: source, host)
     }
 
-    /// `tcp dport N` / `udp dport N` (meta l4proto dependency, then the transport header).
-    mutating func destinationPort(_ proto: PortMapping.TransportProtocol, _ port: UInt16) {
-        exprs += [.meta(.l4proto), .cmp(equal: true, data: [proto == .tcp ? 6 : 17]),
-                  .payload(.transport, offset: 2, length: 2), .cmp(equal: true, data: NftRuleBuilder.bigEndian(port))]
-        words.append("\(proto.rawValue) dport \(port)")
+    /// `tcp dport N` / `udp dport N` / `sctp dport N`, or `... dport N-M` for a run of ports
+    /// (meta l4proto dependency, then the transport header; a run is nft's range expression).
+    mutating func destinationPort(_ proto: PortMapping.TransportProtocol, _ port: UInt16, through last: UInt16? = nil) {
+        exprs += [.meta(.l4proto), .cmp(equal: true, data: [proto.number]), .payload(.transport, offset: 2, length: 2)]
+        if let last, last != port {
+            exprs.append(.range(from: NftRuleBuilder.bigEndian(port), to: NftRuleBuilder.bigEndian(last)))
+            words.append("\(proto.rawValue) dport \(port)-\(last)")
+        } else {
+            exprs.append(.cmp(equal: true, data: NftRuleBuilder.bigEndian(port)))
+            words.append("\(proto.rawValue) dport \(port)")
+        }
     }
 
     /// `ct state established,related`
@@ -77,6 +83,13 @@ struct NftRuleBuilder {
         exprs += [.ctStatus, .bitwise(mask: NftRuleBuilder.hostOrder(0x20), xor: NftRuleBuilder.hostOrder(0)),
                   .cmp(equal: false, data: NftRuleBuilder.hostOrder(0))]
         words.append("ct status dnat")
+    }
+
+    /// `ct status & dnat == 0`: the connection was not DNAT'd (reached a container address directly).
+    mutating func ctStatusNotDNAT() {
+        exprs += [.ctStatus, .bitwise(mask: NftRuleBuilder.hostOrder(0x20), xor: NftRuleBuilder.hostOrder(0)),
+                  .cmp(equal: true, data: NftRuleBuilder.hostOrder(0))]
+        words.append("ct status & dnat == 0")
     }
 
     /// `fib saddr type local` (RTN_LOCAL = 2, host byte order): the source is a local address.
@@ -101,6 +114,45 @@ struct NftRuleBuilder {
     mutating func dnat(to address: IPv4Address, port: UInt16) {
         exprs += [.immediate(register: 1, data: address.bytes), .immediate(register: 2, data: NftRuleBuilder.bigEndian(port)), .dnat]
         words.append("dnat to \(address):\(port)")
+    }
+
+    /// The DNAT of a run of `count` host ports from `hostPort` to container ports from
+    /// `containerPort` (one rule for the whole run): the same numbers keep the port
+    /// (`dnat to A.B.C.D`); a shifted run uses the kernel's offset mapping (NF_NAT_RANGE_PROTO_OFFSET,
+    /// new port = MIN + dport % (MAX - MIN + 1), `shiftedRange`).
+    /// - Returns: false (nothing added) when no such MIN/MAX exists; the caller then writes one
+    ///   rule per port of that run.
+    @discardableResult
+    mutating func dnat(to address: IPv4Address, hostPort: UInt16, containerPort: UInt16, count: UInt16) -> Bool {
+        if count <= 1 {
+            dnat(to: address, port: containerPort)
+            return true
+        }
+        if hostPort == containerPort {
+            exprs += [.immediate(register: 1, data: address.bytes), .dnatAddress]
+            words.append("dnat to \(address)")
+            return true
+        }
+        guard let (low, high) = NftRuleBuilder.shiftedRange(hostPort: hostPort, containerPort: containerPort, count: count) else { return false }
+        exprs += [.immediate(register: 1, data: address.bytes), .immediate(register: 2, data: NftRuleBuilder.bigEndian(low)),
+                  .immediate(register: 3, data: NftRuleBuilder.bigEndian(high)), .dnatShifted]
+        words.append("dnat to \(address):\(low)-\(high) offset")
+        return true
+    }
+
+    /// MIN and MAX of the kernel's offset port mapping that sends host port `hostPort + i` to
+    /// `containerPort + i` for every i < count: with S = MAX - MIN + 1 the kernel computes
+    /// MIN + dport % S, so S must give every host port of the run the same quotient q
+    /// (`hostPort / S == (hostPort + count - 1) / S`) and MIN = containerPort - hostPort % S ≥ 0,
+    /// MAX = MIN + S - 1 ≤ 65535. The smallest such S is taken; nil when there is none.
+    static func shiftedRange(hostPort: UInt16, containerPort: UInt16, count: UInt16) -> (UInt16, UInt16)? {
+        let h = Int(hostPort), c = Int(containerPort), last = h + Int(count) - 1
+        for s in Int(count)...65536 where h / s == last / s {
+            let low = c - h % s
+            let high = low + s - 1
+            if low >= 0 && high <= 65535 { return (UInt16(low), UInt16(high)) }
+        }
+        return nil
     }
 
     /// `masquerade`

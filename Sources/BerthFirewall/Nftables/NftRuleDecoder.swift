@@ -22,6 +22,7 @@ enum NftRuleDecoder {
 
     private static let reg1 = UInt32(NFT_REG_1.rawValue)
     private static let reg2 = UInt32(NFT_REG_2.rawValue)
+    private static let reg3 = UInt32(NFT_REG_3.rawValue)
     private static let regVerdict = UInt32(NFT_REG_VERDICT.rawValue)
 
     private static func decode(_ e: OpaquePointer) -> NftExpr? {
@@ -66,6 +67,9 @@ enum NftRuleDecoder {
             case UInt32(NFT_CMP_NEQ.rawValue): return .cmp(equal: false, data: bytes(NFTNL_EXPR_CMP_DATA))
             default: return nil
             }
+        case "range":
+            guard u32(NFTNL_EXPR_RANGE_SREG) == reg1, u32(NFTNL_EXPR_RANGE_OP) == UInt32(NFT_RANGE_EQ.rawValue) else { return nil }
+            return .range(from: bytes(NFTNL_EXPR_RANGE_FROM_DATA), to: bytes(NFTNL_EXPR_RANGE_TO_DATA))
         case "lookup":
             guard u32(NFTNL_EXPR_LOOKUP_SREG) == reg1, let set = string(NFTNL_EXPR_LOOKUP_SET),
                   !has(NFTNL_EXPR_LOOKUP_FLAGS) || u32(NFTNL_EXPR_LOOKUP_FLAGS) == 0 else { return nil }
@@ -100,15 +104,20 @@ enum NftRuleDecoder {
                 default: return nil
                 }
             }
-            guard dreg == reg1 || dreg == reg2 else { return nil }
-            return .immediate(register: dreg == reg1 ? 1 : 2, data: bytes(NFTNL_EXPR_IMM_DATA))
+            guard dreg == reg1 || dreg == reg2 || dreg == reg3 else { return nil }
+            return .immediate(register: dreg == reg1 ? 1 : dreg == reg2 ? 2 : 3, data: bytes(NFTNL_EXPR_IMM_DATA))
         case "nat":
             guard u32(NFTNL_EXPR_NAT_TYPE) == UInt32(NFT_NAT_DNAT.rawValue), u32(NFTNL_EXPR_NAT_FAMILY) == UInt32(NFPROTO_IPV4),
-                  u32(NFTNL_EXPR_NAT_REG_ADDR_MIN) == reg1, u32(NFTNL_EXPR_NAT_REG_PROTO_MIN) == reg2,
-                  !has(NFTNL_EXPR_NAT_REG_ADDR_MAX) || u32(NFTNL_EXPR_NAT_REG_ADDR_MAX) == reg1,
-                  !has(NFTNL_EXPR_NAT_REG_PROTO_MAX) || u32(NFTNL_EXPR_NAT_REG_PROTO_MAX) == reg2,
-                  // The kernel adds NF_NAT_RANGE_MAP_IPS (1) to our NF_NAT_RANGE_PROTO_SPECIFIED (2).
-                  u32(NFTNL_EXPR_NAT_FLAGS) & ~UInt32(1) == 2 else { return nil }
+                  u32(NFTNL_EXPR_NAT_REG_ADDR_MIN) == reg1,
+                  !has(NFTNL_EXPR_NAT_REG_ADDR_MAX) || u32(NFTNL_EXPR_NAT_REG_ADDR_MAX) == reg1 else { return nil }
+            // The kernel adds NF_NAT_RANGE_MAP_IPS (1) to the flags we give.
+            let flags = has(NFTNL_EXPR_NAT_FLAGS) ? u32(NFTNL_EXPR_NAT_FLAGS) & ~UInt32(1) : 0
+            let protoMin = has(NFTNL_EXPR_NAT_REG_PROTO_MIN) ? u32(NFTNL_EXPR_NAT_REG_PROTO_MIN) : 0
+            let protoMax = has(NFTNL_EXPR_NAT_REG_PROTO_MAX) ? u32(NFTNL_EXPR_NAT_REG_PROTO_MAX) : 0
+            if protoMin == 0 { return flags == 0 && protoMax == 0 ? .dnatAddress : nil }
+            guard protoMin == reg2 else { return nil }
+            if protoMax == reg3 && flags == UInt32(NF_NAT_RANGE_PROTO_SPECIFIED | NF_NAT_RANGE_PROTO_OFFSET) { return .dnatShifted }
+            guard protoMax == 0 || protoMax == reg2, flags == UInt32(NF_NAT_RANGE_PROTO_SPECIFIED) else { return nil }
             return .dnat
         case "masq":
             guard !has(NFTNL_EXPR_MASQ_FLAGS) || u32(NFTNL_EXPR_MASQ_FLAGS) == 0,

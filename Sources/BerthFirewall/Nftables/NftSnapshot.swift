@@ -46,13 +46,15 @@ struct NftReadScope: Sendable, Equatable {
     /// For removing a network: its chains (flushed and deleted whole, so their rules need not be
     /// read), its elements, and the shared chains where its and its endpoints' rules also live.
     static func networkRemoval(_ bridge: String) -> NftReadScope {
-        NftReadScope(chains: NftLayout.networkChains(bridge) + [NftLayout.publishedChain, "postrouting"],
-                     ruleChains: [NftLayout.publishedChain, "postrouting"], elementKeys: [bridge])
+        NftReadScope(chains: NftLayout.networkChains(bridge) + [NftLayout.publishedChain, "postrouting", NftLayout.rawPreroutingChain],
+                     ruleChains: [NftLayout.publishedChain, "postrouting", NftLayout.rawPreroutingChain], elementKeys: [bridge])
     }
 
-    /// Endpoint rules on `bridges`: `published`, `postrouting` (hairpin), `fwd-ports-BR`, `nat-BR`.
+    /// Endpoint rules on `bridges`: `published`, `postrouting` (hairpin), `prerouting-raw`
+    /// (loopback-local), `fwd-ports-BR`, `nat-BR`.
     static func endpoint(bridges: [String]) -> NftReadScope {
-        var scope = NftReadScope(chains: [NftLayout.publishedChain, "postrouting"], ruleChains: [NftLayout.publishedChain, "postrouting"])
+        var scope = NftReadScope(chains: [NftLayout.publishedChain, "postrouting", NftLayout.rawPreroutingChain],
+                                 ruleChains: [NftLayout.publishedChain, "postrouting", NftLayout.rawPreroutingChain])
         for bridge in bridges {
             scope.chains += [NftLayout.forwardPorts(bridge), NftLayout.nat(bridge)]
             scope.ruleChains += [NftLayout.forwardPorts(bridge), NftLayout.nat(bridge)]

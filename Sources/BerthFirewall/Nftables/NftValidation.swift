@@ -49,9 +49,8 @@ enum NftValidation {
             throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
                                 detail: "endpoint address \(e.address) is not a unicast address")
         }
-        for p in e.ports where p.hostPort == 0 || p.containerPort == 0 {
-            throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
-                                detail: "port mapping \(p.hostPort):\(p.containerPort)/\(p.proto.rawValue): ports must be 1-65535")
+        for p in e.ports {
+            if let problem = p.problem { throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID, detail: problem) }
         }
     }
 

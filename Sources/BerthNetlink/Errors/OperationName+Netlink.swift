@@ -22,6 +22,8 @@ extension OperationName {
     public static let setHairpinOff = OperationName("set hairpin off")
     public static let setLink = OperationName("set link")
     public static let setHairpinOn = OperationName("set hairpin on")
+    public static let setIsolatedOff = OperationName("set isolated off")
+    public static let setIsolatedOn = OperationName("set isolated on")
     public static let setLinkDown = OperationName("set link down")
     public static let setLinkUp = OperationName("set link up")
     public static let setMaster = OperationName("set master")

@@ -104,6 +104,16 @@
         _ = try request(LinkRequest.bridgePortHairpin(index: l.index, on), operation: op, object: name)
     }
 
+    /// `bridge link set dev NAME isolated on|off`: an isolated bridge port does not forward to
+    /// another isolated port (see `LinkRequest.bridgePortIsolated`).
+    /// - Throws: `NetlinkError` (`.notFound` for an unknown link, EOPNOTSUPP when not a bridge port).
+    public func setBridgePortIsolated(_ name: String, _ on: Bool = true) throws(NetlinkError) {
+        let op: OperationName = on ? .setIsolatedOn : .setIsolatedOff
+        let l = try link(named: name)
+        try requireNetAdmin(op, name)
+        _ = try request(LinkRequest.bridgePortIsolated(index: l.index, on), operation: op, object: name)
+    }
+
     /// `ip link set NAME mtu M` (bytes).
     public func setMTU(_ name: String, _ mtu: UInt32) throws(NetlinkError) {
         let l = try link(named: name)

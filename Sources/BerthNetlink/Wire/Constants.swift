@@ -74,6 +74,7 @@ import Glibc
     public static let IFLA_INFO_SLAVE_DATA = UInt16(CMnl.IFLA_INFO_SLAVE_DATA)
     /// linux/if_link.h: bridge port attributes (IFLA_BRPORT_*), inside IFLA_INFO_SLAVE_DATA.
     public static let IFLA_BRPORT_MODE = UInt16(CMnl.IFLA_BRPORT_MODE)
+    public static let IFLA_BRPORT_ISOLATED = UInt16(CMnl.IFLA_BRPORT_ISOLATED)
     // linux/veth.h
     public static let VETH_INFO_PEER = UInt16(CMnl.VETH_INFO_PEER)
     // linux/rtnetlink.h: IFLA_EXT_MASK values

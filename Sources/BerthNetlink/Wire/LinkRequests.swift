@@ -122,12 +122,25 @@ package enum LinkRequest {
     /// with IFLA_LINKINFO{IFLA_INFO_SLAVE_KIND "bridge", IFLA_INFO_SLAVE_DATA{IFLA_BRPORT_MODE u8}}
     /// (1 = hairpin, BRIDGE_MODE_HAIRPIN), the bytes iproute2 sends.
     package static func bridgePortHairpin(index: Int32, _ on: Bool) -> NetlinkMessageBuilder {
+        bridgePortFlag(index: index, RTNL.IFLA_BRPORT_MODE, on)
+    }
+
+    /// `ip link set NAME type bridge_slave isolated on|off` (`bridge link set dev NAME isolated on`):
+    /// RTM_NEWLINK with IFLA_LINKINFO{IFLA_INFO_SLAVE_KIND "bridge", IFLA_INFO_SLAVE_DATA{IFLA_BRPORT_ISOLATED u8}}.
+    /// An isolated port forwards only to non-isolated ports (the bridge itself, uplinks), never
+    /// to another isolated port (kernel br_forward.c, should_deliver; Linux 4.18+).
+    package static func bridgePortIsolated(index: Int32, _ on: Bool) -> NetlinkMessageBuilder {
+        bridgePortFlag(index: index, RTNL.IFLA_BRPORT_ISOLATED, on)
+    }
+
+    /// One u8 bridge-port flag through IFLA_INFO_SLAVE_DATA.
+    private static func bridgePortFlag(index: Int32, _ attribute: UInt16, _ on: Bool) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
         ifinfomsg(into: &b, index: index)
         let info = b.beginNested(RTNL.IFLA_LINKINFO)
         b.attribute(RTNL.IFLA_INFO_SLAVE_KIND, string: "bridge")
         let data = b.beginNested(RTNL.IFLA_INFO_SLAVE_DATA)
-        b.attribute(RTNL.IFLA_BRPORT_MODE, u8: on ? 1 : 0)
+        b.attribute(attribute, u8: on ? 1 : 0)
         b.endNested(data)
         b.endNested(info)
         return b
