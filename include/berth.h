@@ -167,7 +167,13 @@ enum BERTH_CLOSED_ENUM berth_status_code {
     /** The host port is already published by another endpoint ("port is already allocated"). */
     BERTH_ERR_PORT_ALLOCATED = 24,
     /** The state directory belongs to another backend or host namespace. */
-    BERTH_ERR_STATE_CONFLICT = 25
+    BERTH_ERR_STATE_CONFLICT = 25,
+    /** The TAP is single-queue and its one queue is attached (the kernel's EBUSY). */
+    BERTH_ERR_TAP_BUSY = 26,
+    /** A TAP of that name exists with other flags (the kernel's EINVAL); the message names the flag. */
+    BERTH_ERR_TAP_FLAG_MISMATCH = 27,
+    /** /dev/net/tun is missing or cannot be opened. */
+    BERTH_ERR_TUN_UNAVAILABLE = 28
 };
 
 /** A status: one of `enum berth_status_code` (fixed width, so the ABI does not depend on enum size). */

@@ -165,7 +165,7 @@ extension NetworkController {
     }
 
     /// A host port (protocol, host address) may be published once (Docker: "port is already allocated").
-    private func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: OperationName, object: String) throws(BerthError) {
+    func checkPortsFree(_ ports: [PortMapping], in state: StateSnapshot, operation: OperationName, object: String) throws(BerthError) {
         var seen: [PortMapping] = []
         let published = state.endpoints.values.flatMap(\.ports)
         for p in ports {

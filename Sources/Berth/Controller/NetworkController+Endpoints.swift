@@ -178,6 +178,7 @@ extension NetworkController {
     /// address (the recorded one: no dump), goes down and is renamed `berthrm<7 hex>` so its `ethN` is free. The pair is deleted later with the
     /// pending group (or with the sandbox, when Berth deletes it).
     func unplug(_ endpoint: Endpoint, sandboxGoes: Bool, operation op: OperationName) -> [BerthError] {
+        if endpoint.isHostTap { return unplugTap(endpoint, operation: op) }
         var errors: [BerthError] = []
         do {
             let link = try hostSession.link(named: endpoint.hostInterface)
