@@ -186,12 +186,16 @@ extension NetworkController {
         var differs: [String] = []
         if tun.multiQueue != flags.multiQueue { differs.append("IFF_MULTI_QUEUE is \(onOff(tun.multiQueue)) (asked \(onOff(flags.multiQueue)))") }
         if tun.vnetHeader != flags.vnetHeader { differs.append("IFF_VNET_HDR is \(onOff(tun.vnetHeader)) (asked \(onOff(flags.vnetHeader)))") }
-        let state = "TAP \(name) exists (\(tun.persistent ? "persistent" : "not persistent"), \(tun.queues) queue(s) attached)"
+        // IFLA_TUN_NUM_QUEUES is reported for multiqueue TAPs only (tun_fill_info); a single-queue
+        // one has its queue attached when it is not persistent (it would be gone otherwise) or
+        // has carrier (tun_attach turns carrier on).
+        let attached = tun.multiQueue ? Int(tun.queues) : (!tun.persistent || existing.hasCarrier ? 1 : 0)
+        let state = "TAP \(name) exists (\(tun.persistent ? "persistent" : "not persistent"), \(attached) queue(s) attached)"
         if tun.multiQueue != flags.multiQueue {
             return BerthError(.tapFlagMismatch, operation: op, object: name, detail: "\(state): " + differs.joined(separator: ", "),
                               cause: .namespace(error))
         }
-        if !tun.multiQueue && tun.queues >= 1 {
+        if !tun.multiQueue && attached >= 1 {
             return BerthError(.tapBusy, operation: op, object: name,
                               detail: "\(state): single-queue and its queue is attached" + (differs.isEmpty ? "" : "; " + differs.joined(separator: ", ")),
                               cause: .namespace(error))
