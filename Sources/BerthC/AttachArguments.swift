@@ -14,6 +14,27 @@ func attachArguments(network: String, sandbox: String?, json: String?) throws(Ca
     if let name = try o.string("interface") { options.interfaceName = name }
     options.address = try o.string("ip")
     options.mac = try o.string("mac")
+    options.ports = try portMappings(o, operation: op, network: network)
+    let create = try o.bool("create_sandbox") ?? false
+    let spec: SandboxSpec
+    switch sandbox {
+    case nil:
+        spec = .create(name: nil)
+    case let s? where s.isEmpty:
+        throw CallError.invalid(op, network, "sandbox is empty")
+    case let s? where s.hasPrefix("/"):
+        if create { throw CallError.invalid(op, network, "create_sandbox needs a namespace name, not a path ('\(s)')") }
+        spec = .path(s)
+    case let s?:
+        spec = create ? .create(name: s) : .name(s)
+    }
+    return (spec, options)
+}
+
+/// The "ports" array of an options object → `PortMapping`s (berth_network_attach,
+/// berth_network_attach_tap).
+func portMappings(_ o: JSONOptions, operation op: OperationName, network: String) throws(CallError) -> [PortMapping] {
+    var ports: [PortMapping] = []
     for (i, item) in try o.array("ports").enumerated() {
         let p = try JSONOptions(item, allowed: ["host_port", "container_port", "proto", "host_ip"], operation: op, object: network,
                                 context: "ports[\(i)]")
@@ -31,22 +52,9 @@ func attachArguments(network: String, sandbox: String?, json: String?) throws(Ca
             guard let address = IPv4Address(text) else { throw CallError.invalid(op, network, "ports[\(i)].host_ip '\(text)' is not an IPv4 address") }
             hostIP = address
         }
-        options.ports.append(PortMapping(proto: proto, hostIP: hostIP, hostPort: UInt16(hostPort), containerPort: UInt16(containerPort)))
+        ports.append(PortMapping(proto: proto, hostIP: hostIP, hostPort: UInt16(hostPort), containerPort: UInt16(containerPort)))
     }
-    let create = try o.bool("create_sandbox") ?? false
-    let spec: SandboxSpec
-    switch sandbox {
-    case nil:
-        spec = .create(name: nil)
-    case let s? where s.isEmpty:
-        throw CallError.invalid(op, network, "sandbox is empty")
-    case let s? where s.hasPrefix("/"):
-        if create { throw CallError.invalid(op, network, "create_sandbox needs a namespace name, not a path ('\(s)')") }
-        spec = .path(s)
-    case let s?:
-        spec = create ? .create(name: s) : .name(s)
-    }
-    return (spec, options)
+    return ports
 }
 
 /// A sandbox string of `berth_network_detach_sandbox`: a path or a name.

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Berth
+
+/// `berth attach --tap NAME [--queues N] [--owner UID] [--group GID] [--no-vnet-hdr] NETWORK`:
+/// a persistent TAP for a micro-VM on NETWORK's bridge (issue 16). Prints the guest
+/// configuration a VMM is started from (tab-separated text, or `--json` with the endpoint).
+extension AttachCommand {
+    func validateTap() throws {
+        _ = try singleValue(tap, "--tap", why: "an endpoint has one TAP")
+        _ = try singleValue(queues.map(String.init), "--queues", why: "a TAP has one queue count")
+        _ = try singleValue(owner.map(String.init), "--owner", why: "a TAP has one owner")
+        _ = try singleValue(group.map(String.init), "--group", why: "a TAP has one group")
+        if tap.isEmpty { throw ValidationError("--queues, --owner, --group and --no-vnet-hdr need --tap") }
+        if !sandbox.isEmpty || create || !interfaceName.isEmpty {
+            throw ValidationError("--tap attaches to NETWORK's bridge: give no SANDBOX, --create or --ifname")
+        }
+    }
+
+    func runTap() throws {
+        try Failure.guarded {
+            let ports = try publish.map(parsePublish)
+            let options = TapOptions(name: tap[0], owner: owner.first, group: group.first, vnetHeader: !noVnetHeader,
+                                     queues: queues.first ?? 1, custody: .persistent, address: ip.first, mac: mac.first, ports: ports)
+            try NetworkController.preflight(attach: network, tap: options)  // before any host set-up
+            let a = try global.controller().attach(network: network, tap: options)
+            if global.json {
+                print(try JSONText.encode(TapOutput(endpoint: a.endpoint, guest: a.guest)))
+            } else {
+                let g = a.guest
+                print("endpoint\t\(a.endpoint.id)")
+                print("tap\t\(g.tap)")
+                print("guest_mac\t\(g.mac)")
+                print("address\t\(g.address)/\(g.prefixLength)")
+                print("gateway\t\(g.gateway)")
+                print("mtu\t\(g.mtu)")
+                if !g.dns.isEmpty { print("dns\t\(g.dns.map(\.description).joined(separator: ","))") }
+                print("boot\t\(g.bootParameter)")
+            }
+        }
+    }
+}
+
+/// The `--json` shape of a TAP attach.
+struct TapOutput: Encodable {
+    let endpoint: Endpoint
+    let guest: GuestConfiguration
+}
