@@ -74,7 +74,8 @@ extension NetworkController {
         }
     }
 
-    /// Detaches the endpoint that joins `sandbox` to `network` (`docker network disconnect`).
+    /// Detaches the endpoint that joins `sandbox` to `network` (`docker network disconnect`);
+    /// `.name(TAP)` also finds a bridge-mode TAP endpoint by its TAP's name.
     /// - Returns: false when no such endpoint exists (nothing changed).
     /// - Throws: `.networkNotFound`, `.multiple`.
     @discardableResult
@@ -91,7 +92,8 @@ extension NetworkController {
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)
             return state.endpoints(of: network.id).first { e in
-                e.sandboxPath == target.path || (target.name != nil && e.sandboxName == target.name)
+                e.isHostTap ? target.name != nil && e.tap?.name == target.name  // a bridge-mode TAP, by its name
+                : e.sandboxPath == target.path || (target.name != nil && e.sandboxName == target.name)
                     || (identity.map { e.sandboxInode == $0.inode && e.sandboxDevice == $0.device } ?? false)
             }?.id
         }

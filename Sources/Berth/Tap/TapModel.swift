@@ -160,7 +160,7 @@ package enum TapMark {
     package static let group: UInt32 = 0x6274_6170
     package static let pendingPrefix = "berthtap"
 
-    static func isPendingName(_ name: String) -> Bool {
+    package static func isPendingName(_ name: String) -> Bool {
         let tail = name.dropFirst(pendingPrefix.count)
         return name.hasPrefix(pendingPrefix) && tail.count == 7 && BerthNames.isLowerHex(tail)
     }
