@@ -1,8 +1,9 @@
 import ArgumentParser
 import Berth
 
-/// `berth attach --tap NAME [--queues N] [--owner UID] [--group GID] [--no-vnet-hdr] NETWORK`:
-/// a persistent TAP for a micro-VM on NETWORK's bridge (issue 16). Prints the guest
+/// `berth attach --tap NAME [--queues N] [--owner UID] [--group GID] [--no-vnet-hdr] NETWORK [SANDBOX]`:
+/// a persistent TAP for a micro-VM on NETWORK's bridge (issue 16), or with SANDBOX in tc-redirect
+/// mode (a veth into SANDBOX, the TAP there, redirected both ways). Prints the guest
 /// configuration a VMM is started from (tab-separated text, or `--json` with the endpoint).
 extension AttachCommand {
     func validateTap() throws {
@@ -11,15 +12,15 @@ extension AttachCommand {
         _ = try singleValue(owner.map(String.init), "--owner", why: "a TAP has one owner")
         _ = try singleValue(group.map(String.init), "--group", why: "a TAP has one group")
         if tap.isEmpty { throw ValidationError("--queues, --owner, --group and --no-vnet-hdr need --tap") }
-        if !sandbox.isEmpty || create || !interfaceName.isEmpty {
-            throw ValidationError("--tap attaches to NETWORK's bridge: give no SANDBOX, --create or --ifname")
+        if create || !interfaceName.isEmpty {
+            throw ValidationError("--tap takes no --create or --ifname (with SANDBOX: tc-redirect mode into that existing netns)")
         }
     }
 
     func runTap() throws {
         try Failure.guarded {
             let ports = try publish.map(parsePublish)
-            let options = TapOptions(name: tap[0], owner: owner.first, group: group.first, vnetHeader: !noVnetHeader,
+            let options = TapOptions(name: tap[0], sandbox: sandbox.isEmpty ? nil : sandboxSpec(sandbox, create: false), owner: owner.first, group: group.first, vnetHeader: !noVnetHeader,
                                      queues: queues.first ?? 1, custody: .persistent, address: ip.first, mac: mac.first, ports: ports)
             try NetworkController.preflight(attach: network, tap: options)  // before any host set-up
             let a = try global.controller().attach(network: network, tap: options)

@@ -42,7 +42,8 @@ struct TapCLITests {
         let taken = try berth("attach", "--tap", "fc0", "vms")
         #expect(taken.status == 4 && taken.stderr.contains("fc0"), "\(taken.stderr)")
         #expect(try berth("attach", "--tap", "fc9", "--queues", "0", "vms").status == 64)
-        #expect(try berth("attach", "--tap", "fc9", "vms", "somesandbox").status == 64)
+        #expect(try berth("attach", "--tap", "fc9", "vms", "no-such-sandbox").status == 3)
+        #expect(try berth("attach", "--tap", "fc9", "--create", "vms", "x").status == 64)
         // Detach by TAP name and by ID; again is success.
         #expect(try berth("detach", "--wait", "vms", "fc0").status == 0)
         #expect(try berth("detach", "vms", "fc1").status == 0)

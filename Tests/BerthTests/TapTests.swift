@@ -198,3 +198,50 @@ struct TapTests {
         #expect(try c.endpoints(network: "bad").isEmpty)
     }
 }
+
+/// tc-redirect mode (issue 16): the TAP inside a sandbox, joined to the sandbox's veth by tc.
+@Suite("TAP endpoints: tc-redirect mode", .enabled(if: Sandbox.isActive))
+struct TapRedirectTests {
+    @Test("a frame written to the TAP leaves through the veth and the answer comes back; tc -j shows the qdiscs and filters; detach removes them", arguments: backends)
+    func redirect(_ backend: FirewallBackendKind) throws {
+        let f = try Fixture(backend)
+        let c = try f.controller()
+        try c.createNetwork(NetworkOptions(name: "kata", subnet: "10.85.0.0/24", mtu: 1450))
+        let jail = try f.sandbox()
+        let a = try c.attach(network: "kata", tap: TapOptions(name: "tap%d", sandbox: .name(jail), custody: .fd))
+        defer { for fd in a.fds { close(fd) } }
+        #expect(a.endpoint.tap?.mode == .tcRedirect && a.guest.tap == "tap0")
+        // The guest takes over the veth's MAC and address.
+        let eth0 = try #require(try Sandbox.ipJSON(["link", "show", "eth0"], netns: jail).first)
+        #expect(eth0["address"] as? String == a.guest.mac.description && a.guest.address.description == "10.85.0.2")
+        #expect(a.guest.bootParameter == "ip=10.85.0.2::10.85.0.1:255.255.255.0::eth0:off" && a.guest.mtu == 1450)
+        let tapLink = try #require(try Sandbox.ipJSON(["link", "show", "tap0"], netns: jail).first)
+        #expect(tapLink["mtu"] as? Int == 1450)
+        // Independent observers: tc's own JSON.
+        for dev in ["eth0", "tap0"] {
+            let qdiscs = try JSONSerialization.jsonObject(with: Data(try Sandbox.exec(jail, ["tc", "-j", "qdisc", "show", "dev", dev]).stdout.utf8)) as? [[String: Any]] ?? []
+            #expect(qdiscs.contains { $0["kind"] as? String == "ingress" }, "\(dev): \(qdiscs)")
+            let filters = try Sandbox.exec(jail, ["tc", "-j", "filter", "show", "dev", dev, "ingress"]).stdout
+            let target = dev == "eth0" ? "tap0" : "eth0"
+            #expect(filters.contains("\"kind\":\"u32\"") && filters.contains("\"kind\":\"mirred\"") && filters.contains("\"to_dev\":\"\(target)\""), "\(dev): \(filters)")
+        }
+        // The guest ARPs and pings the gateway through the veth; a neighbour pings the guest.
+        let guest = GuestTap(fds: a.fds, mac: a.guest.mac.description, address: a.guest.address.description)
+        let gw = try #require(try guest.resolve("10.85.0.1"))
+        try guest.write(guest.echoRequest(to: "10.85.0.1", via: gw))
+        #expect(guest.read { GuestTap.isEchoReply($0, from: "10.85.0.1") } != nil)
+        let s = try f.sandbox()
+        try c.attach(network: "kata", sandbox: .name(s))
+        let pinged = ThreadResult()
+        let pinger = Thread { pinged.set((try? Sandbox.ping(from: s, "10.85.0.2")) == true ? "yes" : "no") }
+        pinger.start()
+        guest.read(timeout: 2.5) { _ in false }
+        #expect(pinged.wait() == "yes")
+        // Detach: the TAP and the veth's qdisc go, the veth endpoint too.
+        try c.detach(endpoint: a.endpoint.id)
+        #expect(try Sandbox.linkNames(netns: jail).filter { $0.hasPrefix("tap") }.isEmpty)
+        let left = try Sandbox.exec(jail, ["tc", "-j", "qdisc", "show"]).stdout
+        #expect(!left.contains("\"ingress\""), "\(left)")
+        #expect(try c.detach(endpoint: a.endpoint.id) == false)
+    }
+}

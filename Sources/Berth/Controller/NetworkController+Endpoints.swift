@@ -126,6 +126,7 @@ extension NetworkController {
             do { try store.save(updated) } catch { errors.append(error) }
             CrashPoint.step(op)
         }
+        errors += removeRedirectedTap(endpoint, operation: op)  // tc-redirect mode's TAP (issue 16)
         if !endpoint.ports.isEmpty {
             let network = state?.networks[endpoint.networkID]
             let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: network?.bridge ?? "",

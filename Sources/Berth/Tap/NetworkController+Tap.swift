@@ -205,9 +205,3 @@ extension NetworkController {
     }
 }
 
-extension NetworkController {
-    /// tc-redirect mode (issue 16, step 4).
-    func attachRedirectedTap(network nameOrID: String, tap: TapOptions) throws(BerthError) -> TapAttachment {
-        throw BerthError(.invalidArgument, operation: .attachTap, object: nameOrID, detail: "tc-redirect mode is not available yet")
-    }
-}
