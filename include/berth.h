@@ -53,6 +53,7 @@
 #ifndef BERTH_H
 #define BERTH_H
 
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -169,7 +170,13 @@ enum BERTH_CLOSED_ENUM berth_status_code {
     /** The host port is already published by another endpoint ("port is already allocated"). */
     BERTH_ERR_PORT_ALLOCATED = 24,
     /** The state directory belongs to another backend or host namespace. */
-    BERTH_ERR_STATE_CONFLICT = 25
+    BERTH_ERR_STATE_CONFLICT = 25,
+    /** The TAP is single-queue and its one queue is attached (the kernel's EBUSY). */
+    BERTH_ERR_TAP_BUSY = 26,
+    /** A TAP of that name exists with other flags (the kernel's EINVAL); the message names the flag. */
+    BERTH_ERR_TAP_FLAG_MISMATCH = 27,
+    /** /dev/net/tun is missing or cannot be opened. */
+    BERTH_ERR_TUN_UNAVAILABLE = 28
 };
 
 /** A status: one of `enum berth_status_code` (fixed width, so the ABI does not depend on enum size). */
@@ -404,6 +411,48 @@ berth_status berth_network_attach(berth_controller *BERTH_REQUIRED controller,
                                   const char *BERTH_NULLABLE options_json,
                                   char *BERTH_NULLABLE *BERTH_NULLABLE out_json,
                                   berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
+
+/**
+ * Attaches a micro-VM TAP device to a network's bridge (issue 16): TUNSETIFF with
+ * IFF_TAP|IFF_NO_PI (|IFF_VNET_HDR unless "vnet_hdr":false, |IFF_MULTI_QUEUE when queues > 1)
+ * in the host namespace, the TAP on the bridge with the bridge's MTU, up; the guest gets the
+ * lowest free address (or "ip") and MAC 02:42 + IPv4 (or "mac"); the network's firewall rules
+ * apply to the guest address, "ports" are published to it. Detach with berth_network_detach.
+ *
+ * @param network   network name, ID or unique ID prefix; required.
+ * @param tap_json  required JSON object: {"name":"vmtap%d" (required; 1-15 bytes, one %d
+ *                  template allowed), "queues":1 (1-256), "owner":UID, "group":GID,
+ *                  "vnet_hdr":true, "custody":"persistent"|"fd", "ip":"10.1.0.5",
+ *                  "mac":"02:42:0a:01:00:05", "ports":[...as berth_network_attach]}.
+ *                  "persistent": the TAP outlives Berth's fd (TUNSETPERSIST) and the VMM opens
+ *                  it by name; "fd": the queue fds are returned and the device dies with the
+ *                  last of them.
+ * @param out_json  optional; receives {"endpoint":{endpoint}, "guest":{"mac", "address",
+ *                  "prefix_length", "netmask", "gateway", "mtu", "dns":[...], "tap",
+ *                  "guest_interface", "boot_parameter":"ip=<client>::<gw>:<netmask>::eth0:off"}}
+ *                  (free with berth_free()).
+ * @param fds       fd custody: an array of *n_fds ints that receives one fd per queue
+ *                  (O_CLOEXEC). OWNERSHIP: the fds are the caller's from BERTH_OK on; close each
+ *                  (the TAP goes with the last) or pass them on (SCM_RIGHTS, a VMM's fd=). On any
+ *                  other status nothing is written and no fd is open. May be NULL in persistent custody.
+ * @param n_fds     in: the capacity of fds (at least queues in fd custody, else
+ *                  BERTH_ERR_INVALID_ARGUMENT before anything changes); out: the number of fds
+ *                  written (0 in persistent custody).
+ * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT, BERTH_ERR_NETWORK_NOT_FOUND,
+ *         BERTH_ERR_INVALID_INTERFACE_NAME, BERTH_ERR_INTERFACE_IN_USE (a link of that name exists),
+ *         BERTH_ERR_TAP_BUSY, BERTH_ERR_TAP_FLAG_MISMATCH, BERTH_ERR_TUN_UNAVAILABLE,
+ *         BERTH_ERR_ADDRESS_IN_USE, BERTH_ERR_ADDRESS_OUTSIDE_SUBNET, BERTH_ERR_ADDRESSES_EXHAUSTED,
+ *         BERTH_ERR_PORT_ALLOCATED, BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_STATE, BERTH_ERR_SYSTEM,
+ *         BERTH_ERR_INTERNAL.
+ * Thread-safe. On failure every step is undone.
+ */
+berth_status berth_network_attach_tap(berth_controller *BERTH_REQUIRED controller,
+                                      const char *BERTH_REQUIRED network,
+                                      const char *BERTH_REQUIRED tap_json,
+                                      char *BERTH_NULLABLE *BERTH_NULLABLE out_json,
+                                      int *BERTH_NULLABLE fds,
+                                      size_t *BERTH_NULLABLE n_fds,
+                                      berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
 
 /**
  * Detaches an endpoint by ID or unique ID prefix: removes its port rules and veth, deletes the

@@ -73,6 +73,8 @@ if [ "${1:-}" = --in-sandbox ]; then
     t "[$backend] nothing left after the Python example" nothing_left "$state/$backend-py"
     t "[$backend] statuses, bad arguments, threads (abi_check)" "$work/abi_check" "$hostpath" "$state/$backend-check"
     t "[$backend] nothing left after abi_check" nothing_left "$state/$backend-check"
+    t "[$backend] TAP attach: fd custody, persistent, bad input (tap_check)" "$work/tap_check" "$hostpath" "$state/$backend-tap"
+    t "[$backend] nothing left after tap_check" nothing_left "$state/$backend-tap"
     t "[$backend] JSON keys and error objects (json_shapes.py)" \
       env BERTH_LIBRARY="$lib" python3 Tests/CABI/json_shapes.py include/berth.h "$hostpath" "$state/$backend-shapes"
     t "[$backend] nothing left after json_shapes.py" nothing_left "$state/$backend-shapes"
@@ -137,6 +139,9 @@ t "abi_check.c builds (c99, pthreads)" \
   bash -c 'gcc -std=c99 -Wall -Wextra -pedantic -Werror -Wno-nonnull -pthread -o "$1/abi_check" Tests/CABI/abi_check.c $(pkg-config --cflags --libs berth)' _ "$work"
 
 # ---- 4. Run inside a sandbox network namespace -----------------------------------------------
+t "tap_check.c builds (c99 + POSIX)" \
+  bash -c 'gcc -std=c99 -Wall -Wextra -pedantic -Werror -o "$1/tap_check" Tests/CABI/tap_check.c $(pkg-config --cflags --libs berth)' _ "$work"
+
 BERTH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
 export BERTH_HOST_NETNS
 out=$(mktemp)

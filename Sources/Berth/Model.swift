@@ -137,6 +137,9 @@ public struct Endpoint: Sendable, Codable, Equatable {
     /// The process the sandbox lives for (`berth run`): when it is gone, the next open releases
     /// the endpoint and removes the sandbox. nil: the sandbox lives until detached.
     public var owner: ProcessOwner?
+    /// A micro-VM endpoint's TAP (issue 16); nil for a plain veth endpoint. Records written
+    /// before it existed decode as nil.
+    public var tap: TapRecord? = nil
 
     /// `a.b.c.d/len`.
     public var cidr: String { "\(address)/\(prefixLength)" }

@@ -14,6 +14,27 @@ func attachArguments(network: String, sandbox: String?, json: String?) throws(Ca
     if let name = try o.string("interface") { options.interfaceName = name }
     options.address = try o.string("ip")
     options.mac = try o.string("mac")
+    options.publish = try portRequests(o, operation: op, network: network)
+    let create = try o.bool("create_sandbox") ?? false
+    let spec: SandboxSpec
+    switch sandbox {
+    case nil:
+        spec = .create(name: nil)
+    case let s? where s.isEmpty:
+        throw CallError.invalid(op, network, "sandbox is empty")
+    case let s? where s.hasPrefix("/"):
+        if create { throw CallError.invalid(op, network, "create_sandbox needs a namespace name, not a path ('\(s)')") }
+        spec = .path(s)
+    case let s?:
+        spec = create ? .create(name: s) : .name(s)
+    }
+    return (spec, options)
+}
+
+/// The "ports" array of an options object → `PortSpec`s (berth_network_attach,
+/// berth_network_attach_tap).
+func portRequests(_ o: JSONOptions, operation op: OperationName, network: String) throws(CallError) -> [PortSpec] {
+    var ports: [PortSpec] = []
     for (i, item) in try o.array("ports").enumerated() {
         let p = try JSONOptions(item, allowed: ["host_port", "host_port_end", "container_port", "container_port_end", "proto", "host_ip"],
                                 operation: op, object: network, context: "ports[\(i)]")
@@ -31,25 +52,12 @@ func attachArguments(network: String, sandbox: String?, json: String?) throws(Ca
         let proto = try p.string("proto") ?? "tcp"
         // The one port-request validator (PortSpec): Docker's -p rules, with its wording.
         let host: (Int, Int)? = hostPort.map { ($0, hostEnd ?? $0) } ?? hostEnd.map { (0, $0) }
-        options.publish.append(try api { () throws(BerthError) in
+        ports.append(try api { () throws(BerthError) in
             try PortSpec.validated(proto: proto, hostIP: hostIP, host: host,
                                    container: (containerPort, containerEnd), operation: op, object: "\(network) ports[\(i)]")
         })
     }
-    let create = try o.bool("create_sandbox") ?? false
-    let spec: SandboxSpec
-    switch sandbox {
-    case nil:
-        spec = .create(name: nil)
-    case let s? where s.isEmpty:
-        throw CallError.invalid(op, network, "sandbox is empty")
-    case let s? where s.hasPrefix("/"):
-        if create { throw CallError.invalid(op, network, "create_sandbox needs a namespace name, not a path ('\(s)')") }
-        spec = .path(s)
-    case let s?:
-        spec = create ? .create(name: s) : .name(s)
-    }
-    return (spec, options)
+    return ports
 }
 
 /// A sandbox string of `berth_network_detach_sandbox`: a path or a name.

@@ -33,6 +33,9 @@ extension BerthError.Code {
         case .multiple: .BERTH_ERR_MULTIPLE
         case .portAllocated: .BERTH_ERR_PORT_ALLOCATED
         case .stateConflict: .BERTH_ERR_STATE_CONFLICT
+        case .tapBusy: .BERTH_ERR_TAP_BUSY
+        case .tapFlagMismatch: .BERTH_ERR_TAP_FLAG_MISMATCH
+        case .tunUnavailable: .BERTH_ERR_TUN_UNAVAILABLE
         }
         return statusCode(code)
     }

@@ -21,17 +21,28 @@ struct AttachCommand: ParsableCommand {
     @Option(name: .customLong("ifname"), help: "Interface name inside the sandbox (default: the lowest free ethN).") var interfaceName: [String] = []
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp], as docker run -p.") var publish: [String] = []
     @Flag(help: "Create SANDBOX as a new named network namespace (removed on detach).") var create = false
+    @Option(help: "Attach a micro-VM TAP of this name (or template with %d) to NETWORK instead of a sandbox; prints the guest configuration.")
+    var tap: [String] = []
+    @Option(help: "TAP queues (1–256; more than 1 sets IFF_MULTI_QUEUE).") var queues: [Int] = []
+    @Option(help: "TAP owner uid (TUNSETOWNER).") var owner: [UInt32] = []
+    @Option(help: "TAP group gid (TUNSETGROUP).") var group: [UInt32] = []
+    @Flag(name: .customLong("no-vnet-hdr"), help: "TAP without IFF_VNET_HDR.") var noVnetHeader = false
     @Argument(help: "Network name or ID.") var network: String
-    @Argument(help: "Sandbox: a name under /run/netns, a path, or a pid.") var sandbox: String
+    @Argument(help: "Sandbox: a name under /run/netns, a path, or a pid (not with --tap).") var sandbox: String = ""
 
     func validate() throws {
         _ = try singleValue(ip, "--ip", why: "an endpoint has one IPv4 address")
         _ = try singleValue(mac, "--mac", why: "an endpoint has one MAC address")
         _ = try singleValue(interfaceName, "--ifname", why: "an endpoint has one interface")
+        if !tap.isEmpty || !queues.isEmpty || !owner.isEmpty || !group.isEmpty || noVnetHeader {
+            try validateTap()
+            return
+        }
         if sandbox.isEmpty { throw ValidationError("SANDBOX must not be empty") }
     }
 
     func run() throws {
+        if !tap.isEmpty { return try runTap() }
         try Failure.guarded {
             let ports = try publish.map(PortSpec.init(parsing:))
             let spec = sandboxSpec(sandbox, create: create)

@@ -11,11 +11,11 @@ enum Failure {
         switch code {
         case .networkNotFound, .endpointNotFound, .sandboxNotFound: 3
         case .duplicateName, .subnetOverlap, .interfaceInUse, .addressInUse, .hasActiveEndpoints, .predefinedNetwork,
-             .portAllocated, .addressesExhausted, .subnetsExhausted, .stateConflict: 4
+             .portAllocated, .addressesExhausted, .subnetsExhausted, .stateConflict, .tapBusy, .tapFlagMismatch: 4
         case .permissionDenied: 5
         case .invalidName, .invalidInterfaceName, .invalidArgument, .gatewayOutsideSubnet, .ipRangeOutsideSubnet,
              .addressOutsideSubnet, .notANetworkNamespace: 64
-        case .state, .system, .multiple: 1
+        case .state, .system, .multiple, .tunUnavailable: 1
         }
     }
 

@@ -2,7 +2,11 @@
 #include "berth_shims.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/magic.h>
+#include <net/if.h>
+#include <string.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -63,3 +67,42 @@ int berth_netns_cookie(uint64_t *cookie) {
     errno = saved;
     return rc;
 }
+
+int berth_iff_tap(void) { return IFF_TAP; }
+int berth_iff_no_pi(void) { return IFF_NO_PI; }
+int berth_iff_vnet_hdr(void) { return IFF_VNET_HDR; }
+int berth_iff_multi_queue(void) { return IFF_MULTI_QUEUE; }
+int berth_iff_tun_excl(void) { return IFF_TUN_EXCL; }
+int berth_ifnamsiz(void) { return IFNAMSIZ; }
+
+int berth_tun_attach(char *name, int flags, int nonblock) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+    if (fd < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = (short)flags;
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    memcpy(name, ifr.ifr_name, IFNAMSIZ);
+    name[IFNAMSIZ - 1] = 0;
+    return fd;
+}
+
+int berth_tun_set_persist(int fd, int on) { return ioctl(fd, TUNSETPERSIST, (unsigned long)(on ? 1 : 0)); }
+int berth_tun_set_owner(int fd, uid_t uid) { return ioctl(fd, TUNSETOWNER, (unsigned long)uid); }
+int berth_tun_set_group(int fd, gid_t gid) { return ioctl(fd, TUNSETGROUP, (unsigned long)gid); }
+
+int berth_tun_get_flags(int fd, int *flags) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    if (ioctl(fd, TUNGETIFF, &ifr) != 0) return -1;
+    *flags = (unsigned short)ifr.ifr_flags;
+    return 0;
+}
+
+int berth_tun_get_features(int fd, unsigned int *features) { return ioctl(fd, TUNGETFEATURES, features); }

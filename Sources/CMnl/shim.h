@@ -5,3 +5,7 @@
 #include <linux/if_addr.h>
 #include <linux/veth.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_sched.h>
+#include <linux/pkt_cls.h>
+#include <linux/tc_act/tc_mirred.h>

@@ -74,13 +74,14 @@ enum Consistency {
                 if ports.values.contains(name) { problems.append("pending bridge \(name) still has ports") }
                 if bridges.contains(name) || veths.contains(name) { problems.append("pending link \(name) is recorded") }
                 let shaped = kind == "veth" ? BerthNames.isBerthVeth(name)
+                    : kind == "tun" ? TapMark.isPendingName(name)
                     : kind == "bridge" && name.hasPrefix(Pending.namePrefix) && name.count == Pending.namePrefix.count + 8
                 if !shaped { problems.append("pending link \(name) (\(kind ?? "?")) is not an unplugged host end or renamed bridge") }
                 continue
             }
             switch kind {
             case "bridge": seenBridges.insert(name)
-            case "veth": seenVeths.insert(name)
+            case "veth", "tun": seenVeths.insert(name)  // a TAP endpoint's hostInterface is its TAP (issue 16)
             default: problems.append("unexpected link \(name) (\(kind ?? "?"))")
             }
         }
@@ -105,7 +106,7 @@ enum Consistency {
         let created = Set(rec.endpoints.filter(\.createdSandbox).compactMap(\.sandboxName))
         let expectedNetns = created.union(lab.userSandboxes).union([lab.hostName])
         if netns != expectedNetns { problems.append("netns: kernel \(netns.sorted()) expected \(expectedNetns.sorted())") }
-        for e in rec.endpoints {
+        for e in rec.endpoints where e.tap?.mode != .bridge {
             guard let name = e.sandboxName, netns.contains(name) else { problems.append("sandbox of \(e.id.prefix(12)) missing"); continue }
             if try !Self.addresses(lab, e.interfaceName, netns: name).contains(e.cidr) { problems.append("\(name) \(e.interfaceName) lacks \(e.cidr)") }
         }

@@ -27,6 +27,11 @@ struct CrashScenario: Sendable, CustomStringConvertible {
         try Consistency.records(lab.stateDirectory).endpoints.contains { $0.sandboxName == sandbox }
     }
 
+    /// The ID of the TAP endpoint named `tap`, if recorded.
+    static func tapEndpoint(_ lab: CrashLab, _ tap: String) throws -> String? {
+        try Consistency.records(lab.stateDirectory).endpoints.first { $0.tap?.name == tap }?.id
+    }
+
     static let all: [CrashScenario] = [
         CrashScenario(name: "host set-up", label: "set up host", prepare: { _ in }, command: ["network", "create", "n1"],
                       repeatOperation: { lab in try recorded(lab, network: "n1") || ok(lab, ["network", "create", "n1"]) }),
@@ -64,6 +69,23 @@ struct CrashScenario: Sendable, CustomStringConvertible {
                       },
                       command: ["detach", "n1", "c1"],
                       repeatOperation: { lab in try ok(lab, ["detach", "n1", "c1"]) }),
+        CrashScenario(name: "attach --tap", label: "attach tap",
+                      prepare: { lab in _ = try ok(lab, ["network", "create", "n1"]) },
+                      command: ["attach", "--tap", "vm0", "--owner", "1000", "n1"],
+                      repeatOperation: { lab in
+                          if let tap = try tapEndpoint(lab, "vm0") { guard try ok(lab, ["detach", tap]) else { return false } }
+                          return try ok(lab, ["attach", "--tap", "vm0", "--owner", "1000", "n1"])
+                      }),
+        CrashScenario(name: "detach tap", label: "detach",
+                      prepare: { lab in
+                          _ = try ok(lab, ["network", "create", "n1"])
+                          _ = try ok(lab, ["attach", "--tap", "vm0", "-p", "8080:80", "n1"])
+                      },
+                      command: ["detach", "n1", "vm0"],
+                      repeatOperation: { lab in
+                          if let tap = try tapEndpoint(lab, "vm0") { return try ok(lab, ["detach", tap]) }
+                          return true
+                      }),
         CrashScenario(name: "rm", label: "delete network",
                       prepare: { lab in
                           _ = try ok(lab, ["network", "create", "n1"])

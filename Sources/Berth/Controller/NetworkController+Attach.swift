@@ -175,7 +175,7 @@ extension NetworkController {
     /// published once across all endpoints, ranges included (Docker: "port is already allocated").
     /// The ephemeral range is the host namespace's `net.ipv4.ip_local_port_range`, read only
     /// when a request needs it (Docker's fallback 49153–65535 when it cannot be read).
-    private func resolvePorts(_ specs: [PortSpec], in state: StateSnapshot, operation: OperationName, object: String) throws(BerthError) -> [PortMapping] {
+    func resolvePorts(_ specs: [PortSpec], in state: StateSnapshot, operation: OperationName, object: String) throws(BerthError) -> [PortMapping] {
         if specs.isEmpty { return [] }
         var ephemeral = PortSpec.fallbackEphemeralRange
         if specs.contains(where: { $0.hostPorts == nil }),

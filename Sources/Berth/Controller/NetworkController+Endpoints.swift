@@ -74,7 +74,8 @@ extension NetworkController {
         }
     }
 
-    /// Detaches the endpoint that joins `sandbox` to `network` (`docker network disconnect`).
+    /// Detaches the endpoint that joins `sandbox` to `network` (`docker network disconnect`);
+    /// `.name(TAP)` also finds a bridge-mode TAP endpoint by its TAP's name.
     /// - Returns: false when no such endpoint exists (nothing changed).
     /// - Throws: `.networkNotFound`, `.multiple`.
     @discardableResult
@@ -91,7 +92,8 @@ extension NetworkController {
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)
             return state.endpoints(of: network.id).first { e in
-                e.sandboxPath == target.path || (target.name != nil && e.sandboxName == target.name)
+                e.isHostTap ? target.name != nil && e.tap?.name == target.name  // a bridge-mode TAP, by its name
+                : e.sandboxPath == target.path || (target.name != nil && e.sandboxName == target.name)
                     || (identity.map { e.sandboxInode == $0.inode && e.sandboxDevice == $0.device } ?? false)
             }?.id
         }
@@ -124,6 +126,7 @@ extension NetworkController {
             do { try store.save(updated) } catch { errors.append(error) }
             CrashPoint.step(op)
         }
+        errors += removeRedirectedTap(endpoint, operation: op)  // tc-redirect mode's TAP (issue 16)
         if !endpoint.ports.isEmpty {
             let network = state?.networks[endpoint.networkID]
             let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: network?.bridge ?? "",
@@ -179,6 +182,7 @@ extension NetworkController {
     /// address (the recorded one: no dump), goes down and is renamed `berthrm<7 hex>` so its `ethN` is free. The pair is deleted later with the
     /// pending group (or with the sandbox, when Berth deletes it).
     func unplug(_ endpoint: Endpoint, sandboxGoes: Bool, operation op: OperationName) -> [BerthError] {
+        if endpoint.isHostTap { return unplugTap(endpoint, operation: op) }
         var errors: [BerthError] = []
         do {
             let link = try hostSession.link(named: endpoint.hostInterface)

@@ -52,5 +52,13 @@ extension BerthError {
         case portAllocated
         /// The state directory belongs to another firewall backend or host namespace.
         case stateConflict
+        /// The TAP is single-queue and already has its queue attached (the kernel's EBUSY,
+        /// drivers/net/tun.c `tun_attach`); the detail names the TAP and its flags.
+        case tapBusy
+        /// A TAP of that name exists with other flags (the kernel's EINVAL on an IFF_MULTI_QUEUE
+        /// mismatch, `tun_set_iff`); the detail says which flag differs.
+        case tapFlagMismatch
+        /// `/dev/net/tun` is missing or cannot be opened: no TAP can be made.
+        case tunUnavailable
     }
 }

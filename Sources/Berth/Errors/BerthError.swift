@@ -100,6 +100,9 @@ public struct BerthError: LayerError {
         case .notANetworkNamespace: .notANetworkNamespace
         case .missingCapability, .permissionDenied: .permissionDenied
         case .invalidName: .invalidName
+        case .tapBusy: .tapBusy
+        case .tapFlagMismatch: .tapFlagMismatch
+        case .tunUnavailable: .tunUnavailable
         default: .system
         }
         return BerthError(code, operation: operation, object: object, cause: .namespace(e))

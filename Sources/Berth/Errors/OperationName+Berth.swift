@@ -3,6 +3,8 @@
 /// The operations of the Berth layer (the words errors show before the object).
 extension OperationName {
     public static let attach = OperationName("attach")
+    public static let attachTap = OperationName("attach tap")
+    public static let deleteTap = OperationName("delete tap")
     public static let claimHost = OperationName("claim host namespace")
     public static let createNetwork = OperationName("create network")
     public static let deleteBridge = OperationName("delete bridge")

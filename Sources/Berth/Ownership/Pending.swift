@@ -16,7 +16,7 @@ package enum Pending {
     package static let namePrefix = "berthrm"
 
     /// True for a link Berth unplugged: in the pending group *and* of Berth's shapes — a host end
-    /// `veth<7 hex>`, a bridge renamed `berthrm<8 hex>`, or a `br-<12 hex>` bridge whose rename a
+    /// `veth<7 hex>`, a TAP renamed `berthtap<7 hex>`, a bridge renamed `berthrm<8 hex>`, or a `br-<12 hex>` bridge whose rename a
     /// crash cut short. A link of someone else's that happens to be in the group is not Berth's
     /// and is never deleted (new-user trial).
     package static func isUnplugged(_ link: Link) -> Bool {
@@ -24,6 +24,7 @@ package enum Pending {
         switch link.kind {
         case "veth": return BerthNames.isBerthVeth(link.name)
         case "bridge": return isPendingBridgeName(link.name) || BerthNames.isBerthBridge(link.name)
+        case "tun": return TapMark.isPendingName(link.name)
         default: return false
         }
     }

@@ -119,6 +119,15 @@ extension NetworkController {
             try deleteLinkIfPresent(link.index)
             CrashPoint.step(op)
         }
+        // TAPs in Berth's TAP group that no record names: an attach a crash cut short after
+        // TUNSETPERSIST (issue 16).
+        for link in links where link.kind == "tun" && link.group == TapMark.group && !recordedVeths.contains(link.name) {
+            report.removed.append(.init(kind: "tap", name: link.name, reason: "no endpoint records it"))
+            view.goneLinks.insert(link.index)
+            if dry { continue }
+            try deleteLinkIfPresent(link.index)
+            CrashPoint.step(op)
+        }
         for bridge in strayBridges {
             report.removed.append(.init(kind: "bridge", name: bridge.name, reason: "no network records it"))
             view.goneLinks.insert(bridge.index)
@@ -224,7 +233,7 @@ extension NetworkController {
         if let owner = endpoint.owner, !owner.isAlive { return "owner process \(owner.pid) is gone" }
         if let valid = options.validEndpoints, !valid.contains(endpoint.id) { return "not in the list of valid endpoints" }
         if !sandboxAlive(endpoint) { return "sandbox \(endpoint.sandboxName ?? endpoint.sandboxPath) is gone" }
-        if !hostLinks.contains(endpoint.hostInterface) { return "veth \(endpoint.hostInterface) is gone" }
+        if !hostLinks.contains(endpoint.hostInterface) { return "\(endpoint.isHostTap ? "tap" : "veth") \(endpoint.hostInterface) is gone" }
         return nil
     }
 

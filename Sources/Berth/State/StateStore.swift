@@ -31,9 +31,11 @@ struct StateSnapshot: Sendable {
     var nextSequence: Int { (endpoints.values.compactMap(\.sequence).max() ?? 0) + 1 }
 
     /// Endpoints in the same sandbox namespace as `endpoint` (itself excluded).
+    /// A TAP in bridge mode has no sandbox, so it has no peers and is nobody's peer.
     func sandboxPeers(of endpoint: Endpoint) -> [Endpoint] {
-        endpoints.values.filter {
-            $0.id != endpoint.id && $0.sandboxInode == endpoint.sandboxInode && $0.sandboxDevice == endpoint.sandboxDevice
+        if endpoint.isHostTap { return [] }
+        return endpoints.values.filter {
+            $0.id != endpoint.id && !$0.isHostTap && $0.sandboxInode == endpoint.sandboxInode && $0.sandboxDevice == endpoint.sandboxDevice
         }
     }
 

@@ -17,5 +17,14 @@ extension NamespaceError {
         case threadFailure
         /// Any other system call failure; see `errno`.
         case system
+        /// `/dev/net/tun` is missing or cannot be opened (no tun driver, a container without the
+        /// device node): TUN/TAP devices cannot be made.
+        case tunUnavailable
+        /// TUNSETIFF refused with EBUSY: the TAP exists and is single-queue with a queue already
+        /// attached (drivers/net/tun.c `tun_attach`), or it exists and IFF_TUN_EXCL was asked.
+        case tapBusy
+        /// TUNSETIFF refused with EINVAL on an existing TAP: its IFF_MULTI_QUEUE (or TUN/TAP type)
+        /// differs from the flags asked (drivers/net/tun.c `tun_set_iff`); `detail` names the flag.
+        case tapFlagMismatch
     }
 }

@@ -4,6 +4,9 @@
 extension OperationName {
     public static let addAddress = OperationName("add address")
     public static let addRoute = OperationName("add route")
+    public static let addQdisc = OperationName("add qdisc")
+    public static let deleteQdisc = OperationName("delete qdisc")
+    public static let addFilter = OperationName("add filter")
     public static let createBridge = OperationName("create bridge")
     public static let createVeth = OperationName("create veth")
     public static let deleteAddress = OperationName("delete address")

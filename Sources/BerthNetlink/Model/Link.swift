@@ -22,6 +22,8 @@
     public var linkNetnsID: Int32?
     /// IFLA_GROUP.
     public var group: UInt32
+    /// IFLA_INFO_DATA of a `tun` link (IFLA_TUN_*, Linux ≥ 4.15), nil for other kinds.
+    public var tun: TunInfo? = nil
 
     /// IFF_UP: administratively up (`ip link set up`).
     public var isUp: Bool { flags & RTNL.IFF_UP != 0 }
@@ -41,6 +43,34 @@
         self.operationalState = operationalState
         self.peerIndex = peerIndex
         self.linkNetnsID = linkNetnsID
+        self.group = group
+    }
+}
+
+/// What the kernel reports about a TUN/TAP device (IFLA_TUN_* of linux/if_link.h, filled by
+/// drivers/net/tun.c `tun_fill_info`).
+@_spi(BerthInternal) public struct TunInfo: Sendable, Equatable {
+    /// IFLA_TUN_TYPE: 1 IFF_TUN, 2 IFF_TAP.
+    public var type: UInt8
+    public var vnetHeader: Bool
+    public var persistent: Bool
+    public var multiQueue: Bool
+    /// IFLA_TUN_NUM_QUEUES: queues attached now.
+    public var queues: UInt32
+    /// IFLA_TUN_OWNER / IFLA_TUN_GROUP, when set.
+    public var owner: UInt32?
+    public var group: UInt32?
+
+    public var isTap: Bool { type == 2 }
+
+    public init(type: UInt8, vnetHeader: Bool, persistent: Bool, multiQueue: Bool, queues: UInt32, owner: UInt32? = nil,
+                group: UInt32? = nil) {
+        self.type = type
+        self.vnetHeader = vnetHeader
+        self.persistent = persistent
+        self.multiQueue = multiQueue
+        self.queues = queues
+        self.owner = owner
         self.group = group
     }
 }

@@ -75,6 +75,14 @@ import Glibc
     /// linux/if_link.h: bridge port attributes (IFLA_BRPORT_*), inside IFLA_INFO_SLAVE_DATA.
     public static let IFLA_BRPORT_MODE = UInt16(CMnl.IFLA_BRPORT_MODE)
     public static let IFLA_BRPORT_ISOLATED = UInt16(CMnl.IFLA_BRPORT_ISOLATED)
+    // linux/if_link.h: IFLA_INFO_DATA of a tun link
+    public static let IFLA_TUN_OWNER = UInt16(CMnl.IFLA_TUN_OWNER)
+    public static let IFLA_TUN_GROUP = UInt16(CMnl.IFLA_TUN_GROUP)
+    public static let IFLA_TUN_TYPE = UInt16(CMnl.IFLA_TUN_TYPE)
+    public static let IFLA_TUN_VNET_HDR = UInt16(CMnl.IFLA_TUN_VNET_HDR)
+    public static let IFLA_TUN_PERSIST = UInt16(CMnl.IFLA_TUN_PERSIST)
+    public static let IFLA_TUN_MULTI_QUEUE = UInt16(CMnl.IFLA_TUN_MULTI_QUEUE)
+    public static let IFLA_TUN_NUM_QUEUES = UInt16(CMnl.IFLA_TUN_NUM_QUEUES)
     // linux/veth.h
     public static let VETH_INFO_PEER = UInt16(CMnl.VETH_INFO_PEER)
     // linux/rtnetlink.h: IFLA_EXT_MASK values

@@ -66,10 +66,26 @@ package struct NetlinkMessageBuilder: Sendable {
     /// Opens a nested attribute with NLA_F_NESTED set (as libmnl's mnl_attr_nest_start does);
     /// close it with `endNested(_:)`.
     package mutating func beginNested(_ type: UInt16) -> Int {
+        beginNested(type, flagged: true)
+    }
+
+    /// Opens a nested attribute, with NLA_F_NESTED only when `flagged` (iproute2's `tc` leaves it
+    /// off its outer nests; the kernel accepts both).
+    package mutating func beginNested(_ type: UInt16, flagged: Bool) -> Int {
         let start = bytes.count
         append(UInt16(0))
-        append(type | Self.nestedFlag)
+        append(flagged ? type | Self.nestedFlag : type)
         return start
+    }
+
+    /// The bytes of a fixed C struct, built field by field in host byte order (no padding is
+    /// added: the caller writes the struct's own).
+    package struct Payload: Sendable {
+        package private(set) var bytes: [UInt8] = []
+        package init() {}
+        package mutating func append<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+        }
     }
 
     /// Closes the nested attribute opened at `start`, writing its length.

@@ -10,10 +10,15 @@ package enum RouteDecoding {
         }
         let attrs = try NetlinkParser.attributes(in: m.payload[16...], operation: operation, object: object)
         var kind: String?
+        var tun: TunInfo?
         if let info = attrs[RTNL.IFLA_LINKINFO] {
-            kind = try NetlinkParser.attributes(in: info, operation: operation, object: object)[RTNL.IFLA_INFO_KIND]?.netlinkString
+            let infoAttrs = try NetlinkParser.attributes(in: info, operation: operation, object: object)
+            kind = infoAttrs[RTNL.IFLA_INFO_KIND]?.netlinkString
+            if kind == "tun", let data = infoAttrs[RTNL.IFLA_INFO_DATA] {
+                tun = try tunInfo(data, operation: operation, object: object)
+            }
         }
-        return Link(index: index,
+        var link = Link(index: index,
                     name: attrs[RTNL.IFLA_IFNAME]?.netlinkString ?? "",
                     kind: kind,
                     mtu: attrs[RTNL.IFLA_MTU]?.netlinkU32 ?? 0,
@@ -24,6 +29,18 @@ package enum RouteDecoding {
                     peerIndex: attrs[RTNL.IFLA_LINK]?.netlinkI32,
                     linkNetnsID: attrs[RTNL.IFLA_LINK_NETNSID]?.netlinkI32,
                     group: attrs[RTNL.IFLA_GROUP]?.netlinkU32 ?? 0)
+        link.tun = tun
+        return link
+    }
+
+    /// IFLA_INFO_DATA of a tun link: IFLA_TUN_* (u8 flags, u32 owner/group/queues).
+    static func tunInfo(_ data: ArraySlice<UInt8>, operation: OperationName, object: String) throws(NetlinkError) -> TunInfo {
+        let a = try NetlinkParser.attributes(in: data, operation: operation, object: object)
+        return TunInfo(type: a[RTNL.IFLA_TUN_TYPE]?.netlinkU8 ?? 0, vnetHeader: (a[RTNL.IFLA_TUN_VNET_HDR]?.netlinkU8 ?? 0) != 0,
+                       persistent: (a[RTNL.IFLA_TUN_PERSIST]?.netlinkU8 ?? 0) != 0,
+                       multiQueue: (a[RTNL.IFLA_TUN_MULTI_QUEUE]?.netlinkU8 ?? 0) != 0,
+                       queues: a[RTNL.IFLA_TUN_NUM_QUEUES]?.netlinkU32 ?? 0,
+                       owner: a[RTNL.IFLA_TUN_OWNER]?.netlinkU32, group: a[RTNL.IFLA_TUN_GROUP]?.netlinkU32)
     }
 
     /// struct ifaddrmsg (8 bytes) + IFA_* attributes.

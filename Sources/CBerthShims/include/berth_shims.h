@@ -62,6 +62,30 @@ int berth_nla_hdrlen(void);
 /// NLA_TYPE_MASK
 int berth_nla_type_mask(void);
 
+/// TUN/TAP (linux/if_tun.h, Documentation/networking/tuntap.rst). Each runs in the calling
+/// thread's network namespace: TUNSETIFF creates or finds the device there.
+/// IFF_TAP, IFF_NO_PI, IFF_VNET_HDR, IFF_MULTI_QUEUE, IFF_TUN_EXCL as ints.
+int berth_iff_tap(void);
+int berth_iff_no_pi(void);
+int berth_iff_vnet_hdr(void);
+int berth_iff_multi_queue(void);
+int berth_iff_tun_excl(void);
+/// IFNAMSIZ (16, with the NUL).
+int berth_ifnamsiz(void);
+/// open("/dev/net/tun", O_RDWR|O_CLOEXEC[|O_NONBLOCK]) then ioctl(TUNSETIFF) with `flags` on
+/// `name` (IFNAMSIZ bytes, NUL-terminated; a `%d` template is expanded by the kernel and the
+/// chosen name written back). Returns the fd, or -1 with errno set (the fd is closed on failure).
+int berth_tun_attach(char *name, int flags, int nonblock);
+/// ioctl(TUNSETPERSIST, on).
+int berth_tun_set_persist(int fd, int on);
+/// ioctl(TUNSETOWNER, uid) / ioctl(TUNSETGROUP, gid).
+int berth_tun_set_owner(int fd, uid_t uid);
+int berth_tun_set_group(int fd, gid_t gid);
+/// ioctl(TUNGETIFF): the device's flags (IFF_*) as the kernel reports them for this fd.
+int berth_tun_get_flags(int fd, int *flags);
+/// ioctl(TUNGETFEATURES): the IFF_* flags the kernel supports.
+int berth_tun_get_features(int fd, unsigned int *features);
+
 #ifdef __cplusplus
 }
 #endif
