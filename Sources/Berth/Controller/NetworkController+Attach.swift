@@ -60,7 +60,11 @@ extension NetworkController {
             if let createdName, access("\(NetworkNamespace.runDirectory)/\(createdName)", F_OK) == 0 {
                 throw BerthError(.duplicateName, operation: op, object: createdName, detail: "network namespace \(createdName) exists already")
             }
-            let endpointID = RandomID.hex(64)
+            let endpointID = options.endpointID ?? RandomID.hex(64)
+            if let holder = state.endpoints[endpointID] {
+                throw BerthError(.interfaceInUse, operation: op, object: network.name,
+                                 detail: "endpoint \(endpointID.prefix(12)) exists already (interface \(holder.interfaceName) in \(holder.sandboxPath))")
+            }
             let vethNames = (0..<4).map { _ in "veth" + RandomID.hex(7) }
             // Docker 20.10 (oracle): nothing is published on an internal network (no rule, no
             // proxy), and one endpoint's bindings are programmed in nat.SortPortMap order.

@@ -31,6 +31,9 @@ extension NetworkController {
             }
             return m
         }
+        if let id = options.endpointID, id.count != 64 || !BerthNames.isLowerHex(id) {
+            throw BerthError(.invalidArgument, operation: op, object: network, detail: "an endpoint ID is 64 lowercase hex characters, not '\(id)'")
+        }
         for p in options.ports where p.hostPort == 0 || p.containerPort == 0 {
             throw BerthError(.invalidArgument, operation: op, object: network, detail: "port \(p.hostPort):\(p.containerPort) is outside 1–65535")
         }
