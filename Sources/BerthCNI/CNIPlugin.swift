@@ -91,7 +91,11 @@ public enum CNIPlugin {
         } catch {
             throw CNIError(error)
         }
-        let c = try controller(config, setUpHost: true)
+        // The per-exec path (issue 14: ADD ≤ 5 ms): the network exists, so the attach is netlink
+        // only (plus the port rules). The host set-up and the full reconciliation run when the
+        // network is created, and on every GC (CNI 1.1) and `berth gc`: what a killed ADD left
+        // (a veth of Berth's shape, no record) is removed there, as after any crash.
+        let c = try controller(config, setUpHost: false)
         do {
             let (network, created) = try ensureNetwork(config, c)
             let endpoint: Endpoint
@@ -120,6 +124,8 @@ public enum CNIPlugin {
             return (existing, false)
         }
         guard let options = config.networkOptions else { throw CNIError(.invalidConfig, "invalid network name '\(config.name)'") }
+        try c.setUpHost()
+        try c.reconcile()
         let failure: BerthError
         do {
             return (try c.createNetwork(options), true)
@@ -190,8 +196,9 @@ public enum CNIPlugin {
         let ids = valid.map { CNIAttachment(network: config.name, containerID: $0.containerID, interfaceName: $0.ifname).endpointID }
         let c = try controller(config, setUpHost: false)
         do {
-            guard try c.networks().contains(where: { $0.name == config.name }) else { return }
-            _ = try c.gc(validEndpoints: ids, network: config.name)
+            // The network not recorded: nothing of it to release, but the rest is reconciled.
+            let known = try c.networks().contains(where: { $0.name == config.name })
+            _ = try c.gc(validEndpoints: known ? ids : nil, network: config.name)
         } catch {
             throw CNIError(error)
         }
