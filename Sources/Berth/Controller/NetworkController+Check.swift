@@ -19,7 +19,8 @@ extension NetworkController {
     /// default route goes via this endpoint's gateway when it is the elected gateway endpoint
     /// (NetworkController+DefaultRoute); the host end exists and is enslaved to the network's
     /// bridge, which exists, is up and holds the gateway address; the firewall holds every rule
-    /// the records describe (a dry-run `reconcile` of the recorded firewall state repairs nothing).
+    /// the records describe (a dry-run `reconcile` of the recorded firewall state finds none
+    /// missing; rules merely out of order behind another tool's are not a problem).
     /// - Returns: the problems found, empty when the endpoint is as recorded.
     /// - Throws: `.invalidArgument` (not an endpoint ID), `.endpointNotFound` (no such endpoint),
     ///   `.state`, `.system` (a read failed).
@@ -37,10 +38,14 @@ extension NetworkController {
             }
             problems += try sandboxProblems(endpoint, state: state)
             problems += try hostProblems(endpoint, network)
+            // Missing rules only: another tool's rules above Berth's (the reference `firewall`
+            // plugin inserts its FORWARD jump first, as a DOCKER-USER rule would be) reorder
+            // Berth's base and chains without removing anything the records describe.
             let firewall = try self.firewall.reconcile(state.firewallState, dryRun: true)
-            if !firewall.repaired.isEmpty {
+            let missing = firewall.repaired.filter { !$0.hasPrefix("filter base|") && !$0.hasSuffix("rules are out of the records' order") }
+            if !missing.isEmpty {
                 problems.append(EndpointProblem(kind: "rules", detail: "firewall rules the records describe are missing: "
-                                                    + firewall.repaired.joined(separator: "; ")))
+                                                    + missing.joined(separator: "; ")))
             }
             return problems
         }
