@@ -15,8 +15,15 @@ mkdir -p /run/netns
 mount -t tmpfs -o mode=0755 berth-sandbox /run/netns
 # Berth's registry of claimed host namespaces (one state directory per host namespace) stays
 # inside the sandbox too.
-mkdir -p /run/berth
+# The mount point is the one trace on the machine: when this sandbox had to make it, it is
+# removed again at the end (unmounted first; left alone while another sandbox still uses it).
+made_run_berth=0
+[ -e /run/berth ] || { mkdir -p /run/berth; made_run_berth=1; }
 mount -t tmpfs -o mode=0755 berth-sandbox-claims /run/berth
 ip link set lo up
 export BERTH_SANDBOX=1
-exec "$@"
+if [ "$made_run_berth" = 0 ]; then exec "$@"; fi
+status=0
+"$@" || status=$?
+umount /run/berth 2>/dev/null && rmdir /run/berth 2>/dev/null || true
+exit "$status"

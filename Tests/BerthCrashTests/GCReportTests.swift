@@ -174,6 +174,28 @@ struct GCReportTests {
         #expect(try Consistency.records(lab.stateDirectory).networks.contains { $0.name == "n1" })
     }
 
+    /// Issue 11: endpoint records are written without fsync, so a machine crash may leave one
+    /// cut short (and a root temp file, e.g. of host.json). Reads go on without it; gc removes it.
+    @Test func tornEndpointRecordIsRemoved() throws {
+        let lab = try CrashLab(backend: "iptables")
+        _ = try ok(lab, ["network", "create", "n1"])
+        let torn = "\(lab.stateDirectory)/endpoints/\(String(repeating: "b", count: 64)).json"
+        #expect(FileManager.default.createFile(atPath: torn, contents: Data()))
+        let rootTemp = "\(lab.stateDirectory)/.host.json.4242.tmp"
+        #expect(FileManager.default.createFile(atPath: rootTemp, contents: Data("{".utf8)))
+        _ = try ok(lab, ["network", "ls"])
+        let real = try predicted(lab, "torn endpoint record")
+        #expect(real.removed.contains { $0.kind == "record" && $0.name.hasPrefix("endpoints/") }, "\(real.removed)")
+        #expect(real.removed.contains { $0.kind == "temp file" && $0.name == ".host.json.4242.tmp" }, "\(real.removed)")
+        #expect(!FileManager.default.fileExists(atPath: torn))
+        #expect(!FileManager.default.fileExists(atPath: rootTemp))
+        // A network record that does not decode is still an error: it is worth keeping.
+        let bad = "\(lab.stateDirectory)/networks/\(String(repeating: "c", count: 64)).json"
+        #expect(FileManager.default.createFile(atPath: bad, contents: Data("{".utf8)))
+        #expect(try lab.berth(["network", "ls"]).status != 0)
+        try FileManager.default.removeItem(atPath: bad)
+    }
+
     /// Defect 6: `all` and `default` are refused before anything changes.
     @Test(arguments: ["all", "default"]) func reservedInterfaceNamesAreRefused(_ name: String) throws {
         let lab = try CrashLab(backend: "iptables")

@@ -103,6 +103,27 @@ struct EncodingTests {
         #expect(ours == reference)
     }
 
+    /// Issue 15: a sandbox's v6 address as Docker adds it (`ip -6 addr add fd00:1::2/64 dev eth0 nodad`).
+    @Test func nodadIPv6AddressRequestMatchesLibmnl() throws {
+        let v6 = try #require(IPv6Address("fd00:1::2"))
+        let a = InterfaceAddress(address: .v6(v6), prefixLength: 64, linkIndex: 7, flags: RTNL.IFA_F_NODAD)
+        let ours = AddressRequest.add(a).finish(sequence: 4)
+        let reference = Mnl.build(type: UInt16(RTM_NEWADDR), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL), seq: 4) { nlh in
+            let ifa = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<ifaddrmsg>.size).assumingMemoryBound(to: ifaddrmsg.self)
+            ifa.pointee.ifa_family = UInt8(AF_INET6)
+            ifa.pointee.ifa_prefixlen = 64
+            ifa.pointee.ifa_flags = UInt8(IFA_F_NODAD)
+            ifa.pointee.ifa_index = 7
+            var addr = v6.bytes
+            mnl_attr_put(nlh, UInt16(IFA_LOCAL), 16, &addr)
+            mnl_attr_put(nlh, UInt16(IFA_ADDRESS), 16, &addr)
+        }
+        #expect(ours == reference)
+        // Flags above 8 bits travel as IFA_FLAGS (iproute2's rule).
+        let wide = AddressRequest.add(InterfaceAddress(address: .v6(v6), prefixLength: 64, linkIndex: 7, flags: 0x100)).finish(sequence: 4)
+        #expect(wide.count == ours.count + 8)
+    }
+
     @Test func defaultRouteRequestMatchesLibmnl() throws {
         let r = Route.defaultRoute(via: .v4(try #require(IPv4Address("172.18.0.1"))), outputIndex: 2)
         let ours = RouteRequest.add(r).finish(sequence: 11)

@@ -8,6 +8,7 @@ import Testing
 /// The real backend, with one operation made to fail after it has really been applied — the
 /// worst case for rollback: the kernel has changed and the controller must undo it.
 final class FailingFirewall: FirewallBackend, @unchecked Sendable {
+    func rulesetGeneration() throws(FirewallError) -> UInt32? { try real.rulesetGeneration() }
     enum Step { case addNetwork, addPorts, addPortsAndTheirUndo }
     let real: any FirewallBackend
     let failing: Step

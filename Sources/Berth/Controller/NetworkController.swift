@@ -67,7 +67,7 @@ public final class NetworkController: Sendable {
     let firewall: any FirewallBackend
     private let binding: HostBinding
     /// The host namespace's key in the host-claim registry (`HostClaim`).
-    private let hostKey: String
+    let hostKey: String
     var hostBinding: HostBinding { binding }
     /// Serializes operations in this process; the store is only touched while it is held.
     private let guarded: Mutex<Guarded>
@@ -207,10 +207,13 @@ public final class NetworkController: Sendable {
                         do {
                             try store.checkBinding(binding, update: true)
                             // Unfinished operations first, so the set-up below builds on a clean slate.
-                            var ignored = GCReport(dryRun: false)
-                            try resolveIntents(store, ReconcileOptions(operation: .reconcile), into: &ignored)
-                            try setUpHostSteps(store)
-                            _ = try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
+                            var resolved = GCReport(dryRun: false)
+                            try resolveIntents(store, ReconcileOptions(operation: .reconcile), into: &resolved)
+                            // A firewall still as verified (no change by anyone since, records the
+                            // same) is not read again: a one-shot process skips the iptables-save.
+                            let trusted = resolved.removed.isEmpty && resolved.repaired.isEmpty && firewallStillVerified(store)
+                            try setUpHostSteps(store, firewallTrusted: trusted)
+                            _ = try reconcileSteps(store, ReconcileOptions(operation: .reconcile, trustFirewall: trusted))
                         } catch {
                             throw BerthError.wrap(error, operation: .setUpHost, object: configuration.stateDirectory)
                         }
@@ -243,9 +246,13 @@ public final class NetworkController: Sendable {
     /// The host set-up (see `setUpHost()`). What can be checked is checked before anything is
     /// written (`net.ipv4.ip_forward` writable); a failure after the first write of a fresh
     /// set-up removes the base again (`undoSetUpBase`), and `realize` undoes docker0.
-    func setUpHostSteps(_ store: StateStore) throws {
+    /// With `firewallTrusted` (`firewallStillVerified`) and the default network recorded, there is
+    /// nothing to do: the base rules and `ip_forward` are as verified, and the reconciliation
+    /// that follows repairs links.
+    func setUpHostSteps(_ store: StateStore, firewallTrusted: Bool = false) throws {
         let op = OperationName.setUpHost
         let state = try store.load()
+        if firewallTrusted, state.networks.values.contains(where: \.isDefault) { return }
         do { try Sysctl.checkWritable("net.ipv4.ip_forward", in: host) } catch {
             throw BerthError(error.code == .permissionDenied ? .permissionDenied : .system, operation: op, object: "net.ipv4.ip_forward",
                              detail: "net.ipv4.ip_forward cannot be written (\(error.description)); nothing was changed",

@@ -42,4 +42,7 @@ struct ReconcileOptions {
     var validEndpoints: Set<String>? = nil
     /// Report only.
     var dryRun = false
+    /// The firewall is still the verified one (`NetworkController.firewallStillVerified`): its
+    /// step is skipped when no earlier step changed anything.
+    var trustFirewall = false
 }

@@ -143,9 +143,17 @@ extension NetworkController {
             CrashPoint.step(op)
         }
 
-        // The firewall: exactly the records' rules, in their order.
+        // The firewall: exactly the records' rules, in their order. Skipped when it is still the
+        // verified one and nothing above changed (`FirewallStamp`); a check that finds it right
+        // with the generation unchanged across the read records a new stamp.
         let wanted = state.firewallState
+        if options.trustFirewall && !dry && report.removed.isEmpty && report.repaired.isEmpty { return report }
+        let generationBefore = dry ? nil : try? firewall.rulesetGeneration()
         var rules = try firewall.reconcile(wanted, dryRun: dry)
+        if let generationBefore, rules.removed.isEmpty, rules.repaired.isEmpty,
+           let generationAfter = try? firewall.rulesetGeneration(), generationAfter == generationBefore {
+            recordFirewallVerified(store, rules: wanted, generation: generationAfter)
+        }
         if dry, !rules.removed.isEmpty, !view.explained.networks.isEmpty || !view.explained.endpoints.isEmpty {
             // What a rollback or release above removes itself is not the firewall step's to report.
             var wider = wanted
@@ -182,11 +190,23 @@ extension NetworkController {
 
     /// Temp files of record writes killed between write and rename (`.<id>.json.<pid>.tmp`):
     /// under the exclusive lock no writer is alive, so every one is stale.
+    /// Temp files of killed writes, and endpoint records a machine crash cut short.
     private func removeTempFiles(_ store: StateStore, _ options: ReconcileOptions, into report: inout GCReport) throws {
-        for sub in ["networks", "endpoints", "intents"] {
-            let dir = "\(store.directory)/\(sub)"
+        for name in try store.load().unreadableEndpoints {
+            report.removed.append(.init(kind: "record", name: "endpoints/\(name)", reason: "does not decode (cut short by a machine crash)"))
+            if options.dryRun { continue }
+            let path = "\(store.directory)/endpoints/\(name)"
+            if unlink(path) != 0, case let err = Errno.current, err.rawValue != ENOENT {
+                throw BerthError(.state, errno: err, operation: options.operation, object: path, detail: "cannot remove an unreadable record")
+            }
+            CrashPoint.step(options.operation)
+        }
+        // The directory itself too: host.json, the firewall stamp.
+        for sub in ["networks", "endpoints", "intents", ""] {
+            let dir = sub.isEmpty ? store.directory : "\(store.directory)/\(sub)"
             for name in store.staleTempFiles(in: sub) {
-                report.removed.append(.init(kind: "temp file", name: "\(sub)/\(name)", reason: "left by a write killed before its rename"))
+                report.removed.append(.init(kind: "temp file", name: sub.isEmpty ? name : "\(sub)/\(name)",
+                                            reason: "left by a write killed before its rename"))
                 if options.dryRun { continue }
                 if unlink("\(dir)/\(name)") != 0, case let err = Errno.current, err.rawValue != ENOENT {
                     throw BerthError(.state, errno: err, operation: options.operation, object: "\(dir)/\(name)",

@@ -13,6 +13,10 @@ import Glibc
 struct StateSnapshot: Sendable {
     var networks: [String: Network] = [:]
     var endpoints: [String: Endpoint] = [:]
+    /// Endpoint record files (`endpoints/NAME`) that do not decode: only a machine crash cuts
+    /// one short (they are written without fsync, see `save(_: Endpoint)`), and then what they
+    /// described died with the machine. Left out of the state; the reconciler removes them.
+    var unreadableEndpoints: [String] = []
 
     func endpoints(of networkID: String) -> [Endpoint] {
         endpoints.values.filter { $0.networkID == networkID }.sorted { $0.address < $1.address }
@@ -131,7 +135,9 @@ final class StateStore {
         if Self.same(now, stamp) { return cache }
         var snapshot = StateSnapshot()
         for n: Network in try readAll("networks") { snapshot.networks[n.id] = n }
-        for e: Endpoint in try readAll("endpoints") { snapshot.endpoints[e.id] = e }
+        var unreadable: [String] = []
+        for e: Endpoint in try readAll("endpoints", skippingUnreadable: &unreadable) { snapshot.endpoints[e.id] = e }
+        snapshot.unreadableEndpoints = unreadable
         cache = snapshot
         stamp = now
         return snapshot
@@ -145,6 +151,20 @@ final class StateStore {
     }
 
     func readAll<T: Decodable>(_ sub: String) throws(BerthError) -> [T] {
+        var strict: [String]? = nil
+        return try readAll(sub, unreadable: &strict)
+    }
+
+    /// `readAll` that leaves out the records that do not decode, naming them in `unreadable`.
+    func readAll<T: Decodable>(_ sub: String, skippingUnreadable unreadable: inout [String]) throws(BerthError) -> [T] {
+        var names: [String]? = []
+        let records: [T] = try readAll(sub, unreadable: &names)
+        unreadable = names ?? []
+        return records
+    }
+
+    /// With `unreadable` nil, a record that does not decode is an error; else it is skipped and named.
+    private func readAll<T: Decodable>(_ sub: String, unreadable: inout [String]?) throws(BerthError) -> [T] {
         let path = "\(directory)/\(sub)"
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
@@ -153,10 +173,14 @@ final class StateStore {
         var out: [T] = []
         for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let file = "\(path)/\(name)"
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+                throw BerthError(.state, operation: .loadState, object: file, detail: "record cannot be read: \(Self.brief(error))")
+            }
             do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: file))
                 out.append(try JSONDecoder().decode(T.self, from: data))
             } catch {
+                if unreadable != nil { unreadable?.append(name); continue }
                 throw BerthError(.state, operation: .loadState, object: file,
                                  detail: "record does not decode: \(Self.brief(error)); move it away to continue")
             }
@@ -213,11 +237,15 @@ final class StateStore {
         stamp = currentStamp()
     }
 
-    /// Endpoint records skip the directory fsync (the hot path of attach): after a crash a record
-    /// may be missing, and the next open's reconciliation removes the veth it described (an
-    /// unrecorded `veth<7 hex>` on one of our bridges), so nothing leaks.
+    /// Endpoint records are written without any fsync (the hot path of attach; issue 11). A killed
+    /// process cannot tear them (temp file, then rename: the page cache keeps both), so only a
+    /// machine crash can lose or cut one short — and every kernel object an endpoint record
+    /// describes (veth, sandbox netns, rules, proxies, TAPs) dies with the machine: a missing
+    /// record explains nothing that exists, a torn one (`unreadableEndpoints`) is removed by the
+    /// reconciler, a stale one is released by it. Network records, which outlive a reboot, keep
+    /// both fsyncs.
     func save(_ endpoint: Endpoint) throws(BerthError) {
-        try write(endpoint, toFile: "\(directory)/endpoints/\(endpoint.id).json", syncDirectory: false)
+        try write(endpoint, toFile: "\(directory)/endpoints/\(endpoint.id).json", syncDirectory: false, syncFile: false)
         cache.endpoints[endpoint.id] = endpoint
         stamp = currentStamp()
     }
@@ -249,8 +277,8 @@ final class StateStore {
         try write(value, toFile: "\(directory)/\(sub)/\(id).json")
     }
 
-    /// Temp file, fsync, rename over the record, fsync of the directory.
-    func write<T: Encodable>(_ value: T, toFile final: String, syncDirectory sync: Bool = true) throws(BerthError) {
+    /// Temp file, fsync (unless `syncFile` is false), rename over the record, fsync of the directory.
+    func write<T: Encodable>(_ value: T, toFile final: String, syncDirectory sync: Bool = true, syncFile: Bool = true) throws(BerthError) {
         let dir = String(final[..<(final.lastIndex(of: "/") ?? final.endIndex)])
         let name = String(final[final.index(after: final.lastIndex(of: "/") ?? final.startIndex)...])
         let temp = "\(dir)/.\(name).\(getpid()).tmp"
@@ -265,7 +293,7 @@ final class StateStore {
         var failure: (errno: Errno?, detail: String?)?
         if written < 0 { failure = (.current, nil) }
         else if written != data.count { failure = (nil, "short write (\(written) of \(data.count) bytes)") }
-        else if fsync(fd) != 0 { failure = (.current, nil) }
+        else if syncFile && fsync(fd) != 0 { failure = (.current, nil) }
         close(fd)
         if failure == nil, rename(temp, final) != 0 { failure = (.current, nil) }
         if let failure {

@@ -13,6 +13,7 @@ extension OperationName {
     public static let parseRule = OperationName("parse rule")
     public static let parseSetElements = OperationName("parse set elements")
     public static let readNftablesTable = OperationName("read nftables table")
+    public static let readRulesetGeneration = OperationName("read ruleset generation")
     public static let reapplyNftablesState = OperationName("reapply nftables state")
     public static let reapplyRules = OperationName("reapply rules")
     public static let reconcileNftablesState = OperationName("reconcile nftables state")

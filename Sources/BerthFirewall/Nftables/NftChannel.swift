@@ -13,7 +13,7 @@ import Glibc
 ///
 /// Not thread-safe by itself: `NftablesBackend` serializes all use behind its lock.
 final class NftChannel {
-    private let engine: NetlinkEngine
+    let engine: NetlinkEngine
     private let object: String
 
     /// - Parameters:

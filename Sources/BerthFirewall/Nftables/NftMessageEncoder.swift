@@ -366,7 +366,7 @@ struct NftMessageEncoder {
     }
 
     /// Runs a libnftnl builder on a scratch buffer and returns the message bytes (nlmsg_len).
-    private static func message(_ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>?) -> [UInt8] {
+    static func message(_ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>?) -> [UInt8] {
         var scratch = [CChar](repeating: 0, count: scratchSize)
         return scratch.withUnsafeMutableBufferPointer { buf -> [UInt8] in
             guard let base = buf.baseAddress, let nlh = build(base) else { return [] }
@@ -375,7 +375,7 @@ struct NftMessageEncoder {
         }
     }
 
-    private static func allocFailure(_ what: String) -> FirewallError {
+    static func allocFailure(_ what: String) -> FirewallError {
         FirewallError(.system, operation: .encodeNftablesMessage, object: what, detail: "out of memory")
     }
 }

@@ -57,14 +57,18 @@
     public var broadcast: IPv4Address?
     /// ifa_scope (0 universe/global, 253 link, 254 host).
     public var scope: UInt8
+    /// IFA_F_* flags to set when adding (`RTNL.IFA_F_NODAD`); 0 for none. Sent as `ifa_flags`
+    /// when they fit in 8 bits, else as IFA_FLAGS, as iproute2 does.
+    public var flags: UInt32
 
     public init(address: IPAddress, prefixLength: Int, linkIndex: Int32, broadcast: IPv4Address? = nil,
-                scope: UInt8 = RTNL.RT_SCOPE_UNIVERSE) {
+                scope: UInt8 = RTNL.RT_SCOPE_UNIVERSE, flags: UInt32 = 0) {
         self.address = address
         self.prefixLength = prefixLength
         self.linkIndex = linkIndex
         self.broadcast = broadcast
         self.scope = scope
+        self.flags = flags
     }
 }
 

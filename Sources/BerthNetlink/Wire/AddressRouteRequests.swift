@@ -1,23 +1,26 @@
 /// Builders for RTM_*ADDR requests (struct ifaddrmsg, 8 bytes, then IFA_* attributes).
 package enum AddressRequest {
-    static func header(_ type: UInt16, flags: UInt16, family: UInt8, prefixLength: Int, scope: UInt8, index: Int32) -> NetlinkMessageBuilder {
+    static func header(_ type: UInt16, flags: UInt16, family: UInt8, prefixLength: Int, scope: UInt8, index: Int32,
+                       addressFlags: UInt32 = 0) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: type, flags: flags)
         b.append(family)
         b.append(UInt8(truncatingIfNeeded: prefixLength))
-        b.append(UInt8(0))          // ifa_flags
+        b.append(addressFlags <= 0xff ? UInt8(addressFlags) : UInt8(0))  // ifa_flags
         b.append(scope)
         b.append(UInt32(bitPattern: index))
         return b
     }
 
-    /// `ip addr add A/LEN [brd B] dev IF`: RTM_NEWADDR, NLM_F_CREATE|NLM_F_EXCL, IFA_LOCAL + IFA_ADDRESS
-    /// (+ IFA_BROADCAST for IPv4 when given).
+    /// `ip addr add A/LEN [brd B] dev IF [nodad]`: RTM_NEWADDR, NLM_F_CREATE|NLM_F_EXCL, IFA_LOCAL + IFA_ADDRESS
+    /// (+ IFA_BROADCAST for IPv4 when given; `flags` in ifa_flags, or IFA_FLAGS above 8 bits).
     package static func add(_ a: InterfaceAddress) -> NetlinkMessageBuilder {
         var b = header(RTNL.RTM_NEWADDR, flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL,
-                       family: a.address.family, prefixLength: a.prefixLength, scope: a.scope, index: a.linkIndex)
+                       family: a.address.family, prefixLength: a.prefixLength, scope: a.scope, index: a.linkIndex,
+                       addressFlags: a.flags)
         b.attribute(RTNL.IFA_LOCAL, a.address.bytes)
         b.attribute(RTNL.IFA_ADDRESS, a.address.bytes)
         if let brd = a.broadcast { b.attribute(RTNL.IFA_BROADCAST, brd.bytes) }
+        if a.flags > 0xff { b.attribute(RTNL.IFA_FLAGS, u32: a.flags) }
         return b
     }
 

@@ -87,6 +87,10 @@ import Glibc
     public static let IFA_LOCAL = UInt16(CMnl.IFA_LOCAL)
     public static let IFA_LABEL = UInt16(CMnl.IFA_LABEL)
     public static let IFA_BROADCAST = UInt16(CMnl.IFA_BROADCAST)
+    public static let IFA_FLAGS = UInt16(CMnl.IFA_FLAGS)
+    /// No duplicate address detection (linux/if_addr.h): the v6 address is usable at once, as
+    /// Docker adds a sandbox's v6 address (`AddrAdd` with `IFA_F_NODAD`).
+    public static let IFA_F_NODAD = UInt32(CMnl.IFA_F_NODAD)
     // linux/rtnetlink.h: route attributes and values
     public static let RTA_DST = UInt16(CMnl.RTA_DST.rawValue)
     public static let RTA_OIF = UInt16(CMnl.RTA_OIF.rawValue)
