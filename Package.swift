@@ -33,13 +33,16 @@ let package = Package(
         .target(name: "BerthNetlink", dependencies: ["BerthNamespace", "CBerthShims", "CMnl"]),
         .target(name: "BerthFirewall", dependencies: ["BerthNetlink", "BerthNamespace", "CBerthShims", "CMnl", "CNftnl"]),
         .target(name: "Berth", dependencies: ["BerthFirewall", "BerthNetlink", "BerthNamespace"]),
+        // The CNI 1.1 protocol (config, versions, results, errors, the verbs): the `berth` binary
+        // runs it when CNI_COMMAND is set (README, "Use with Podman / containerd / Kubernetes").
+        .target(name: "BerthCNI", dependencies: ["Berth", "BerthNetlink"]),
         // The C ABI (design.md §3): include/berth.h as a header-only module, implemented by BerthC
         // with @c @implementation, so a mismatch between header and implementation fails the build.
         .target(name: "CBerth", path: "include", publicHeadersPath: "."),
         .target(name: "BerthC", dependencies: ["Berth", "CBerth"], exclude: ["libberth.map"]),
         .executableTarget(
             name: "BerthCLI",
-            dependencies: ["Berth", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Berth", "BerthCNI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Test support: Docker 20.10's golden dumps as resources (Tests/Fixtures/docker-20.10/README.md),
@@ -52,6 +55,8 @@ let package = Package(
         .testTarget(name: "BerthTests", dependencies: ["Berth", "BerthTestSupport"]),
         // Compiles against `import Berth` alone: the public API carries what it needs.
         .testTarget(name: "BerthAPITests", dependencies: ["Berth"]),
+        // The CNI plugin exec'd as runtimes do (env + stdin), and real runtimes (podman, ctr) driving it.
+        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "Berth", "BerthFixtures", "BerthTestSupport"]),
         // Crash points, random kills, concurrency and ownership regressions (docs/notes.md, "Ownership").
         // The Docker 20.10 oracle: real dockerd against the berth CLI, scenario by scenario (docs/oracle.md).

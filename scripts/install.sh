@@ -14,6 +14,8 @@
 #   BERTH_LIB_SCRATCH  scratch path of the library build (default .build-libberth)
 #   BERTH_NO_LDCONFIG  1: do not run ldconfig (tests installing into a temporary prefix)
 #   BERTH_VERSION      version written to berth.pc (default 0.1.0)
+#   BERTH_CNI_DIRS     where the CNI plugin `berth` is linked (default "/opt/cni/bin /usr/lib/cni";
+#                      empty: nowhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PREFIX=${PREFIX:-/usr/local}
@@ -30,6 +32,14 @@ if [ "$BERTH_INSTALL" = all ]; then
   install -d "$PREFIX/bin"
   install -m 0755 "$(swift build -c release --show-bin-path)/berth" "$PREFIX/bin/berth"
   echo "installed $PREFIX/bin/berth"
+  # The CNI plugin `berth` (README, "Use with Podman / containerd / Kubernetes"): the same binary,
+  # which runs the CNI protocol when CNI_COMMAND is set, linked into the directories runtimes
+  # search (containerd and kubelet: /opt/cni/bin; Debian's podman and libcni: /usr/lib/cni).
+  for dir in ${BERTH_CNI_DIRS-/opt/cni/bin /usr/lib/cni}; do
+    install -d "$dir"
+    ln -sfn "$PREFIX/bin/berth" "$dir/berth"
+    echo "installed $dir/berth -> $PREFIX/bin/berth"
+  done
 elif [ "$BERTH_INSTALL" != lib ]; then
   echo "install: BERTH_INSTALL must be all or lib, not '$BERTH_INSTALL'" >&2
   exit 1

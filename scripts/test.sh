@@ -11,6 +11,8 @@ export PATH="/opt/swift/usr/bin:$PATH"
 # Without them the oracle suite is skipped, loudly (CI sets BERTH_ORACLE_REQUIRED=1: a failure).
 if [ "$(id -u)" = 0 ] && [ "${BERTH_NO_INSTALL:-0}" != 1 ]; then
   scripts/install-oracle-deps.sh || echo "test: could not install the oracle's packages; the oracle suite will be skipped" >&2
+  # podman, containerd, runc, the reference CNI plugins (the CNI runtime suite; services never start).
+  scripts/install-cni-deps.sh || echo "test: could not install the CNI runtimes; the CNI runtime suite will be skipped" >&2
 fi
 swift build --build-tests
 # The machine namespace, so the sandbox and the tests can prove they are elsewhere.

@@ -270,11 +270,17 @@ public struct AttachOptions: Sendable, Equatable {
     /// The process the sandbox lives for (`berth run` passes itself): once it is gone, any open
     /// of the state directory releases the endpoint (and removes a sandbox Berth created).
     public var owner: ProcessOwner?
+    /// The endpoint's ID, chosen by the caller (64 lowercase hex characters): a CNI plugin derives
+    /// it from the attachment (container ID, interface, network) so DEL, CHECK and GC find it
+    /// without a lookup table. nil: a random ID. An ID already recorded is refused
+    /// (`.interfaceInUse`).
+    public var endpointID: String?
 
     public init(interfaceName: String? = nil, address: String? = nil, mac: String? = nil, ports: [PortMapping] = [],
-                publish: [PortSpec] = [], owner: ProcessOwner? = nil) {
+                publish: [PortSpec] = [], owner: ProcessOwner? = nil, endpointID: String? = nil) {
         self.publish = publish
         self.owner = owner
+        self.endpointID = endpointID
         self.interfaceName = interfaceName
         self.address = address
         self.mac = mac

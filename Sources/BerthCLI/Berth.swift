@@ -23,6 +23,8 @@ struct BerthCommand: ParsableCommand {
     /// subcommand are moved after it first (`GlobalArguments.hoist`), and a usage error is one line
     /// on stderr (`berth: …`, exit 64) rather than the message plus the whole usage text.
     static func main() {
+        // Run by a container runtime as the CNI plugin `berth` (CNI spec: the verb in CNI_COMMAND).
+        if getenv("CNI_COMMAND") != nil { CNIEntry.run() }
         do {
             var command = try parseAsRoot(GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst())))
             try command.run()

@@ -62,7 +62,11 @@ extension NetworkController {
             if let createdName, access("\(NetworkNamespace.runDirectory)/\(createdName)", F_OK) == 0 {
                 throw BerthError(.duplicateName, operation: op, object: createdName, detail: "network namespace \(createdName) exists already")
             }
-            let endpointID = RandomID.hex(64)
+            let endpointID = options.endpointID ?? RandomID.hex(64)
+            if let holder = state.endpoints[endpointID] {
+                throw BerthError(.interfaceInUse, operation: op, object: network.name,
+                                 detail: "endpoint \(endpointID.prefix(12)) exists already (interface \(holder.interfaceName) in \(holder.sandboxPath))")
+            }
             let vethNames = (0..<4).map { _ in "veth" + RandomID.hex(7) }
             // One endpoint's bindings are programmed in nat.SortPortMap order (Docker 20.10, oracle).
             let ports = bindings.isEmpty ? nil

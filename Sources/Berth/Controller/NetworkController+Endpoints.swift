@@ -31,6 +31,9 @@ extension NetworkController {
             }
             return m
         }
+        if let id = options.endpointID, id.count != 64 || !BerthNames.isLowerHex(id) {
+            throw BerthError(.invalidArgument, operation: op, object: network, detail: "an endpoint ID is 64 lowercase hex characters, not '\(id)'")
+        }
         for spec in options.ports.map(PortSpec.init) + options.publish {
             try spec.check(operation: op, object: network)
         }

@@ -11,6 +11,9 @@ extension NetworkController {
     ///     12-character short ID Berth prints); an entry that matches no endpoint is allowed (CNI
     ///     lists attachments Berth may not know, see ``unmatchedEndpoints(_:)``). nil keeps every
     ///     recorded endpoint.
+    ///   - network: with `validEndpoints`, the list speaks for this network only (name or ID; CNI
+    ///     GC is per network configuration): endpoints of other networks are kept. A network not
+    ///     found releases nothing by the list. nil: the list speaks for every network.
     ///   - dryRun: report what would be removed and repaired; change nothing. The report is the
     ///     one the same call without `dryRun` returns (same items, same order).
     /// - Returns: what was (or would be) removed and repaired.
@@ -18,14 +21,21 @@ extension NetworkController {
     ///   `.endpointNotFound` when an entry is a prefix of several endpoint IDs, `.invalidArgument`
     ///   when an entry is not 1–64 lowercase hex characters (nothing changed in either case).
     @discardableResult
-    public func gc(validEndpoints: [String]? = nil, dryRun: Bool = false) throws(BerthError) -> GCReport {
+    public func gc(validEndpoints: [String]? = nil, network: String? = nil, dryRun: Bool = false) throws(BerthError) -> GCReport {
         let op = OperationName.gc
         let prepare = configuration.setUpHost && !dryRun
         return try mutate(op, configuration.stateDirectory, prepare: false) { store in
             var valid: Set<String>? = nil
             if let validEndpoints {
-                let ids = Array(try store.load().endpoints.keys)
+                let state = try store.load()
+                let ids = Array(state.endpoints.keys)
                 valid = try Set(validEndpoints.flatMap { entry throws(BerthError) in try Self.endpointIDs(matching: entry, in: ids, operation: op) })
+                if let network {
+                    // Under the same lock as the release: an endpoint another process attaches
+                    // to another network meanwhile cannot be taken for unlisted.
+                    let scope = try? resolve(network, in: state, operation: op).id
+                    valid?.formUnion(state.endpoints.values.filter { $0.networkID != scope }.map(\.id))
+                }
             }
             let options = ReconcileOptions(operation: op, validEndpoints: valid, dryRun: dryRun)
             if prepare { try store.checkBinding(hostBinding, update: true) }

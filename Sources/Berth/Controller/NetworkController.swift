@@ -30,9 +30,15 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// leaves them to the next `reconcile()` / `gc()` / `drain()` or the next open's automatic
     /// reconciliation: for one-shot processes such as the CLI.
     public var reclaimInBackground: Bool
+    /// The host set-up creates Docker's default network `bridge` on `docker0` (default). `false`
+    /// for a CNI plugin: every network comes from a network configuration, and a CNI host has no
+    /// use for docker0 and its 172.17.0.0/16.
+    public var createsDefaultNetwork: Bool
 
     public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil,
-                setUpHost: Bool = true, waitForKernel: Bool = false, reclaimInBackground: Bool = true) {
+                setUpHost: Bool = true, waitForKernel: Bool = false, reclaimInBackground: Bool = true,
+                createsDefaultNetwork: Bool = true) {
+        self.createsDefaultNetwork = createsDefaultNetwork
         self.stateDirectory = stateDirectory
         self.backend = backend
         self.hostNamespacePath = hostNamespacePath
@@ -256,7 +262,7 @@ public final class NetworkController: Sendable {
         do {
             try firewall.setUpBase()
             CrashPoint.step(op)
-            if state.networks.values.contains(where: \.isDefault) { return }
+            if !configuration.createsDefaultNetwork || state.networks.values.contains(where: \.isDefault) { return }
             guard let subnet = IPv4Subnet(Self.defaultSubnet) else { return }
             let mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? MACAddress.docker(for: subnet.network)
             let network = Network(id: RandomID.hex(64), name: Self.defaultNetworkName, bridge: Self.defaultBridge, subnet: subnet,

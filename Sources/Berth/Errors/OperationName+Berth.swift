@@ -5,6 +5,7 @@ extension OperationName {
     public static let attach = OperationName("attach")
     public static let attachTap = OperationName("attach tap")
     public static let deleteTap = OperationName("delete tap")
+    public static let check = OperationName("check")
     public static let claimHost = OperationName("claim host namespace")
     public static let createNetwork = OperationName("create network")
     public static let deleteBridge = OperationName("delete bridge")
@@ -30,5 +31,6 @@ extension OperationName {
     public static let removeRules = OperationName("remove rules")
     public static let setDefaultRoute = OperationName("set default route")
     public static let setUpHost = OperationName("set up host")
+    public static let status = OperationName("status")
     public static let writeRecord = OperationName("write record")
 }
