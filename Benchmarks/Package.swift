@@ -67,6 +67,14 @@ let package = Package(
             path: "Benchmarks/Firewall",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Issue 16: TAP attach/detach against ip tuntap + ip link, and against a veth attach.
+        .executableTarget(
+            name: "TapCompare",
+            dependencies: [
+                "AttachKit", "BenchKit",
+                .product(name: "Berth", package: "berth-root"),
+            ]
+        ),
         // Issue 11: library detach, waitForKernel against unplug, side by side.
         .executableTarget(
             name: "DetachCompare",

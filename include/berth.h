@@ -413,7 +413,8 @@ berth_status berth_network_attach(berth_controller *BERTH_REQUIRED controller,
                                   berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
 
 /**
- * Attaches a micro-VM TAP device to a network's bridge (issue 16): TUNSETIFF with
+ * Attaches a micro-VM TAP device to a network's bridge (issue 16; or, with "sandbox", in
+ * tc-redirect mode): TUNSETIFF with
  * IFF_TAP|IFF_NO_PI (|IFF_VNET_HDR unless "vnet_hdr":false, |IFF_MULTI_QUEUE when queues > 1)
  * in the host namespace, the TAP on the bridge with the bridge's MTU, up; the guest gets the
  * lowest free address (or "ip") and MAC 02:42 + IPv4 (or "mac"); the network's firewall rules
@@ -421,7 +422,10 @@ berth_status berth_network_attach(berth_controller *BERTH_REQUIRED controller,
  *
  * @param network   network name, ID or unique ID prefix; required.
  * @param tap_json  required JSON object: {"name":"vmtap%d" (required; 1-15 bytes, one %d
- *                  template allowed), "queues":1 (1-256), "owner":UID, "group":GID,
+ *                  template allowed), "sandbox":"/run/netns/jail" or "jail" (tc-redirect mode:
+ *                  a veth endpoint into that existing netns, the TAP made there and joined to
+ *                  the veth by ingress qdiscs and u32 + mirred redirect filters both ways; the
+ *                  guest takes the veth's MAC and address), "queues":1 (1-256), "owner":UID, "group":GID,
  *                  "vnet_hdr":true, "custody":"persistent"|"fd", "ip":"10.1.0.5",
  *                  "mac":"02:42:0a:01:00:05", "ports":[...as berth_network_attach]}.
  *                  "persistent": the TAP outlives Berth's fd (TUNSETPERSIST) and the VMM opens

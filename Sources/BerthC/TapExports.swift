@@ -46,10 +46,11 @@ struct TapAttachmentJSON: Encodable {
 /// `tap_json` → `TapOptions`.
 func tapArguments(network: String, json: String) throws(CallError) -> TapOptions {
     let op = OperationName.attachTap
-    let o = try JSONOptions(json, allowed: ["name", "queues", "owner", "group", "vnet_hdr", "custody", "ip", "mac", "ports"],
+    let o = try JSONOptions(json, allowed: ["name", "sandbox", "queues", "owner", "group", "vnet_hdr", "custody", "ip", "mac", "ports"],
                             operation: op, object: network)
     guard let name = try o.string("name") else { throw CallError.invalid(op, network, "tap_json needs \"name\"") }
     var options = TapOptions(name: name)
+    if let sandbox = try o.string("sandbox") { options.sandbox = try sandboxSpec(sandbox, op) }
     options.queues = try o.integer("queues", in: Int.min...Int.max) ?? 1
     options.owner = try o.integer("owner", in: 0...Int(UInt32.max - 1)).map { UInt32($0) }
     options.group = try o.integer("group", in: 0...Int(UInt32.max - 1)).map { UInt32($0) }

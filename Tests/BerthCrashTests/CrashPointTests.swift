@@ -76,6 +76,21 @@ struct CrashScenario: Sendable, CustomStringConvertible {
                           if let tap = try tapEndpoint(lab, "vm0") { guard try ok(lab, ["detach", tap]) else { return false } }
                           return try ok(lab, ["attach", "--tap", "vm0", "--owner", "1000", "n1"])
                       }),
+        CrashScenario(name: "attach --tap SANDBOX (tc-redirect)", label: "attach tap",
+                      prepare: { lab in _ = try ok(lab, ["network", "create", "n1"]); try lab.addUserSandbox("s1") },
+                      command: ["attach", "--tap", "tap0", "n1", "s1"],
+                      repeatOperation: { lab in
+                          // No TAP in the sandbox that no record names (the record names it before it exists).
+                          let recorded = Set(try Consistency.records(lab.stateDirectory).endpoints.compactMap { $0.tap?.name })
+                          let taps = try lab.ipJSON(["-d", "link", "show"], netns: "s1").filter {
+                              ($0["linkinfo"] as? [String: Any])?["info_kind"] as? String == "tun"
+                          }.compactMap { $0["ifname"] as? String }
+                          if !Set(taps).isSubset(of: recorded) { Issue.record("orphan TAPs in s1: \(taps), recorded \(recorded)") }
+                          if let tap = try tapEndpoint(lab, "tap0") { guard try ok(lab, ["detach", tap]) else { return false } }
+                          guard try ok(lab, ["attach", "--tap", "tap0", "n1", "s1"]) else { return false }
+                          let qdiscs = try lab.run(["tc", "-n", "s1", "-j", "qdisc", "show", "dev", "eth0"]).stdout
+                          return qdiscs.contains("\"ingress\"")
+                      }),
         CrashScenario(name: "detach tap", label: "detach",
                       prepare: { lab in
                           _ = try ok(lab, ["network", "create", "n1"])

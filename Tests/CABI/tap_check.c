@@ -114,6 +114,22 @@ int main(int argc, char **argv) {
     CHECK(detached, "released");
     snprintf(path, sizeof path, "ip -n %s link show ptap0 >/dev/null 2>&1", strrchr(host, '/') + 1);
     CHECK(system(path) != 0, "ptap0 is gone");
+    /* tc-redirect mode into a netns made here (ip netns add), the guest on the veth's identity. */
+    CHECK(system("ip netns add tapcjail") == 0, "ip netns add tapcjail");
+    n = 4;
+    expect(berth_network_attach_tap(ctrl, "vms", "{\"name\":\"rtap\",\"sandbox\":\"tapcjail\",\"custody\":\"fd\"}", &json, fds, &n, &err),
+           BERTH_OK, "attach tap rtap in tc-redirect mode");
+    CHECK(n == 1, "one fd");
+    CHECK(system("tc -n tapcjail filter show dev eth0 ingress | grep -q 'Egress Redirect to device rtap'") == 0,
+          "tc shows eth0 ingress redirected to rtap");
+    if (json != NULL && (p = strstr(json, "\"id\":\"")) != NULL) { memcpy(id, p + 6, 64); id[64] = '\0'; }
+    berth_free(json);
+    json = NULL;
+    CHECK(arp_answered(fds, n), "ARP for the gateway answered through the redirect");
+    expect(berth_network_detach(ctrl, id, &detached, &err), BERTH_OK, "detach rtap");
+    if (n == 1) close(fds[0]);
+    CHECK(system("ip -n tapcjail link show rtap >/dev/null 2>&1") != 0, "rtap is gone");
+    CHECK(system("ip netns del tapcjail") == 0, "ip netns del tapcjail");
     expect(berth_network_delete(ctrl, "vms", false, &err), BERTH_OK, "delete network");
     berth_controller_close(ctrl);
     printf("%d failures\n", failures);

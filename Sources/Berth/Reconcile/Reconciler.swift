@@ -234,6 +234,7 @@ extension NetworkController {
         if let valid = options.validEndpoints, !valid.contains(endpoint.id) { return "not in the list of valid endpoints" }
         if !sandboxAlive(endpoint) { return "sandbox \(endpoint.sandboxName ?? endpoint.sandboxPath) is gone" }
         if !hostLinks.contains(endpoint.hostInterface) { return "\(endpoint.isHostTap ? "tap" : "veth") \(endpoint.hostInterface) is gone" }
+        if let tap = endpoint.tap, tap.mode == .tcRedirect, !redirectedTapAlive(endpoint) { return "tap \(tap.name) is gone" }
         return nil
     }
 

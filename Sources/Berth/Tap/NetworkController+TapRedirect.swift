@@ -131,4 +131,20 @@ extension NetworkController {
             if error.code != .notFound && error.code != .invalidArgument { throw error }
         }
     }
+
+    /// True when a tc-redirect endpoint's TAP exists in its live sandbox. An fd-custody TAP dies
+    /// with the caller's last fd, and a persistent one whose attach a crash cut short before
+    /// TUNSETPERSIST dies with Berth's: the reconciler then releases the endpoint, as it does a
+    /// bridge-mode TAP that vanished. A sandbox it cannot read counts as alive (the sandbox check
+    /// decides about a gone sandbox).
+    func redirectedTapAlive(_ endpoint: Endpoint) -> Bool {
+        guard let tap = endpoint.tap, tap.mode == .tcRedirect else { return true }
+        guard let ns = liveSandbox(endpoint), let session = try? NetlinkSession.route(in: ns) else { return true }
+        do {
+            _ = try session.link(named: tap.name)
+            return true
+        } catch {
+            return error.code != .notFound
+        }
+    }
 }
