@@ -44,6 +44,8 @@ for round in $(seq 1 $ROUNDS); do
     echo "berth ADD $(one hb "$B" ADD b$n "$BERTH")" >> $W/t
     echo "ref ADD $(one hr /usr/lib/cni/bridge ADD r$n "$REF")" >> $W/t
     echo "floor exec $(floor)" >> $W/t
+    echo "berth VERSION $(one hb "$B" VERSION b0 '{"cniVersion":"1.0.0"}')" >> $W/t
+    echo "ref VERSION $(one hr /usr/lib/cni/bridge VERSION r0 '{"cniVersion":"1.0.0"}')" >> $W/t
     n=$((n + 1))
   done
   for k in $(seq $((n - per)) $((n - 1))); do
@@ -61,10 +63,12 @@ mkdir -p "$RESULTS"
   echo
   echo "| verb | berth p50 / p90 ms | reference p50 / p90 ms | reference / berth (p50) |"
   echo "|---|---|---|---|"
-  for verb in ADD DEL; do
+  for verb in ADD DEL VERSION; do
     read -r bp bq <<<"$(stat berth $verb)"; read -r rp rq <<<"$(stat ref $verb)"
     echo "| $verb | $bp / $bq | $rp / $rq | $(awk -v r="$rp" -v b="$bp" 'BEGIN {printf "%.1f×", r / b}') |"
   done
   read -r fp fq <<<"$(stat floor exec)"
   echo "| \`ip netns exec true\` (floor) | $fp / $fq | | |"
+  echo
+  echo "VERSION does no work: it is each binary's process start (plus the floor)."
 } | tee "$RESULTS/cni-compare.md"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Berth
+import BerthCNI
 @_spi(BerthInternal) import BerthFirewall
 #if canImport(Glibc)
 import Glibc

@@ -115,6 +115,8 @@ struct CNIConformanceTests {
         let routes = try Sandbox.ipJSON(["route", "show", "default"], netns: c.name)
         #expect(routes.first?["gateway"] as? String == "10.91.0.1")
         let bridge = try #require(interfaces.first?["name"] as? String)
+        // A CNI state directory has no Docker default network.
+        #expect(try !Sandbox.linkNames(netns: h.host.name).contains("docker0"))
         #expect(try Sandbox.ipv4Addresses(bridge, netns: h.host.name) == ["10.91.0.1/24"])
         #expect(try Sandbox.iptablesSave(netns: h.host.name).contains { $0.contains("-s 10.91.0.0/24 ! -o \(bridge) -j MASQUERADE") })
         let d = try h.del(c.path, config: config)
@@ -231,6 +233,30 @@ struct CNIConformanceTests {
         try Sandbox.check(["ip", "netns", "exec", h.host.name, "iptables", "-t", "nat", "-F", "POSTROUTING"])
         let rules = try check()
         #expect(rules.code == 106 && (rules.json?["msg"] as? String)?.contains("rules") == true, "\(rules.stdout)")
+    }
+
+    /// What an ADD killed before its record was written leaves (a Berth-shaped veth on the
+    /// bridge, no record) is removed by the next GC, which reconciles: ADD itself does not.
+    @Test func gcRemovesWhatAKilledAddLeft() throws {
+        let h = try CNIHost()
+        let a = try h.container(), b = try h.container()
+        let config = h.config("1.1.0")
+        #expect(try h.add(a, id: "keep", config: config).status == 0)
+        let r = try h.add(b, id: "killed", config: config)
+        let veth = try #require((r.json?["interfaces"] as? [[String: Any]])?[1]["name"] as? String)
+        // The record gone, as if the ADD had been killed between its kernel steps and its write.
+        for file in try FileManager.default.contentsOfDirectory(atPath: h.state + "/endpoints") {
+            if try String(contentsOfFile: h.state + "/endpoints/" + file, encoding: .utf8).contains(veth) {
+                try FileManager.default.removeItem(atPath: h.state + "/endpoints/" + file)
+            }
+        }
+        #expect(try h.add(try h.container(), id: "next", config: config).status == 0)
+        #expect(try Sandbox.link(veth, netns: h.host.name) != nil, "ADD does not reconcile")
+        let gc = h.config("1.1.0", ["cni.dev/valid-attachments": [["containerID": "keep", "ifname": "eth0"],
+                                                                    ["containerID": "next", "ifname": "eth0"]]])
+        #expect(try h.exec.run("GC", stdin: gc).status == 0)
+        #expect(try Sandbox.link(veth, netns: h.host.name) == nil, "GC removed the leftover veth")
+        #expect(try Sandbox.ipv4Addresses("eth0", netns: a.name) == ["10.91.0.2/24"])
     }
 
     /// STATUS: ready while addresses are left; code 50 when the pool is exhausted; 1.1.0 only.

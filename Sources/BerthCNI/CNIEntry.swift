@@ -1,12 +1,13 @@
-import BerthCNI
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The CNI plugin mode of the `berth` binary: when `CNI_COMMAND` is set, stdin is the network
-/// configuration and stdout the result (`CNIPlugin`); no argument parsing.
-enum CNIEntry {
-    static func run() -> Never {
+/// The process side of the plugin, run by the `berth` binary when `CNI_COMMAND` is set (one binary:
+/// a separate plugin-only executable measured 27.7 MB against 32.2 MB and 426 against 448 page
+/// faults per exec, no difference in exec time worth a second product): stdin is the network configuration, stdout the result
+/// (`CNIPlugin`), the exit status 0 or 1; no argument parsing.
+public enum CNIEntry {
+    public static func run() -> Never {
         var input: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
