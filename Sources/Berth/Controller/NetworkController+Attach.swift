@@ -66,7 +66,7 @@ extension NetworkController {
             // proxy), and one endpoint's bindings are programmed in nat.SortPortMap order.
             let ports = options.ports.isEmpty || network.isInternal ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
-                                ports: PortMapping.dockerOrder(options.ports), hairpin: network.hairpin)
+                                ports: PortMapping.dockerOrder(options.ports), hairpin: hairpinMode)
             // One durable write only where no kernel-side mark would explain a leftover (a
             // namespace has none): a plain attach stays off the fsync path.
             let intent = createdName.map { name in
@@ -79,6 +79,16 @@ extension NetworkController {
             }
             var undo = UndoStack()
             do {
+                // Userland proxy on: the proxies bind the host ports before anything is
+                // programmed (a port another program holds is `.portAllocated`, nothing changed),
+                // as dockerd binds through docker-proxy before it writes the rules.
+                var started: [ProxyProcess] = []
+                if let ports, configuration.userlandProxy {
+                    started = try proxies.start(ports.ports, container: address, endpointID: endpointID, operation: op, object: network.name)
+                    let running = started
+                    undo.push(.stopProxy, String(endpointID.prefix(12))) { self.proxies.stop(running) }
+                    CrashPoint.step(op)
+                }
                 let namespace = try openSandbox(sandbox, createdName: createdName, undo: &undo)
                 if createdName != nil {
                     CrashPoint.step(op)
@@ -110,7 +120,7 @@ extension NetworkController {
                 let hostName = try createVeth(network: network, bridgeIndex: bridge.index, names: vethNames, peer: interfaceName,
                                               namespace: namespace, mac: mac, undo: &undo)
                 CrashPoint.step(op)
-                if network.hairpin {
+                if hairpinMode {
                     // Docker's LinkSetHairpin(host, true) with userland-proxy=false.
                     try hostSession.setBridgePortHairpin(hostName)
                     CrashPoint.step(op)
@@ -142,7 +152,7 @@ extension NetworkController {
                                         createdSandbox: createdName != nil, hostInterface: hostName, interfaceName: interfaceName,
                                         address: address, prefixLength: network.subnet.prefixLength,
                                         gateway: network.gateway, mac: mac, ports: ports?.ports ?? [],
-                                        sequence: state.nextSequence, owner: options.owner)
+                                        sequence: state.nextSequence, owner: options.owner, proxies: started.isEmpty ? nil : started)
                 if let ports {
                     undo.push(.removePorts, String(endpoint.id.prefix(12))) { try self.firewall.removePorts(ports) }
                     try firewall.addPorts(ports)

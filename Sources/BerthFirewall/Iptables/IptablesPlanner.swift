@@ -3,7 +3,9 @@
 /// and port rules appended. Pure: works on the simulated ruleset only.
 enum IptablesPlanner {
     /// Base chains and jumps (daemon start + `arrangeUserFilterRule`), FORWARD policy DROP.
-    static func setUpBase(_ plan: inout RestorePlan) {
+    /// `hairpinMode` (Docker's `--userland-proxy=false`) picks the nat OUTPUT jump without the
+    /// `! -d 127.0.0.0/8`; the other mode's jump is deleted (a mode switch, as a dockerd restart).
+    static func setUpBase(_ plan: inout RestorePlan, hairpinMode: Bool = false) {
         for chain in DockerRules.filterChains { plan.ensureChain(.filter, chain) }
         for chain in DockerRules.natChains { plan.ensureChain(.nat, chain) }
         plan.ensurePrefix(DockerRules.forwardPrefix)
@@ -11,7 +13,8 @@ enum IptablesPlanner {
         plan.appendIfAbsent(DockerRules.isolation2Return)
         plan.appendIfAbsent(DockerRules.userReturn)
         plan.appendIfAbsent(DockerRules.preroutingToDocker)
-        plan.appendIfAbsent(DockerRules.outputToDocker)
+        plan.delete(DockerRules.outputJump(hairpinMode: !hairpinMode))
+        plan.appendIfAbsent(DockerRules.outputJump(hairpinMode: hairpinMode))
         plan.setPolicy(.filter, "FORWARD", "DROP")
     }
 
@@ -42,17 +45,10 @@ enum IptablesPlanner {
         syncDNATExemption(&plan)
     }
 
-    /// Keeps `DockerRules.isolationDNATReturn` first in DOCKER-ISOLATION-STAGE-1 while some
-    /// hairpin network's rules are present (`DockerRules.isHairpinMarker` in nat POSTROUTING),
-    /// and removes it when none is left.
+    /// Deletes `DockerRules.isolationDNATReturn`, which earlier versions wrote for hairpin
+    /// networks: Docker's `--userland-proxy=false` keeps other networks isolated from published ports.
     static func syncDNATExemption(_ plan: inout RestorePlan) {
-        let rule = DockerRules.isolationDNATReturn
-        if plan.ruleset.rules(.nat, "POSTROUTING").contains(where: DockerRules.isHairpinMarker) {
-            plan.ensureChain(.filter, DockerChain.isolation1)
-            plan.ensurePrefix([rule])
-        } else {
-            plan.delete(rule)
-        }
+        plan.delete(DockerRules.isolationDNATReturn)
     }
 
     /// Where a network's block goes when none of its rules is present: right above the nearest
@@ -105,8 +101,8 @@ enum IptablesPlanner {
     }
 
     /// Base, then every network oldest first, then every endpoint's ports.
-    static func reapply(_ state: FirewallState, _ plan: inout RestorePlan) {
-        setUpBase(&plan)
+    static func reapply(_ state: FirewallState, _ plan: inout RestorePlan, hairpinMode: Bool = false) {
+        setUpBase(&plan, hairpinMode: hairpinMode)
         let networks = state.networks
         for (i, network) in networks.enumerated() {
             addNetwork(network, &plan, older: Array(networks[..<i].reversed()), newer: Array(networks[(i + 1)...]))

@@ -96,8 +96,10 @@ struct NftLayout: Sendable {
         owner.hasPrefix("ep:") && owner.hasSuffix(" br:\(bridge)")
     }
 
-    /// The base rules.
-    static func baseRules() -> [NftRule] {
+    /// The base rules. `hairpinMode` (Docker's `--userland-proxy=false`): the output rule has no
+    /// `ip daddr != 127.0.0.0/8`, so the host reaches published ports via 127.0.0.1 (with
+    /// `route_localnet` on the bridges and the host-source masquerade of `networkRules`).
+    static func baseRules(hairpinMode: Bool = false) -> [NftRule] {
         var rules: [NftRule] = []
         var b = NftRuleBuilder()
         b.verdict(.jump(userChain))
@@ -113,7 +115,7 @@ struct NftLayout: Sendable {
         b.verdict(.jump(publishedChain))
         rules.append(b.rule(chain: "prerouting", owner: baseOwner))
         b = NftRuleBuilder()
-        if let loopback = IPv4Subnet(address: IPv4Address(127, 0, 0, 0), prefixLength: 8) {
+        if !hairpinMode, let loopback = IPv4Subnet(address: IPv4Address(127, 0, 0, 0), prefixLength: 8) {
             b.ip(source: false, loopback, equal: false)
         }
         b.fibDaddrLocal()
@@ -140,16 +142,11 @@ struct NftLayout: Sendable {
     /// Internal network: `fwd-in-BR { iifname != "BR" drop; iifname "BR" accept|drop }`,
     /// `fwd-out-BR { oifname != "BR" drop }`, no masquerade.
     ///
-    /// `hairpin` (Docker's `--userland-proxy=false`; non-internal only) adds, first in
-    /// `fwd-in-BR`, the isolation exception for DNAT'd flows (published ports reached through a
-    /// host address), and the host-source masquerade in the base `postrouting` chain (host-made
-    /// packets have no input interface, so `nat-out` never sees them):
+    /// `hairpin` (Docker's `--userland-proxy=false`; non-internal only) adds the host-source
+    /// masquerade (`-o BR -m addrtype --src-type LOCAL -j MASQUERADE`) in the base `postrouting`
+    /// chain (host-made packets have no input interface, so `nat-out` never sees them). Other
+    /// networks stay isolated from published ports, as in Docker's mode:
     /// ```
-    /// chain fwd-in-BR {
-    ///     ct status dnat jump fwd-ports-BR                        # DNAT'd, into a published port
-    ///     ct status dnat ct state established,related accept      # replies of DNAT'd flows BR started
-    ///     ...                                                     # as above
-    /// }
     /// chain postrouting { oifname "BR" fib saddr type local masquerade }
     /// ```
     static func networkRules(_ n: NetworkRules) -> [NftRule] {
@@ -171,17 +168,6 @@ struct NftLayout: Sendable {
             b.verdict(.drop)
             rules.append(b.rule(chain: forwardOut(br), owner: owner))
             return rules
-        }
-        if n.hairpin {
-            b.ctStatusDNAT()
-            b.verdict(.jump(forwardPorts(br)))
-            rules.append(b.rule(chain: inChain, owner: owner))
-            b = NftRuleBuilder()
-            b.ctStatusDNAT()
-            b.ctEstablishedRelated()
-            b.verdict(.accept)
-            rules.append(b.rule(chain: inChain, owner: owner))
-            b = NftRuleBuilder()
         }
         b.iifnameInSet(bridgesSet)
         b.iifname(br, equal: false)
