@@ -8,6 +8,10 @@ import Glibc
 // traffic to the container address until it is killed. Started by the library (attach), stopped
 // by it (detach, reconcile); no Foundation, single purpose.
 
+// Descriptors a starter leaked without close-on-exec (a test harness's pipes) would be held for
+// the proxy's whole life: only 0-3 are ours.
+for fd in Int32(4)..<Int32(1024) { close(fd) }
+
 let arguments: ProxyArguments
 switch ProxyArguments.parse(CommandLine.arguments) {
 case .success(let a): arguments = a

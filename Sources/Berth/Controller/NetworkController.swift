@@ -228,6 +228,8 @@ public final class NetworkController: Sendable {
                     }
                     if needsHost {
                         do {
+                            let switching = store.recordedUserlandProxy().map { $0 != configuration.userlandProxy } ?? false
+                            defer { if switching { try? applyModeToPorts(store) } }
                             try store.checkBinding(binding, update: true)
                             // Unfinished operations first, so the set-up below builds on a clean slate.
                             var ignored = GCReport(dryRun: false)
@@ -407,6 +409,23 @@ public final class NetworkController: Sendable {
         try store.checkBinding(binding, update: true)
         CrashPoint.step(.reconcile)
         _ = try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
+        try applyModeToPorts(store)
+    }
+
+    /// After a mode switch: every recorded endpoint's bridge port in hairpin mode or not, and
+    /// (proxy on again) `route_localnet` back to 0 on every bridge (Docker leaves it at 1 after
+    /// a restart with the proxy on; Berth does not keep 127.0.0.0/8 routable where nothing needs it).
+    func applyModeToPorts(_ store: StateStore) throws {
+        let state = try store.load()
+        for endpoint in state.endpoints.values {
+            do { try hostSession.setBridgePortHairpin(endpoint.hostInterface, hairpinMode) } catch {
+                if error.code != .notFound { throw error }
+            }
+        }
+        if !hairpinMode {
+            let keys = state.networks.values.map { Sysctl.interfaceKey("ipv4", $0.bridge, "route_localnet") }
+            try Sysctl.writeWherePresent(keys, "0", in: host)
+        }
     }
 
     /// RFC 3339 with fractional seconds, UTC (as Docker's `Created`).

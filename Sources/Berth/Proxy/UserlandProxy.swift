@@ -100,6 +100,7 @@ struct UserlandProxies {
                 usleep(1_000)
                 spins += 1
             }
+            ProcessRunner.reapChild(p.process.pid, wait: false)   // a zombie of this process, if it is one
         }
     }
 

@@ -210,11 +210,14 @@ struct NftLayout: Sendable {
 
     /// An endpoint's rules, per published port (duplicates dropped):
     /// ```
-    /// chain published    { iifname != "BR" [ip daddr HOSTIP] tcp dport HOSTPORT dnat to IP:PORT }
+    /// chain published    { iifname != @bridges [ip daddr HOSTIP] tcp dport HOSTPORT dnat to IP:PORT }
     /// chain fwd-ports-BR { iifname != "BR" ip daddr IP tcp dport PORT accept }
     /// chain nat-BR       { ip saddr IP ip daddr IP tcp dport PORT masquerade }     # hairpin
     /// ```
-    /// With `e.hairpin` the DNAT rule has no `iifname != "BR"` (Docker's `--userland-proxy=false`),
+    /// `iifname != @bridges` is Docker's nat `DOCKER -i BR -j RETURN` of every bridge above the
+    /// DNAT rules: traffic from a sandbox to a host address is not DNAT'd but reaches the host,
+    /// where the userland proxy serves it (own and other networks alike).
+    /// With `e.hairpin` the DNAT rule has no interface condition (Docker's `--userland-proxy=false`),
     /// so the bridge's own sandboxes reach the port through a host address too, and the hairpin
     /// masquerade moves to the base chain as
     /// `chain postrouting { oifname "BR" ip saddr IP ip daddr IP tcp dport PORT masquerade }`.
@@ -223,7 +226,7 @@ struct NftLayout: Sendable {
         var rules: [NftRule] = []
         for p in e.ports {
             var b = NftRuleBuilder()
-            if !e.hairpin { b.iifname(e.bridge, equal: false) }
+            if !e.hairpin { b.iifnameInSet(bridgesSet, equal: false) }
             if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
             b.destinationPort(p.proto, p.hostPort)
             b.dnat(to: e.address, port: p.containerPort)

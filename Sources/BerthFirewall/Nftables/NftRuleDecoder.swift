@@ -67,8 +67,11 @@ enum NftRuleDecoder {
             default: return nil
             }
         case "lookup":
-            guard u32(NFTNL_EXPR_LOOKUP_SREG) == reg1, let set = string(NFTNL_EXPR_LOOKUP_SET),
-                  !has(NFTNL_EXPR_LOOKUP_FLAGS) || u32(NFTNL_EXPR_LOOKUP_FLAGS) == 0 else { return nil }
+            guard u32(NFTNL_EXPR_LOOKUP_SREG) == reg1, let set = string(NFTNL_EXPR_LOOKUP_SET) else { return nil }
+            if has(NFTNL_EXPR_LOOKUP_FLAGS) && u32(NFTNL_EXPR_LOOKUP_FLAGS) != 0 {
+                return u32(NFTNL_EXPR_LOOKUP_FLAGS) == UInt32(NFT_LOOKUP_F_INV.rawValue) && !has(NFTNL_EXPR_LOOKUP_DREG)
+                    ? .lookupNot(set: set) : nil
+            }
             if has(NFTNL_EXPR_LOOKUP_DREG) {
                 return u32(NFTNL_EXPR_LOOKUP_DREG) == regVerdict ? .vmap(set: set) : nil
             }
