@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Berth on a Debian 12 machine, as root: system packages (scripts/install-deps.sh), a
-# release build, and under PREFIX (default /usr/local): bin/berth, the C library
+# release build, and under PREFIX (default /usr/local): bin/berth, bin/berth-proxy (the userland
+# proxy of published ports), the C library
 # lib/libberth.so.0 (+ the lib/libberth.so link), include/berth.h and lib/pkgconfig/berth.pc, so
 # that `cc app.c $(pkg-config --cflags --libs berth)` works and the program runs with no
 # LD_LIBRARY_PATH. Idempotent.
@@ -27,9 +28,13 @@ if [ "$BERTH_INSTALL" = all ]; then
   # Swift runtime linked statically: no dynamic relocation of ~20 libraries at each start (a CLI
   # call is a process start), and nothing to break when the toolchain moves.
   swift build -c release --product berth -Xswiftc -static-stdlib
+  swift build -c release --product berth-proxy -Xswiftc -static-stdlib
   install -d "$PREFIX/bin"
   install -m 0755 "$(swift build -c release --show-bin-path)/berth" "$PREFIX/bin/berth"
-  echo "installed $PREFIX/bin/berth"
+  # The userland proxy (ControllerConfiguration.userlandProxyPath's default, /usr/local/bin/berth-proxy;
+  # berth finds the one next to itself).
+  install -m 0755 "$(swift build -c release --show-bin-path)/berth-proxy" "$PREFIX/bin/berth-proxy"
+  echo "installed $PREFIX/bin/berth, $PREFIX/bin/berth-proxy"
 elif [ "$BERTH_INSTALL" != lib ]; then
   echo "install: BERTH_INSTALL must be all or lib, not '$BERTH_INSTALL'" >&2
   exit 1

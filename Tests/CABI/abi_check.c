@@ -80,6 +80,20 @@ int main(int argc, char **argv) {
     expect(berth_controller_open(state, backend, "/nonexistent/netns", &none, &err), BERTH_ERR_SANDBOX_NOT_FOUND, "open: missing host namespace");
     expect(berth_controller_open(state, backend, "/etc/hostname", &none, &err), BERTH_ERR_NOT_A_NETWORK_NAMESPACE, "open: host path not a netns");
     CHECK(berth_controller_open(state, backend, "/nonexistent/netns", &none, NULL) == BERTH_ERR_SANDBOX_NOT_FOUND, "open: NULL out_error still reports the status");
+    /* Controller-wide options (ABI 3): only known keys of the right type, an absolute proxy path. */
+    expect(berth_controller_open_with_options(state, backend, host, "{", &none, &err), BERTH_ERR_INVALID_ARGUMENT, "open with options: bad JSON");
+    expect(berth_controller_open_with_options(state, backend, host, "{\"hairpin\":true}", &none, &err), BERTH_ERR_INVALID_ARGUMENT,
+           "open with options: unknown key");
+    expect(berth_controller_open_with_options(state, backend, host, "{\"userland_proxy\":\"no\"}", &none, &err), BERTH_ERR_INVALID_ARGUMENT,
+           "open with options: userland_proxy not a bool");
+    expect(berth_controller_open_with_options(state, backend, host, "{\"userland_proxy_path\":\"berth-proxy\"}", &none, &err),
+           BERTH_ERR_INVALID_ARGUMENT, "open with options: relative userland_proxy_path");
+    CHECK(none == NULL, "open with options: out_controller is NULL after a failure");
+    expect(berth_controller_open_with_options(state, backend, host, "{\"userland_proxy\":true,\"userland_proxy_path\":\"/usr/local/bin/berth-proxy\"}",
+                                              &none, &err), BERTH_OK, "open with options");
+    berth_controller_close(none);
+    none = NULL;
+    CHECK(berth_abi_version() == 3 && BERTH_ABI_VERSION == 3, "ABI version 3");
     expect(berth_controller_open(state, backend, host, &ctrl, &err), BERTH_OK, "open");
     if (ctrl == NULL) return 1;
     /* Opening touches nothing; the host set-up records the backend, after which the other

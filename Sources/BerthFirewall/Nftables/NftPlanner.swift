@@ -184,6 +184,13 @@ struct NftPlanner {
             let want = wanted[chain] ?? []
             let same = have.count == want.count && zip(have, want).allSatisfy { h, w in h.owner == w.owner && h.exprs == w.exprs }
             if same { continue }
+            // `postrouting` holds only masquerades (and the vmap to per-network chains that only
+            // masquerade): any order gives the same result, so rules added later by another
+            // network (hairpin mode) are not "out of order".
+            if chain == "postrouting" {
+                let key = { (owner: String?, exprs: [NftExpr]?) in "\(owner ?? "")|\(exprs.map { "\($0)" } ?? "?")" }
+                if have.map({ key($0.owner, $0.exprs) }).sorted() == want.map({ key($0.owner, $0.exprs) }).sorted() { continue }
+            }
             let kept = have.filter { desiredKeys.contains("\($0.chain)|\($0.owner ?? "")|\($0.exprs.map { "\($0)" } ?? "?")") }
             let keptInOrder = kept.count == want.count && zip(kept, want).allSatisfy { h, w in h.owner == w.owner && h.exprs == w.exprs }
             if !keptInOrder && chainExists(chain) && snapshot.chains.contains(chain) {
