@@ -123,7 +123,7 @@ enum Consistency {
         if running != Set(recorded.map(\.process.pid)) {
             problems.append("proxies: running \(running.sorted()) recorded \(recorded.map(\.process.pid).sorted())")
         }
-        for e in rec.endpoints where (e.proxies ?? []).map(\.port) != e.ports {
+        for e in rec.endpoints where (e.proxies ?? []).map(\.port) != e.ports.flatMap(\.singles) {   // one per port of a range
             problems.append("endpoint \(e.id.prefix(12)): proxies \((e.proxies ?? []).map(\.port)) for ports \(e.ports)")
         }
         return problems
