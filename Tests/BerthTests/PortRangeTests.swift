@@ -46,6 +46,9 @@ struct PortRangeTests {
         #expect(ed.ports.contains { $0.containerPort == 80 && $0.proto == .tcp && $0.hostPort == low })
         #expect(ed.ports.contains { $0.containerPort == 81 && $0.proto == .udp && $0.hostPort == low })
         #expect(ed.ports.contains { $0.containerPort == 82 && $0.hostIP?.description == "127.0.0.1" && $0.hostPort == low + 1 })
+        // An exact binding with host port 0 is `-p 0:80`: an ephemeral port too.
+        let e0 = try c.attach(network: "bridge", sandbox: .name(try f.sandbox()), options: AttachOptions(ports: [PortMapping(hostPort: 0, containerPort: 90)]))
+        #expect(e0.ports.map(\.hostPort) == [low + 2])
         if backend == .iptables {
             let nat = try f.iptables("-t", "nat", "-S", "DOCKER")
             #expect(nat.contains("--dport \(low) -j DNAT --to-destination \(ed.address):80"), "\(nat)")
