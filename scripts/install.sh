@@ -53,6 +53,12 @@ if [ -z "$lib_so" ]; then
     -Xlinker -soname -Xlinker libberth.so.0 \
     -Xlinker "--version-script=$PWD/Sources/BerthC/libberth.map"
   lib_so="$(swift build "${flags[@]}" --show-bin-path)/libBerthC.so"
+  if [ "$BERTH_INSTALL" = lib ]; then
+    # The library's default userland proxy (published ports): $PREFIX/bin/berth-proxy.
+    swift build "${flags[@]}" --product berth-proxy -Xswiftc -static-stdlib
+    install -d "$PREFIX/bin"
+    install -m 0755 "$(swift build "${flags[@]}" --show-bin-path)/berth-proxy" "$PREFIX/bin/berth-proxy"
+  fi
 fi
 [ -f "$lib_so" ] || { echo "install: no library at $lib_so" >&2; exit 1; }
 

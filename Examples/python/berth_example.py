@@ -167,7 +167,10 @@ def main():
     state_dir = (sys.argv[2] if len(sys.argv) > 2 else os.environ.get("BERTH_STATE_DIR")) or None
     backend = os.environ.get("BERTH_BACKEND") or None
 
-    berth = Berth(state_dir, backend, host)
+    # Published ports are served by the userland proxy (dockerd's default mode): BERTH_PROXY_BIN
+    # names a berth-proxy that is not at /usr/local/bin/berth-proxy.
+    proxy = os.environ.get("BERTH_PROXY_BIN")
+    berth = Berth(state_dir, backend, host, options={"userland_proxy_path": proxy} if proxy else None)
     print(f"libberth ABI {berth.lib.berth_abi_version()}")
     try:
         net = berth.create_network(NETWORK, subnet=SUBNET, gateway=GATEWAY, internal=False,

@@ -94,7 +94,16 @@ int main(int argc, char **argv) {
     berth_controller_close(none);
     none = NULL;
     CHECK(berth_abi_version() == 3 && BERTH_ABI_VERSION == 3, "ABI version 3");
-    expect(berth_controller_open(state, backend, host, &ctrl, &err), BERTH_OK, "open");
+    /* Published ports need the userland proxy (the default mode): the one installed with the
+     * library when the test script names it, else Docker's proxy-less mode. */
+    char proxy_options[4200];
+    const char *proxy = getenv("BERTH_PROXY_BIN");
+    if (proxy != NULL && proxy[0] == '/' && strlen(proxy) < 4000) {
+        snprintf(proxy_options, sizeof proxy_options, "{\"userland_proxy_path\":\"%s\"}", proxy);
+    } else {
+        snprintf(proxy_options, sizeof proxy_options, "{\"userland_proxy\":false}");
+    }
+    expect(berth_controller_open_with_options(state, backend, host, proxy_options, &ctrl, &err), BERTH_OK, "open");
     if (ctrl == NULL) return 1;
     /* Opening touches nothing; the host set-up records the backend, after which the other
      * backend is refused. */

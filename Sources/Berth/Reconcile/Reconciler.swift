@@ -162,7 +162,7 @@ extension NetworkController {
             return .init(kind: "rules", name: parts[0], reason: parts.count > 1 ? parts[1] : "the records describe it")
         }
         if !dry && !(rules.removed.isEmpty && rules.repaired.isEmpty) { CrashPoint.step(op) }
-        try reconcileProxies(store, options, into: &report)
+        try reconcileProxies(store, state, options, into: &report)
         return report
     }
 
@@ -171,10 +171,14 @@ extension NetworkController {
     /// proxy on, a recorded binding whose proxy is gone (killed, or a pid now someone else's) is
     /// restarted and the record updated, or reported when its port cannot be bound (another
     /// program took it); with the proxy off, recorded proxies are stopped (a mode switch).
-    private func reconcileProxies(_ store: StateStore, _ options: ReconcileOptions, into report: inout GCReport) throws {
+    /// `state`: the records as the earlier steps left them (a dry run's view drops what they
+    /// would release), so a dry run reports what the real run does.
+    private func reconcileProxies(_ store: StateStore, _ state: StateSnapshot, _ options: ReconcileOptions,
+                                  into report: inout GCReport) throws {
         let op = options.operation
-        let state = try store.load()
-        let recorded = Set(state.endpoints.values.flatMap { $0.proxies ?? [] }.map(\.process))
+        // Every record counts here, also those a dry run's view drops: the real run's releases
+        // stopped their proxies themselves, so neither run reports them.
+        let recorded = Set(try store.load().endpoints.values.flatMap { $0.proxies ?? [] }.map(\.process))
         for (process, endpointID) in proxies.running() where !recorded.contains(process) {
             report.removed.append(.init(kind: "proxy", name: "pid \(process.pid)",
                                         reason: "no endpoint records it (endpoint \(endpointID.prefix(12)))"))
