@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "BerthNamespace", targets: ["BerthNamespace"]),
         .library(name: "BerthFirewall", targets: ["BerthFirewall"]),
         .executable(name: "berth", targets: ["BerthCLI"]),
+        // The userland proxy of published ports (docker-proxy's role), started by the library.
+        .executable(name: "berth-proxy", targets: ["BerthProxy"]),
         // The C ABI (include/berth.h), installed as libberth.so.0 by scripts/install.sh. Not named
         // "berth": that product name is the CLI's, and SwiftPM does not tell two products apart.
         .library(name: "BerthC", type: .dynamic, targets: ["BerthC"]),
@@ -40,6 +42,8 @@ let package = Package(
         // with @c @implementation, so a mismatch between header and implementation fails the build.
         .target(name: "CBerth", path: "include", publicHeadersPath: "."),
         .target(name: "BerthC", dependencies: ["Berth", "CBerth"], exclude: ["libberth.map"]),
+        // No Foundation: one small process per published port.
+        .executableTarget(name: "BerthProxy", dependencies: ["CBerthShims"]),
         .executableTarget(
             name: "BerthCLI",
             dependencies: ["Berth", "BerthCNI", .product(name: "ArgumentParser", package: "swift-argument-parser")]

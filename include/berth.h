@@ -94,7 +94,7 @@ extern "C" {
 /* ---- Versions and status codes ----------------------------------------------------------- */
 
 /** The ABI version this header describes; compare with berth_abi_version() at run time. */
-#define BERTH_ABI_VERSION 2
+#define BERTH_ABI_VERSION 3
 
 /*
  * BERTH_CLOSED_ENUM marks an enum whose enumerators are all its values (clang's
@@ -265,6 +265,32 @@ berth_status berth_controller_open(const char *BERTH_NULLABLE state_dir,
                                    const char *BERTH_NULLABLE host_netns_path,
                                    berth_controller *BERTH_NULLABLE *BERTH_REQUIRED out_controller,
                                    berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
+
+/**
+ * Opens a controller as berth_controller_open() does, with controller-wide options. Added in ABI 3.
+ *
+ * @param options_json  NULL or a JSON object; keys (all optional):
+ *                      "userland_proxy": bool — dockerd's --userland-proxy (default true: one
+ *                        berth-proxy process per published port, Docker 20.10's default rules;
+ *                        false: Docker's --userland-proxy=false rules, route_localnet=1 on every
+ *                        bridge, hairpin on every bridge port, no proxy). Recorded in the state
+ *                        directory; a controller opened with the other value reprograms rules,
+ *                        sysctls and proxies at its first change (as a dockerd restart).
+ *                      "userland_proxy_path": string — dockerd's --userland-proxy-path, an
+ *                        absolute path (default "/usr/local/bin/berth-proxy", where
+ *                        scripts/install.sh puts it).
+ * Other parameters and return values as berth_controller_open(); an unknown key, a value of the
+ * wrong type or a relative userland_proxy_path is BERTH_ERR_INVALID_ARGUMENT naming it.
+ * With the proxy on, berth_network_attach returns BERTH_ERR_PORT_ALLOCATED when another program
+ * holds a published host port (nothing is changed), BERTH_ERR_SYSTEM when the proxy cannot start.
+ * Thread-safe.
+ */
+berth_status berth_controller_open_with_options(const char *BERTH_NULLABLE state_dir,
+                                                const char *BERTH_NULLABLE backend,
+                                                const char *BERTH_NULLABLE host_netns_path,
+                                                const char *BERTH_NULLABLE options_json,
+                                                berth_controller *BERTH_NULLABLE *BERTH_REQUIRED out_controller,
+                                                berth_error *BERTH_NULLABLE *BERTH_NULLABLE out_error);
 
 /* Removal through the C ABI is synchronous: berth_network_detach and berth_network_delete return
  * once the kernel has deleted the veth / bridge (the Swift API's waitForKernel: true). Links left

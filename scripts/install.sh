@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Berth on a Debian 12 machine, as root: system packages (scripts/install-deps.sh), a
-# release build, and under PREFIX (default /usr/local): bin/berth, the C library
+# release build, and under PREFIX (default /usr/local): bin/berth, bin/berth-proxy (the userland
+# proxy of published ports), the C library
 # lib/libberth.so.0 (+ the lib/libberth.so link), include/berth.h and lib/pkgconfig/berth.pc, so
 # that `cc app.c $(pkg-config --cflags --libs berth)` works and the program runs with no
 # LD_LIBRARY_PATH. Idempotent.
@@ -29,9 +30,13 @@ if [ "$BERTH_INSTALL" = all ]; then
   # Swift runtime linked statically: no dynamic relocation of ~20 libraries at each start (a CLI
   # call is a process start), and nothing to break when the toolchain moves.
   swift build -c release --product berth -Xswiftc -static-stdlib
+  swift build -c release --product berth-proxy -Xswiftc -static-stdlib
   install -d "$PREFIX/bin"
   install -m 0755 "$(swift build -c release --show-bin-path)/berth" "$PREFIX/bin/berth"
-  echo "installed $PREFIX/bin/berth"
+  # The userland proxy (ControllerConfiguration.userlandProxyPath's default, /usr/local/bin/berth-proxy;
+  # berth finds the one next to itself).
+  install -m 0755 "$(swift build -c release --show-bin-path)/berth-proxy" "$PREFIX/bin/berth-proxy"
+  echo "installed $PREFIX/bin/berth, $PREFIX/bin/berth-proxy"
   # The CNI plugin `berth` (README, "Use with Podman / containerd / Kubernetes"): the same binary,
   # which runs the CNI protocol when CNI_COMMAND is set, linked into the directories runtimes
   # search (containerd and kubelet: /opt/cni/bin; Debian's podman and libcni: /usr/lib/cni).
@@ -58,6 +63,12 @@ if [ -z "$lib_so" ]; then
     -Xlinker -soname -Xlinker libberth.so.0 \
     -Xlinker "--version-script=$PWD/Sources/BerthC/libberth.map"
   lib_so="$(swift build "${flags[@]}" --show-bin-path)/libBerthC.so"
+  if [ "$BERTH_INSTALL" = lib ]; then
+    # The library's default userland proxy (published ports): $PREFIX/bin/berth-proxy.
+    swift build "${flags[@]}" --product berth-proxy -Xswiftc -static-stdlib
+    install -d "$PREFIX/bin"
+    install -m 0755 "$(swift build "${flags[@]}" --show-bin-path)/berth-proxy" "$PREFIX/bin/berth-proxy"
+  fi
 fi
 [ -f "$lib_so" ] || { echo "install: no library at $lib_so" >&2; exit 1; }
 

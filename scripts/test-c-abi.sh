@@ -50,6 +50,7 @@ if [ "${1:-}" = --in-sandbox ]; then
   hostpath=/run/netns/$host
   state=$(mktemp -d)
   lib="$work/prefix/lib/libberth.so.0"
+  proxy="$work/prefix/bin/berth-proxy"   # installed with the library (scripts/install.sh BERTH_INSTALL=lib)
 
   # Nothing Berth made may remain: no veth or br- link in the host namespace, no namespace
   # besides the host's. (docker0 and the base chains stay by design: host set-up.) Then the
@@ -69,9 +70,9 @@ if [ "${1:-}" = --in-sandbox ]; then
     export BERTH_BACKEND=$backend
     t "[$backend] C example (berth_example.c)" "$work/berth_example" "$hostpath" "$state/$backend-c"
     t "[$backend] nothing left after the C example" nothing_left "$state/$backend-c"
-    t "[$backend] Python ctypes example" env BERTH_LIBRARY="$lib" python3 Examples/python/berth_example.py "$hostpath" "$state/$backend-py"
+    t "[$backend] Python ctypes example" env BERTH_LIBRARY="$lib" BERTH_PROXY_BIN="$proxy" python3 Examples/python/berth_example.py "$hostpath" "$state/$backend-py"
     t "[$backend] nothing left after the Python example" nothing_left "$state/$backend-py"
-    t "[$backend] statuses, bad arguments, threads (abi_check)" "$work/abi_check" "$hostpath" "$state/$backend-check"
+    t "[$backend] statuses, bad arguments, threads (abi_check)" env BERTH_PROXY_BIN="$proxy" "$work/abi_check" "$hostpath" "$state/$backend-check"
     t "[$backend] nothing left after abi_check" nothing_left "$state/$backend-check"
     t "[$backend] TAP attach: fd custody, persistent, bad input (tap_check)" "$work/tap_check" "$hostpath" "$state/$backend-tap"
     t "[$backend] nothing left after tap_check" nothing_left "$state/$backend-tap"

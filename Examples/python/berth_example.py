@@ -46,6 +46,8 @@ def load_library():
         "berth_error_free": (None, [ctypes.c_void_p]),
         "berth_controller_open": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                                                    ctypes.POINTER(ctypes.c_void_p), err_out]),
+        "berth_controller_open_with_options": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                                                ctypes.POINTER(ctypes.c_void_p), err_out]),
         "berth_controller_close": (None, [ctypes.c_void_p]),
         "berth_network_create": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, char_out, err_out]),
         "berth_network_delete": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_bool, err_out]),
@@ -78,10 +80,16 @@ class BerthError(Exception):
 class Berth:
     """A thin Pythonic wrapper: every call raises BerthError on failure and returns parsed JSON."""
 
-    def __init__(self, state_dir=None, backend=None, host_netns_path=None):
+    def __init__(self, state_dir=None, backend=None, host_netns_path=None, options=None):
+        """options: controller-wide options of berth_controller_open_with_options (e.g.
+        {"userland_proxy": False}); None opens with berth_controller_open."""
         self.lib = load_library()
         handle = ctypes.c_void_p()
-        self._call("berth_controller_open", _b(state_dir), _b(backend), _b(host_netns_path), ctypes.byref(handle))
+        if options is None:
+            self._call("berth_controller_open", _b(state_dir), _b(backend), _b(host_netns_path), ctypes.byref(handle))
+        else:
+            self._call("berth_controller_open_with_options", _b(state_dir), _b(backend), _b(host_netns_path),
+                       json.dumps(options).encode(), ctypes.byref(handle))
         self.handle = handle
 
     def _call(self, name, *args):
@@ -159,7 +167,10 @@ def main():
     state_dir = (sys.argv[2] if len(sys.argv) > 2 else os.environ.get("BERTH_STATE_DIR")) or None
     backend = os.environ.get("BERTH_BACKEND") or None
 
-    berth = Berth(state_dir, backend, host)
+    # Published ports are served by the userland proxy (dockerd's default mode): BERTH_PROXY_BIN
+    # names a berth-proxy that is not at /usr/local/bin/berth-proxy.
+    proxy = os.environ.get("BERTH_PROXY_BIN")
+    berth = Berth(state_dir, backend, host, options={"userland_proxy_path": proxy} if proxy else None)
     print(f"libberth ABI {berth.lib.berth_abi_version()}")
     try:
         net = berth.create_network(NETWORK, subnet=SUBNET, gateway=GATEWAY, internal=False,

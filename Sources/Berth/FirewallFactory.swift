@@ -3,10 +3,11 @@
 
 /// Builds the firewall backend a controller was asked for, inside its host namespace.
 enum FirewallFactory {
-    static func make(_ kind: FirewallBackendKind, host: NetworkNamespace) throws -> any FirewallBackend {
+    /// `hairpinMode`: Docker's `--userland-proxy=false` base rules.
+    static func make(_ kind: FirewallBackendKind, host: NetworkNamespace, hairpinMode: Bool = false) throws -> any FirewallBackend {
         switch kind {
-        case .iptables: try IptablesBackend(host: host)
-        case .nftables: NftablesBackend(host: host)
+        case .iptables: try IptablesBackend(host: host, hairpinMode: hairpinMode)
+        case .nftables: NftablesBackend(host: host, hairpinMode: hairpinMode)
         }
     }
 }

@@ -31,13 +31,10 @@ public struct Network: Sendable, Codable, Equatable {
     public var isDefault: Bool
     /// True when Berth created the bridge link (a pre-existing, user-named bridge is kept on delete).
     public var ownsBridge: Bool
-    /// `-o com.docker.network.bridge.hairpin`: Docker's `--userland-proxy=false` behaviour for this
-    /// network (`NetworkRules.hairpin`). false is Docker 20.10's default (`--userland-proxy=true`),
-    /// which relies on docker-proxy for a sandbox reaching its own published port through a host
-    /// address and for a sandbox of another network reaching a published port through a host
-    /// address; Berth runs no proxy, so those need `hairpin == true`. With it, the host end of
-    /// every veth is in bridge-port hairpin mode and `net.ipv4.conf.BR.route_localnet` is 1.
-    /// Records written before this field existed decode as false.
+    /// `-o com.docker.network.bridge.hairpin` as given at create (earlier versions' per-network
+    /// `--userland-proxy=false`). Recorded and shown by inspect only: the rules, sysctls and
+    /// proxies of every network follow the controller-wide `ControllerConfiguration.userlandProxy`
+    /// (README, "Published ports"). Records written before this field existed decode as false.
     public var hairpin: Bool = false
     /// True when the user gave `--subnet`; Docker 20.10 accepts a static endpoint address (`--ip`)
     /// only then ("user specified IP address is supported only when connecting to networks with
@@ -65,10 +62,14 @@ public struct Network: Sendable, Codable, Equatable {
     /// `directRouting` (subnet routers, e.g. `wg0`, `tailscale0`).
     public var trustedInterfaces: [String] = []
 
-    /// The firewall description of this network.
-    package var firewallRules: NetworkRules {
+    /// The firewall description of this network in Docker's default mode (what removals take:
+    /// they delete every variant).
+    package var firewallRules: NetworkRules { firewallRules(hairpinMode: false) }
+
+    /// The firewall description of this network; `hairpinMode` is Docker's `--userland-proxy=false`.
+    package func firewallRules(hairpinMode: Bool) -> NetworkRules {
         NetworkRules(id: id, bridge: bridge, subnet: subnet.canonical, icc: icc, masquerade: masquerade, isInternal: isInternal,
-                     hairpin: hairpin, directRouting: directRouting, trustedInterfaces: trustedInterfaces)
+                     hairpin: hairpinMode, directRouting: directRouting, trustedInterfaces: trustedInterfaces)
     }
 }
 
@@ -140,6 +141,9 @@ public struct Endpoint: Sendable, Codable, Equatable {
     /// A micro-VM endpoint's TAP (issue 16); nil for a plain veth endpoint. Records written
     /// before it existed decode as nil.
     public var tap: TapRecord? = nil
+    /// The userland proxies serving `ports` (userland proxy on: one per binding); nil or empty
+    /// when none runs (proxy off, no ports, internal network, older records).
+    public var proxies: [ProxyProcess]? = nil
 
     /// `a.b.c.d/len`.
     public var cidr: String { "\(address)/\(prefixLength)" }
@@ -166,11 +170,8 @@ public struct NetworkOptions: Sendable, Equatable {
     public var masquerade: Bool
     /// `--label`.
     public var labels: [String: String]
-    /// `-o com.docker.network.bridge.hairpin=true|false` (Berth's own key): Docker's
-    /// `--userland-proxy=false` rules for this network. false (default) is Docker 20.10's default
-    /// (`--userland-proxy=true`); since Berth runs no docker-proxy, a sandbox reaching its own
-    /// published port through a host address, or a published port of another network through a
-    /// host address, needs true (see `Network.hairpin`).
+    /// `-o com.docker.network.bridge.hairpin=true|false` (earlier versions' key): recorded only
+    /// (`Network.hairpin`); the controller-wide `ControllerConfiguration.userlandProxy` replaced it.
     public var hairpin: Bool
     /// `-o com.docker.network.bridge.isolated=true|false` (Berth's own key): bridge port isolation
     /// of every endpoint (see `Network.isolated`). false (default) is Docker 20.10's behaviour.

@@ -32,11 +32,12 @@ public struct PortSpec: Sendable, Hashable {
         self.containerPorts = containerPorts
     }
 
-    /// The request that publishes exactly `mapping` (a single binding or a run).
+    /// The request that publishes exactly `mapping` (a single binding or a run); host port 0 of
+    /// a single binding asks for an ephemeral port, as `-p 0:80` does.
     public init(_ mapping: PortMapping) {
         proto = mapping.proto
         hostIP = mapping.hostIP
-        hostPorts = mapping.hostPort...max(mapping.hostPort, mapping.hostPortEnd)
+        hostPorts = mapping.hostPort == 0 && mapping.count <= 1 ? nil : mapping.hostPort...max(mapping.hostPort, mapping.hostPortEnd)
         containerPorts = mapping.containerPort...max(mapping.containerPort, mapping.containerPortEnd)
     }
 

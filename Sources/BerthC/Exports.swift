@@ -76,6 +76,22 @@ public func berth_controller_open(_ stateDir: UnsafePointer<CChar>?, _ backend: 
                                   _ hostNetnsPath: UnsafePointer<CChar>?,
                                   _ outController: UnsafeMutablePointer<OpaquePointer?>?,
                                   _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
+    openController(stateDir, backend, hostNetnsPath, nil, outController, outError)
+}
+
+@c @implementation
+public func berth_controller_open_with_options(_ stateDir: UnsafePointer<CChar>?, _ backend: UnsafePointer<CChar>?,
+                                               _ hostNetnsPath: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?,
+                                               _ outController: UnsafeMutablePointer<OpaquePointer?>?,
+                                               _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
+    openController(stateDir, backend, hostNetnsPath, optionsJSON, outController, outError)
+}
+
+/// berth_controller_open and berth_controller_open_with_options.
+private func openController(_ stateDir: UnsafePointer<CChar>?, _ backend: UnsafePointer<CChar>?,
+                            _ hostNetnsPath: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?,
+                            _ outController: UnsafeMutablePointer<OpaquePointer?>?,
+                            _ outError: UnsafeMutablePointer<OpaquePointer?>?) -> berth_status {
     perform(outError) { () throws(CallError) in
         let op = OperationName.openController
         guard let outController else { throw CallError.invalid(op, "", "out_controller is NULL") }
@@ -96,6 +112,15 @@ public func berth_controller_open(_ stateDir: UnsafePointer<CChar>?, _ backend: 
         if let path = try optionalString(hostNetnsPath, "host_netns_path", op) {
             guard !path.isEmpty else { throw CallError.invalid(op, "", "host_netns_path is empty") }
             configuration.hostNamespacePath = path
+        }
+        let options = try JSONOptions(try optionalString(optionsJSON, "options_json", op), allowed: ["userland_proxy", "userland_proxy_path"],
+                                      operation: op, object: configuration.stateDirectory, context: "options_json")
+        if let on = try options.bool("userland_proxy") { configuration.userlandProxy = on }
+        if let path = try options.string("userland_proxy_path") {
+            guard path.hasPrefix("/") else {
+                throw CallError.invalid(op, configuration.stateDirectory, "options_json.userland_proxy_path must be an absolute path, not '\(path)'")
+            }
+            configuration.userlandProxyPath = path
         }
         let controller = try api { () throws(BerthError) in try NetworkController(configuration) }
         outController.pointee = OpaquePointer(Unmanaged.passRetained(ControllerBox(controller)).toOpaque())

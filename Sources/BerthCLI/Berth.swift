@@ -51,6 +51,7 @@ struct GlobalOptions: ParsableArguments {
     /// The long names, shared with `GlobalArguments`: the first three take a value, `json` is a flag.
     enum Name: String, CaseIterable {
         case backend, stateDirectory = "state-dir", hostNamespace = "host-netns", json
+        case userlandProxy = "userland-proxy", userlandProxyPath = "userland-proxy-path"
 
         var takesValue: Bool { self != .json }
     }
@@ -67,9 +68,36 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .customLong(Name.json.rawValue), help: "Print results as JSON.")
     var json = false
 
+    @Option(name: .customLong(Name.userlandProxy.rawValue),
+            help: "As dockerd's --userland-proxy: true (default) runs a berth-proxy per published port; false writes Docker's --userland-proxy=false rules.")
+    var userlandProxy: Bool = true
+
+    @Option(name: .customLong(Name.userlandProxyPath.rawValue),
+            help: "The berth-proxy executable (default: berth-proxy next to this berth, else /usr/local/bin/berth-proxy).")
+    var userlandProxyPath: String?
+
     func validate() throws {
         if stateDirectory.isEmpty { throw ValidationError("--state-dir must name a directory (it is empty)") }
         if hostNamespace?.isEmpty == true { throw ValidationError("--host-netns must name a namespace (it is empty)") }
+        if let p = userlandProxyPath, !p.hasPrefix("/") {
+            throw ValidationError("--userland-proxy-path must be an absolute path, not '\(p)'")
+        }
+    }
+
+    /// `--userland-proxy-path`, else `berth-proxy` in this executable's directory when it is
+    /// there (a build folder, or /usr/local/bin after scripts/install.sh), else the library's default.
+    var resolvedProxyPath: String {
+        if let userlandProxyPath { return userlandProxyPath }
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if n > 0 {
+            let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let slash = exe.lastIndex(of: "/") {
+                let sibling = String(exe[..<slash]) + "/berth-proxy"
+                if access(sibling, X_OK) == 0 { return sibling }
+            }
+        }
+        return ControllerConfiguration.defaultUserlandProxyPath
     }
 
     /// - Parameters: setUpHost: false for commands that need no host set-up (reads, detach);
@@ -80,7 +108,8 @@ struct GlobalOptions: ParsableArguments {
         let hostPath = hostNamespace.map { $0.contains("/") ? $0 : "/run/netns/\($0)" }
         return try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostPath,
                                                       setUpHost: setUpHost, waitForKernel: waitForKernel,
-                                                      reclaimInBackground: false))
+                                                      reclaimInBackground: false, userlandProxy: userlandProxy,
+                                                      userlandProxyPath: resolvedProxyPath))
     }
 }
 

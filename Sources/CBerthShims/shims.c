@@ -10,6 +10,8 @@
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -24,6 +26,8 @@ int berth_unshare_net(void) { return unshare(CLONE_NEWNET); }
 pid_t berth_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 int berth_ns_get_type(int fd) { return ioctl(fd, NS_GET_NSTYPE); }
 int berth_clone_newnet(void) { return CLONE_NEWNET; }
+int berth_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig); }
+short berth_posix_spawn_setsid(void) { return POSIX_SPAWN_SETSID; }
 
 int berth_fd_is_nsfs(int fd) {
     struct statfs st;

@@ -137,4 +137,55 @@ struct CLIEndToEndTests {
         #expect(try berth("gc").status == 0)
         #expect(try Sandbox.linkNames(netns: host).sorted() == ["docker0", "lo"])
     }
+
+    /// Issue 13: the userland proxies of `attach -p` outlive the one-shot CLI (own session, no
+    /// parent-death signal), serve host → 127.0.0.1, and go with `detach`; a proxy whose `berth`
+    /// was killed before it wrote the record is stopped by the next command's reconciliation.
+    @Test func userlandProxiesOutliveTheCLI() throws {
+        let scratch = try ScratchNamespace(prefix: "bt-cli-")
+        defer { scratch.close() }
+        let host = scratch.name
+        let state = NSTemporaryDirectory() + Sandbox.unique("berth-cli-")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let global = ["--state-dir", state, "--host-netns", "/run/netns/\(host)"]
+        func berth(_ args: [String]) throws -> Sandbox.Output { try Sandbox.run([BerthBinary.path] + args + global) }
+        func proxies() throws -> [String] {
+            try Sandbox.exec(host, ["pgrep", "-f", "berth-proxy .*-berth-state \(state) "]).stdout.split(separator: "\n").map(String.init)
+        }
+        #expect(try berth(["network", "create", "px"]).status == 0)
+        let sandbox = Sandbox.unique("bt-px-")
+        let attached = try berth(["attach", "--create", "-p", "8080:80", "-p", "127.0.0.1:8081:80", "px", sandbox])
+        #expect(attached.status == 0, "\(attached.stderr)")
+        defer { _ = try? berth(["detach", "px", sandbox]) }
+        #expect(try proxies().count == 2, "one proxy per binding, alive after berth exited")
+        let server = try TCPServer(in: sandbox, port: 80, reply: .text("berth"))
+        defer { server.stop() }
+        #expect(try Traffic.tcpFetch(from: host, "127.0.0.1", 8080) == "berth")
+        #expect(try Traffic.tcpFetch(from: host, "127.0.0.1", 8081) == "berth")
+        // --userland-proxy=false on the same state directory: reprogrammed at the next change.
+        let off = try Sandbox.run([BerthBinary.path, "network", "create", "px2", "--userland-proxy=false"] + global)
+        #expect(off.status == 0, "\(off.stderr)")
+        #expect(try proxies().isEmpty)
+        #expect(try Traffic.tcpFetch(from: host, "127.0.0.1", 8080) == "berth", "served by the proxy-less rules")
+        #expect(try berth(["network", "rm", "px2"]).status == 0)
+        #expect(try proxies().count == 2, "the default mode again: proxies restarted")
+        // A port another program holds: exit 4 (conflict), nothing recorded.
+        let taken = try berth(["attach", "--create", "-p", "8080:80", "px", Sandbox.unique("bt-px-")])
+        #expect(taken.status == 4 && taken.stderr.contains("8080"), "\(taken.stderr)")
+        #expect(try berth(["detach", "px", sandbox]).status == 0)
+        #expect(try proxies().isEmpty, "proxies gone after detach")
+        // kill -9 of berth while it attaches: whatever it started is gone after the next command.
+        for delay in ["0.05", "0.1", "0.2"] {
+            let name = Sandbox.unique("bt-px-")
+            _ = try Sandbox.run(["sh", "-c", "\"$0\" \"$@\" & p=$!; sleep \(delay); kill -9 $p; wait $p; exit 0",
+                                 BerthBinary.path, "attach", "--create", "-p", "9000:80", "px", name] + global)
+            #expect(try berth(["gc"]).status == 0)
+            let left = try proxies()
+            let listed = try berth(["network", "inspect", "px"]).stdout
+            #expect(left.isEmpty || listed.contains(name), "delay \(delay): \(left) without a record")
+            _ = try berth(["detach", "px", name])
+            #expect(try proxies().isEmpty)
+        }
+        #expect(try berth(["network", "rm", "px"]).status == 0)
+    }
 }

@@ -116,9 +116,31 @@ enum Consistency {
         }
         // Firewall.
         let actual = try firewallListing(lab)
-        let expected = try referenceListing(rec.snapshot.firewallState, backend: lab.backend, empty: rec.networks.isEmpty)
+        let expected = try referenceListing(rec.snapshot.firewallState(hairpinMode: false), backend: lab.backend, empty: rec.networks.isEmpty)
         if actual != expected { problems.append("firewall differs:\n--- kernel\n\(actual)\n--- expected\n\(expected)") }
+        // Userland proxies (issue 13): exactly the recorded ones run, one per published binding.
+        let running = Set(proxyPids(lab.stateDirectory))
+        let recorded = rec.endpoints.flatMap { $0.proxies ?? [] }
+        if running != Set(recorded.map(\.process.pid)) {
+            problems.append("proxies: running \(running.sorted()) recorded \(recorded.map(\.process.pid).sorted())")
+        }
+        for e in rec.endpoints where (e.proxies ?? []).map(\.port) != e.ports.flatMap(\.singles) {   // one per port of a range
+            problems.append("endpoint \(e.id.prefix(12)): proxies \((e.proxies ?? []).map(\.port)) for ports \(e.ports)")
+        }
         return problems
+    }
+
+    /// Pids of the `berth-proxy` processes marked with this state directory (`/proc/PID/cmdline`).
+    static func proxyPids(_ stateDirectory: String) -> [Int32] {
+        let mark = URL(fileURLWithPath: stateDirectory).resolvingSymlinksInPath().path
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return pids.compactMap { name -> Int32? in
+            guard let pid = Int32(name), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard let i = argv.firstIndex(of: "-berth-state"), i + 1 < argv.count, argv[i + 1] == mark else { return nil }
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            return stat.split(separator: ")").last?.split(separator: " ").first == "Z" ? nil : pid
+        }
     }
 
     /// A link of Berth's pending group (`ip -j` prints the group number, or a name from

@@ -45,6 +45,8 @@ final class CrashLab: @unchecked Sendable {  // userSandboxes is only changed be
     private let holder: Process
 
     deinit {
+        // Userland proxies live in the lab's host namespace and would keep it (and themselves) alive.
+        for pid in Consistency.proxyPids(stateDirectory) { kill(pid, SIGKILL) }
         kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)

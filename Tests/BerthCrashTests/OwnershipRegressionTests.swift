@@ -64,10 +64,11 @@ struct OwnershipRegressionTests {
         _ = try ok(lab, ["network", "create", "n1"])
         try lab.addUserSandbox("s1")
         try lab.addUserSandbox("s2")
-        #expect(try lab.berth(["attach", "-p", "8080:80", "n1", "s1"], environment: ["BERTH_CRASH_AFTER": "attach:5"]).status == 86)  // right after the port rules (a plain attach writes no intent: veth, address, up, route, ports)
+        #expect(try lab.berth(["attach", "-p", "8080:80", "n1", "s1"], environment: ["BERTH_CRASH_AFTER": "attach:6"]).status == 86)  // right after the port rules (a plain attach writes no intent: proxies, veth, address, up, route, ports)
         try dropIntents(lab)
         let gc = try ok(lab, ["gc"]).stdout
         #expect(gc.contains("removed rule"), "\(gc)")
+        #expect(gc.contains("removed proxy pid "), "its userland proxy, which no record names: \(gc)")
         try consistent(lab, "after gc")
         _ = try ok(lab, ["attach", "-p", "8080:80", "n1", "s2"])
         let listing = backend == "iptables" ? try lab.hostExec(["iptables-save", "-t", "nat"]).stdout

@@ -21,11 +21,11 @@ typealias IptablesHost = FirewallHost<IptablesBackend>
 typealias NftHost = FirewallHost<NftablesBackend>
 
 extension FirewallHost where Backend == any FirewallBackend {
-    init(_ kind: FirewallBackendKind) throws {
+    init(_ kind: FirewallBackendKind, hairpinMode: Bool = false) throws {
         scratch = try ScratchNamespace(prefix: "fw-")
         backend = switch kind {
-        case .iptables: try IptablesBackend(host: scratch.namespace)
-        case .nftables: NftablesBackend(host: scratch.namespace)
+        case .iptables: try IptablesBackend(host: scratch.namespace, hairpinMode: hairpinMode)
+        case .nftables: NftablesBackend(host: scratch.namespace, hairpinMode: hairpinMode)
         }
     }
 
@@ -40,9 +40,9 @@ extension FirewallHost where Backend == any FirewallBackend {
 }
 
 extension FirewallHost where Backend == IptablesBackend {
-    init(variant: IptablesVariant = .auto) throws {
+    init(variant: IptablesVariant = .auto, hairpinMode: Bool = false) throws {
         scratch = try ScratchNamespace(prefix: "ipt-")
-        backend = try IptablesBackend(host: scratch.namespace, variant: variant)
+        backend = try IptablesBackend(host: scratch.namespace, variant: variant, hairpinMode: hairpinMode)
     }
 
     /// The iptables command matching the backend's variant.
@@ -62,9 +62,9 @@ extension FirewallHost where Backend == IptablesBackend {
 }
 
 extension FirewallHost where Backend == NftablesBackend {
-    init(tableName: String = "berth") throws {
+    init(tableName: String = "berth", hairpinMode: Bool = false) throws {
         scratch = try ScratchNamespace(prefix: "nft-")
-        backend = NftablesBackend(host: scratch.namespace, tableName: tableName)
+        backend = NftablesBackend(host: scratch.namespace, tableName: tableName, hairpinMode: hairpinMode)
     }
 
     /// Runs `nft ARGS` in the namespace; expects success unless `check` is false.

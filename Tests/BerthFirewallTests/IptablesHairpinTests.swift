@@ -57,75 +57,56 @@ struct IptablesHairpinTests {
         ])
     }
 
-    @Test func fullListingWithExemption() {
-        let p = plan {
-            IptablesPlanner.setUpBase(&$0)
-            IptablesPlanner.addNetwork(W.docker0, &$0)
-            IptablesPlanner.addNetwork(Self.hairpinTest1, &$0)
-            IptablesPlanner.addPorts(Self.hairpinEndpoint, &$0)
+    /// The captured `--userland-proxy=false` walkthrough (Tests/Fixtures/docker-20.10/noproxy/):
+    /// docker0, test1 on `br-32f24000bcbc`, `-p 8080:80` on docker0 (172.17.0.2) and
+    /// `-p 127.0.0.1:8081:80` on test1 (172.18.0.2).
+    static let noProxyTest1 = NetworkRules(id: "32f24000bcbc" + String(repeating: "0", count: 52), bridge: "br-32f24000bcbc",
+                                           subnet: Fixtures.subnet("172.18.0.0/16"), hairpin: true)
+    static var noProxyDocker0: NetworkRules {
+        var n = W.docker0
+        n.hairpin = true
+        return n
+    }
+    static let noProxyPublished = EndpointPorts(endpointID: "cpub", networkID: W.docker0.id, bridge: "docker0",
+                                                address: Fixtures.address("172.17.0.2"),
+                                                ports: [PortMapping(proto: .tcp, hostPort: 8080, containerPort: 80)], hairpin: true)
+    static let noProxyLocal = EndpointPorts(endpointID: "clocal", networkID: noProxyTest1.id, bridge: "br-32f24000bcbc",
+                                            address: Fixtures.address("172.18.0.2"),
+                                            ports: [PortMapping(proto: .tcp, hostIP: Fixtures.address("127.0.0.1"), hostPort: 8081,
+                                                                containerPort: 80)], hairpin: true)
+
+    @Test func walkthroughPlansDockersNoProxyGolden() {
+        let a = plan { IptablesPlanner.setUpBase(&$0, hairpinMode: true); IptablesPlanner.addNetwork(Self.noProxyDocker0, &$0) }
+        #expect(a.ruleset == IptablesRuleset(parsing: DockerGolden.noProxySave("a-start")))
+        let b = plan(from: render(a.ruleset)) { IptablesPlanner.addNetwork(Self.noProxyTest1, &$0) }
+        #expect(b.ruleset == IptablesRuleset(parsing: DockerGolden.noProxySave("b-netcreate")))
+        let c = plan(from: render(b.ruleset)) {
+            IptablesPlanner.addPorts(Self.noProxyPublished, &$0)
+            IptablesPlanner.addPorts(Self.noProxyLocal, &$0)
         }
-        let filter = p.ruleset.listing(.filter)
-        #expect(p.ruleset.rules(.filter, DockerChain.isolation1) == [
-            "-m conntrack --ctstate DNAT -j RETURN",
-            "-i br-2a02aed81558 ! -o br-2a02aed81558 -j DOCKER-ISOLATION-STAGE-2",
-            "-i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2",
-            "-j RETURN",
-        ])
-        #expect(filter.contains("-A DOCKER -d 172.18.0.2/32 ! -i br-2a02aed81558 -o br-2a02aed81558 -p tcp -m tcp --dport 80 -j ACCEPT"))
-        #expect(p.ruleset.listing(.nat) == [
-            "-P PREROUTING ACCEPT", "-P INPUT ACCEPT", "-P OUTPUT ACCEPT", "-P POSTROUTING ACCEPT",
-            "-N DOCKER",
-            "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-            "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
-            "-A POSTROUTING -o br-2a02aed81558 -m addrtype --src-type LOCAL -j MASQUERADE",
-            "-A POSTROUTING -s 172.18.0.0/16 ! -o br-2a02aed81558 -j MASQUERADE",
-            "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE",
-            "-A POSTROUTING -s 172.18.0.2/32 -d 172.18.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE",
-            "-A DOCKER -i docker0 -j RETURN",
-            "-A DOCKER -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:80",
-        ])
-        // Planning the same again changes nothing; a newer network's isolation rule goes below the exemption.
-        let again = plan(from: render(p.ruleset)) {
-            IptablesPlanner.reapply(FirewallState(networks: [W.docker0, Self.hairpinTest1], endpoints: [Self.hairpinEndpoint]), &$0)
+        #expect(c.ruleset == IptablesRuleset(parsing: DockerGolden.noProxySave("c-containers")))
+        let state = FirewallState(networks: [Self.noProxyDocker0, Self.noProxyTest1], endpoints: [Self.noProxyPublished, Self.noProxyLocal])
+        #expect(plan { IptablesPlanner.reapply(state, &$0, hairpinMode: true) }.ruleset == c.ruleset)
+        let d = plan(from: render(c.ruleset)) {
+            IptablesPlanner.removePorts(Self.noProxyPublished, &$0)
+            IptablesPlanner.removePorts(Self.noProxyLocal, &$0)
         }
-        #expect(again.isEmpty)
-        var newer = W.test1
-        newer.bridge = "br-newer"
-        newer.id = String(repeating: "e", count: 64)
-        newer.subnet = Fixtures.subnet("172.19.0.0/16")
-        let withNewer = plan(from: render(p.ruleset)) { IptablesPlanner.addNetwork(newer, &$0) }
-        #expect(withNewer.ruleset.rules(.filter, DockerChain.isolation1).prefix(2) == [
-            "-m conntrack --ctstate DNAT -j RETURN",
-            "-i br-newer ! -o br-newer -j DOCKER-ISOLATION-STAGE-2",
-        ])
+        #expect(d.ruleset == IptablesRuleset(parsing: DockerGolden.noProxySave("d-rm")))
+        let e = plan(from: render(d.ruleset)) { IptablesPlanner.removeNetwork(Self.noProxyTest1, &$0) }
+        #expect(e.ruleset == IptablesRuleset(parsing: DockerGolden.noProxySave("e-netrm")))
     }
 
-    @Test func exemptionLeavesWithTheLastHairpinNetwork() {
-        var second = Self.hairpinTest1
-        second.bridge = "br-second"
-        second.id = String(repeating: "f", count: 64)
-        second.subnet = Fixtures.subnet("172.20.0.0/16")
-        let both = plan {
-            IptablesPlanner.setUpBase(&$0)
-            IptablesPlanner.addNetwork(Self.hairpinTest1, &$0)
-            IptablesPlanner.addNetwork(second, &$0)
-        }
-        let exemption = DockerRules.isolationDNATReturn
-        #expect(both.ruleset.rules(.filter, DockerChain.isolation1).filter { $0 == exemption.spec }.count == 1)
-        let one = plan(from: render(both.ruleset)) { IptablesPlanner.removeNetwork(second, &$0) }
-        #expect(one.ruleset.contains(exemption))
-        let none = plan(from: render(one.ruleset)) { IptablesPlanner.removeNetwork(Self.hairpinTest1, &$0) }
-        #expect(!none.ruleset.contains(exemption))
-        // Switching a network's hairpin option off removes its hairpin rules and the exemption.
-        let off = plan(from: render(both.ruleset)) {
-            IptablesPlanner.addNetwork(W.test1, &$0)
-            var plain = second
-            plain.hairpin = false
-            IptablesPlanner.addNetwork(plain, &$0)
-        }
-        #expect(!off.ruleset.contains(exemption))
-        #expect(!off.ruleset.rules(.nat, "POSTROUTING").contains(where: DockerRules.isHairpinMarker))
-        #expect(off.ruleset.contains(IptablesRule(.nat, DockerChain.docker, "-i br-2a02aed81558 -j RETURN")))
+    @Test func modeSwitchRewritesTheOutputJumpAndDropsTheOldExemption() {
+        // Earlier versions' per-network hairpin wrote an isolation exemption; it goes on any change.
+        let legacy = DockerGolden.noProxySave("b-netcreate").replacingOccurrences(
+            of: "-A DOCKER-ISOLATION-STAGE-1 -i br-32f24000bcbc",
+            with: "-A DOCKER-ISOLATION-STAGE-1 -m conntrack --ctstate DNAT -j RETURN\n-A DOCKER-ISOLATION-STAGE-1 -i br-32f24000bcbc")
+        let cleaned = plan(from: legacy) { IptablesPlanner.addNetwork(Self.noProxyTest1, &$0) }
+        #expect(cleaned.ruleset == IptablesRuleset(parsing: DockerGolden.noProxySave("b-netcreate")))
+        let on = plan(from: DockerGolden.noProxySave("a-start")) { IptablesPlanner.setUpBase(&$0) }
+        #expect(on.ruleset.rules(.nat, "OUTPUT") == ["! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER"])
+        let off = plan(from: DockerGolden.aStartSave) { IptablesPlanner.setUpBase(&$0, hairpinMode: true) }
+        #expect(off.ruleset.rules(.nat, "OUTPUT") == ["-m addrtype --dst-type LOCAL -j DOCKER"])
     }
 
     @Test func portRemovalCleansBothVariants() {

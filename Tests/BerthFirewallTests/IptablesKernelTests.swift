@@ -41,6 +41,31 @@ struct IptablesKernelTests {
         #expect(try host.listing("nat") == ["-P PREROUTING ACCEPT", "-P INPUT ACCEPT", "-P OUTPUT ACCEPT", "-P POSTROUTING ACCEPT"])
     }
 
+    /// Docker's `--userland-proxy=false` walkthrough in the kernel, step by step against the dump
+    /// of a real dockerd 20.10 (Tests/Fixtures/docker-20.10/noproxy/).
+    @Test(arguments: [IptablesVariant.nft, .legacy])
+    func noProxyWalkthroughMatchesGolden(_ variant: IptablesVariant) throws {
+        typealias H = IptablesHairpinTests
+        let host = try IptablesHost(variant: variant, hairpinMode: true)
+        defer { host.close() }
+        let b = host.backend
+        try b.setUpBase()
+        try b.addNetwork(H.noProxyDocker0)
+        #expect(try host.save() == IptablesText.normalizedSave(DockerGolden.noProxySave("a-start")))
+        try b.addNetwork(H.noProxyTest1)
+        #expect(try host.save() == IptablesText.normalizedSave(DockerGolden.noProxySave("b-netcreate")))
+        try b.addPorts(H.noProxyPublished)
+        try b.addPorts(H.noProxyLocal)
+        #expect(try host.save() == IptablesText.normalizedSave(DockerGolden.noProxySave("c-containers")))
+        let state = FirewallState(networks: [H.noProxyDocker0, H.noProxyTest1], endpoints: [H.noProxyPublished, H.noProxyLocal])
+        #expect(try b.reconcile(state, dryRun: true) == FirewallReconciliation())
+        try b.removePorts(H.noProxyPublished)
+        try b.removePorts(H.noProxyLocal)
+        #expect(try host.save() == IptablesText.normalizedSave(DockerGolden.noProxySave("d-rm")))
+        try b.removeNetwork(H.noProxyTest1)
+        #expect(try host.save() == IptablesText.normalizedSave(DockerGolden.noProxySave("e-netrm")))
+    }
+
     @Test func idempotent() throws {
         let host = try IptablesHost()
         defer { host.close() }

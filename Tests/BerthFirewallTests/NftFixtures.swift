@@ -28,8 +28,8 @@ enum NftFixtures {
         chain berth-user {
         }
         chain published {
-            iifname != "br-aaaaaaaaaaaa" tcp dport 8080 dnat to 172.18.0.2:80 comment "ep:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee br:br-aaaaaaaaaaaa"
-            iifname != "br-aaaaaaaaaaaa" ip daddr 10.0.0.5 udp dport 5353 dnat to 172.18.0.2:53 comment "ep:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee br:br-aaaaaaaaaaaa"
+            iifname != @bridges tcp dport 8080 dnat to 172.18.0.2:80 comment "ep:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee br:br-aaaaaaaaaaaa"
+            iifname != @bridges ip daddr 10.0.0.5 udp dport 5353 dnat to 172.18.0.2:53 comment "ep:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee br:br-aaaaaaaaaaaa"
         }
         chain forward {
             type filter hook forward priority 0; policy accept;

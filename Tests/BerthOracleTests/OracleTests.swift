@@ -39,10 +39,61 @@ struct OracleTests {
         defer { docker.stop(script: script) }
         let berth = BerthSide(netns: "oracle-berth", stateDir: work + "/berth-state", binary: BerthBinary.path)
 
+        Self.compare(docker: docker, berth: berth,
+                     scenarios: Scenarios.all.filter { scenario in only.map { fnmatch($0, scenario.name, 0) == 0 } ?? true },
+                     deviations: deviations, label: "oracle")
+    }
+
+    /// Docker's `--userland-proxy=false` mode (issue 13), bounded: the publishing scenarios
+    /// against a second dockerd started with the flag and `berth --userland-proxy=false`.
+    @Test func noProxyScenariosMatchDocker() throws {
+        guard Sandbox.isActive else { print("oracle (no proxy): SKIPPED (not inside the test sandbox)"); return }
+        let required = ProcessInfo.processInfo.environment["BERTH_ORACLE_REQUIRED"] == "1"
+        let script = Self.repository + "/scripts/oracle-dockerd.sh"
+        let deviations = try Deviation.load(Self.repository + "/docs/oracle-deviations.md")
+        let work = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let names = ["oracle-np-docker", "oracle-np-berth"]
+        for ns in names {
+            try Run.check(["ip", "netns", "add", ns])
+            try Run.check(["ip", "-n", ns, "link", "set", "lo", "up"])
+        }
+        defer { for ns in names { _ = try? Run.run(["ip", "netns", "del", ns]) } }
+        let docker = DockerSide(netns: names[0], dir: work + "/docker")
+        setenv("BERTH_ORACLE_DOCKERD_ARGS", "--userland-proxy=false", 1)
+        defer { unsetenv("BERTH_ORACLE_DOCKERD_ARGS") }
+        do {
+            try docker.start(script: script)
+        } catch {
+            docker.stop(script: script)
+            if required { Issue.record("oracle (no proxy): dockerd could not start: \(error)"); return }
+            print("oracle (no proxy): SKIPPED, dockerd cannot run here: \(error)")
+            return
+        }
+        defer { docker.stop(script: script) }
+        let berth = BerthSide(netns: names[1], stateDir: work + "/berth-state", binary: BerthBinary.path)
+        berth.globalArguments = ["--userland-proxy=false"]
+        let chosen: Set<String> = ["bridge-publish", "publish-tcp", "publish-udp", "publish-host-ip", "publish-two-containers",
+                                   "net-masquerade-off", "net-internal-publish", "connect-publish"]
+        Self.compare(docker: docker, berth: berth, scenarios: Scenarios.all.filter { chosen.contains($0.name) }, deviations: deviations,
+                     label: "oracle (no proxy)")
+    }
+
+    /// Runs `scenarios` step by step on both sides and compares the observations after each step.
+    static func compare(docker: DockerSide, berth: BerthSide, scenarios: [Scenario], deviations: [Deviation], label: String) {
+        do {
+            try compareThrowing(docker: docker, berth: berth, scenarios: scenarios, deviations: deviations, label: label)
+        } catch {
+            Issue.record("\(label): \(error)")
+        }
+    }
+
+    private static func compareThrowing(docker: DockerSide, berth: BerthSide, scenarios: [Scenario], deviations: [Deviation],
+                                        label: String) throws {
         let started = Date()
         var identical = 0, documented = 0, failing = 0, steps = 0
         var used = Set<String>()
-        for scenario in Scenarios.all where only.map({ fnmatch($0, scenario.name, 0) == 0 }) ?? true {
+        for scenario in scenarios {
             var unlisted: [String] = []
             var listed = Set<String>()
             for (i, step) in scenario.steps.enumerated() {
@@ -75,18 +126,18 @@ struct OracleTests {
             used.formUnion(listed)
             if !unlisted.isEmpty {
                 failing += 1
-                print("oracle: \(scenario.name): DIFFERS\n" + unlisted.joined(separator: "\n"))
+                print("\(label): \(scenario.name): DIFFERS\n" + unlisted.joined(separator: "\n"))
             } else if !listed.isEmpty {
                 documented += 1
-                print("oracle: \(scenario.name): documented deviation \(listed.sorted().joined(separator: ","))")
+                print("\(label): \(scenario.name): documented deviation \(listed.sorted().joined(separator: ","))")
             } else {
                 identical += 1
-                print("oracle: \(scenario.name): identical")
+                print("\(label): \(scenario.name): identical")
             }
-            #expect(unlisted.isEmpty, "oracle scenario \(scenario.name) differs from Docker 20.10:\n\(unlisted.joined(separator: "\n"))")
+            #expect(unlisted.isEmpty, "\(label) scenario \(scenario.name) differs from Docker 20.10:\n\(unlisted.joined(separator: "\n"))")
         }
         let seconds = Date().timeIntervalSince(started)
-        print("oracle: \(identical + documented + failing) scenarios, \(steps) steps: \(identical) identical, "
+        print("\(label): \(identical + documented + failing) scenarios, \(steps) steps: \(identical) identical, "
               + "\(documented) documented deviation, \(failing) failing (\(String(format: "%.0f", seconds)) s); "
               + "deviations used: \(used.sorted().joined(separator: ","))")
     }

@@ -184,6 +184,9 @@ final class BerthSide: Side {
     var bridgeNames: [String: String] { book.bridgeNames }
     private var attachments: [String: [String]] = [:]
 
+    /// More global options for every call (`--userland-proxy=false`).
+    var globalArguments: [String] = []
+
     init(netns: String, stateDir: String, binary: String) {
         self.netns = netns
         self.stateDir = stateDir
@@ -194,7 +197,7 @@ final class BerthSide: Side {
 
     @discardableResult
     func berth(_ args: [String]) throws -> Output {
-        try Run.run([binary] + args + ["--host-netns", "/run/netns/\(netns)", "--state-dir", stateDir])
+        try Run.run([binary] + args + ["--host-netns", "/run/netns/\(netns)", "--state-dir", stateDir] + globalArguments)
     }
 
     func host(_ argv: [String]) throws -> Output { try Run.exec(netns, argv) }

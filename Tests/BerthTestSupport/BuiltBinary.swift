@@ -15,3 +15,12 @@ package enum BerthBinary {
         return "berth"
     }()
 }
+
+/// The `berth-proxy` executable of this build (the userland proxy): `BERTH_PROXY_BIN` when set,
+/// else the one next to `BerthBinary.path` (SwiftPM builds both into one folder).
+package enum BerthProxyBinary {
+    package static let path: String = {
+        if let env = ProcessInfo.processInfo.environment["BERTH_PROXY_BIN"] { return env }
+        return URL(fileURLWithPath: BerthBinary.path).deletingLastPathComponent().appendingPathComponent("berth-proxy").path
+    }()
+}

@@ -22,8 +22,12 @@ package final class ScratchNamespace: Sendable {
     /// `/run/netns/NAME`.
     package var path: String { "/run/netns/\(name)" }
 
-    /// Deletes the namespace; again is harmless.
-    package func close() { Sandbox.deleteNamespace(name) }
+    /// Kills every process left in the namespace (a userland proxy, a server of a test), then
+    /// deletes it; again is harmless. Nothing a test starts in it outlives the test.
+    package func close() {
+        namespace.killProcesses()
+        Sandbox.deleteNamespace(name)
+    }
 
     deinit { close() }
 }

@@ -12,14 +12,19 @@ final class Fixture {
 
     var hostName: String { host.name }
 
-    init(_ backend: FirewallBackendKind) throws {
+    /// `ControllerConfiguration.userlandProxy` of `configuration` (the proxy is this build's).
+    let userlandProxy: Bool
+
+    init(_ backend: FirewallBackendKind, userlandProxy: Bool = true) throws {
         self.backend = backend
+        self.userlandProxy = userlandProxy
         host = try ScratchNamespace(prefix: "bt-h-")
         stateDirectory = NSTemporaryDirectory() + Sandbox.unique("berth-state-")
     }
 
     var configuration: ControllerConfiguration {
-        ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: host.path)
+        ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: host.path,
+                                userlandProxy: userlandProxy, userlandProxyPath: BerthProxyBinary.path)
     }
 
     /// A controller opened as a runtime does at its start: open, then the host set-up and the

@@ -46,6 +46,9 @@ struct PortRangeTests {
         #expect(ed.ports.contains { $0.containerPort == 80 && $0.proto == .tcp && $0.hostPort == low })
         #expect(ed.ports.contains { $0.containerPort == 81 && $0.proto == .udp && $0.hostPort == low })
         #expect(ed.ports.contains { $0.containerPort == 82 && $0.hostIP?.description == "127.0.0.1" && $0.hostPort == low + 1 })
+        // An exact binding with host port 0 is `-p 0:80`: an ephemeral port too.
+        let e0 = try c.attach(network: "bridge", sandbox: .name(try f.sandbox()), options: AttachOptions(ports: [PortMapping(hostPort: 0, containerPort: 90)]))
+        #expect(e0.ports.map(\.hostPort) == [low + 2])
         if backend == .iptables {
             let nat = try f.iptables("-t", "nat", "-S", "DOCKER")
             #expect(nat.contains("--dport \(low) -j DNAT --to-destination \(ed.address):80"), "\(nat)")
@@ -79,9 +82,22 @@ struct PortRangeTests {
         #expect(eb.ports.contains { $0.proto == .tcp && $0.hostPort == 8006 })
     }
 
+    /// Proxy-less (Docker's --userland-proxy=false rules): this kernel has no SCTP, so no proxy
+    /// can hold an SCTP port; dockerd 20.10 refuses SCTP here in both modes (it binds the port:
+    /// docs/oracle.md), and Berth's proxy mode refuses it with nothing changed.
     @Test("SCTP: Docker's rules (-p sctp -m sctp), one rule per kind on nftables", arguments: backends)
     func sctpRules(_ backend: FirewallBackendKind) throws {
-        let f = try Fixture(backend)
+        let proxied = try Fixture(backend)
+        let pc = try proxied.controller()
+        let unchanged = try proxied.ruleset()
+        let p = try proxied.sandbox()
+        #expect(throws: BerthError.self) {
+            try pc.attach(network: "bridge", sandbox: .name(p), options: AttachOptions(publish: [try Self.spec("9000:90/sctp")]))
+        }
+        #expect(try proxied.ruleset() == unchanged)
+        #expect(try Sandbox.linkNames(netns: p) == ["lo"])
+
+        let f = try Fixture(backend, userlandProxy: false)
         let c = try f.controller()
         let before = try f.ruleset()
         let a = try f.sandbox()
@@ -89,7 +105,8 @@ struct PortRangeTests {
         let cip = e.address.description
         if backend == .iptables {
             let save = try Sandbox.iptablesSave(netns: f.hostName)
-            for rule in ["-A DOCKER ! -i docker0 -p sctp -m sctp --dport 9000 -j DNAT --to-destination \(cip):90",
+            // Docker's --userland-proxy=false DNAT (no "! -i docker0").
+            for rule in ["-A DOCKER -p sctp -m sctp --dport 9000 -j DNAT --to-destination \(cip):90",
                          "-A DOCKER -d \(cip)/32 ! -i docker0 -o docker0 -p sctp -m sctp --dport 90 -j ACCEPT",
                          "-A POSTROUTING -s \(cip)/32 -d \(cip)/32 -p sctp -m sctp --dport 90 -j MASQUERADE"] {
                 #expect(save.contains(rule), "\(rule)")

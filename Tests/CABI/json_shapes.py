@@ -102,7 +102,9 @@ def main():
     check({"network", "inspect", "endpoint", "port"} <= shapes.keys() and all(shapes.values()),
           f"berth.h documents network, inspect, endpoint and port keys ({sorted(shapes)})")
 
-    berth = Berth(state, backend, host)
+    # The shapes need no proxy process: Docker's --userland-proxy=false mode unless a proxy is given.
+    proxy = os.environ.get("BERTH_PROXY_BIN")
+    berth = Berth(state, backend, host, options={"userland_proxy_path": proxy} if proxy else {"userland_proxy": False})
     try:
         # Every optional value set: ip_range, mtu; labels; a static address, a port with host_ip.
         net = berth.create_network("shapes", subnet="10.79.0.0/24", gateway="10.79.0.1", ip_range="10.79.0.128/25",

@@ -30,4 +30,12 @@ package enum DockerGolden {
     package static var cContainersS: String { file("docker-c-containers.iptables-S.txt") }
     package static var cContainersNatS: String { file("docker-c-containers.iptables-nat-S.txt") }
     package static var dNetrmSave: String { file("docker-d-netrm.iptables-save.txt") }
+
+    /// dockerd 20.10 `--userland-proxy=false` (`noproxy/`, see its README): the iptables-save
+    /// text after step `a-start`, `b-netcreate`, `c-containers`, `d-rm`, `e-netrm`.
+    package static func noProxySave(_ step: String) -> String { file("noproxy/\(step).iptables-save.txt") }
+    /// The same step's `net.ipv4.conf.*.route_localnet` lines (veths as `veth<container>`).
+    package static func noProxySysctl(_ step: String) -> String { file("noproxy/\(step).sysctl.txt") }
+    /// The same step's bridge ports (`veth<container> master BRIDGE hairpin 0|1`).
+    package static func noProxyBridgePorts(_ step: String) -> String { file("noproxy/\(step).bridge-ports.txt") }
 }

@@ -71,7 +71,7 @@ extension NetworkController {
             // One endpoint's bindings are programmed in nat.SortPortMap order (Docker 20.10, oracle).
             let ports = bindings.isEmpty ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
-                                ports: PortMapping.dockerOrder(bindings), hairpin: network.hairpin,
+                                ports: PortMapping.dockerOrder(bindings), hairpin: hairpinMode,
                                 loopbackLocal: network.loopbackLocal)
             // One durable write only where no kernel-side mark would explain a leftover (a
             // namespace has none): a plain attach stays off the fsync path.
@@ -85,6 +85,17 @@ extension NetworkController {
             }
             var undo = UndoStack()
             do {
+                // Userland proxy on: the proxies bind the host ports before anything is
+                // programmed (a port another program holds is `.portAllocated`, nothing changed),
+                // as dockerd binds through docker-proxy before it writes the rules. One proxy per
+                // port, a range's too (Docker 20.10 starts one docker-proxy per port of a range).
+                var started: [ProxyProcess] = []
+                if let ports, configuration.userlandProxy {
+                    started = try proxies.start(ports.ports.flatMap(\.singles), container: address, endpointID: endpointID, operation: op, object: network.name)
+                    let running = started
+                    undo.push(.stopProxy, String(endpointID.prefix(12))) { self.proxies.stop(running) }
+                    CrashPoint.step(op)
+                }
                 let namespace = try openSandbox(sandbox, createdName: createdName, undo: &undo)
                 if createdName != nil {
                     CrashPoint.step(op)
@@ -116,7 +127,7 @@ extension NetworkController {
                 let hostName = try createVeth(network: network, bridgeIndex: bridge.index, names: vethNames, peer: interfaceName,
                                               namespace: namespace, mac: mac, undo: &undo)
                 CrashPoint.step(op)
-                if network.hairpin {
+                if hairpinMode {
                     // Docker's LinkSetHairpin(host, true) with userland-proxy=false.
                     try hostSession.setBridgePortHairpin(hostName)
                     CrashPoint.step(op)
@@ -153,7 +164,7 @@ extension NetworkController {
                                         createdSandbox: createdName != nil, hostInterface: hostName, interfaceName: interfaceName,
                                         address: address, prefixLength: network.subnet.prefixLength,
                                         gateway: network.gateway, mac: mac, ports: ports?.ports ?? [],
-                                        sequence: state.nextSequence, owner: options.owner)
+                                        sequence: state.nextSequence, owner: options.owner, proxies: started.isEmpty ? nil : started)
                 if let ports {
                     undo.push(.removePorts, String(endpoint.id.prefix(12))) { try self.firewall.removePorts(ports) }
                     try firewall.addPorts(ports)

@@ -130,10 +130,15 @@ extension NetworkController {
             CrashPoint.step(op)
         }
         errors += removeRedirectedTap(endpoint, operation: op)  // tc-redirect mode's TAP (issue 16)
+        if let running = endpoint.proxies, !running.isEmpty {
+            // The proxies first: their host ports are free before the rules go.
+            proxies.stop(running)
+            CrashPoint.step(op)
+        }
         if !endpoint.ports.isEmpty {
             let network = state?.networks[endpoint.networkID]
             let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: network?.bridge ?? "",
-                                      address: endpoint.address, ports: endpoint.ports, hairpin: network?.hairpin ?? false,
+                                      address: endpoint.address, ports: endpoint.ports, hairpin: hairpinMode,
                                       loopbackLocal: network?.loopbackLocal ?? false)
             do { try firewall.removePorts(ports) } catch {
                 errors.append(BerthError.wrap(error, operation: .removePorts, object: endpoint.id))

@@ -11,7 +11,7 @@ extension NetworkController {
               !stamp.bootID.isEmpty, stamp.bootID == FirewallStamp.currentBootID(),
               let generation = try? firewall.rulesetGeneration(), generation == stamp.generation,
               (try? Sysctl.read("net.ipv4.ip_forward", in: host)) == "1",
-              let state = try? store.load(), FirewallStamp.digest(state.firewallState) == stamp.rules
+              let state = try? store.load(), FirewallStamp.digest(firewallState(state)) == stamp.rules
         else { return false }
         return true
     }

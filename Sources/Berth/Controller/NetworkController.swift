@@ -34,11 +34,30 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// for a CNI plugin: every network comes from a network configuration, and a CNI host has no
     /// use for docker0 and its 172.17.0.0/16.
     public var createsDefaultNetwork: Bool
+    /// dockerd's `--userland-proxy` (default true, Docker's default): published ports get Docker
+    /// 20.10's default rules plus one userland proxy process per binding (`berth-proxy` at
+    /// `userlandProxyPath`, docker-proxy's role), which holds the host port and serves host →
+    /// 127.0.0.1, hairpin and other networks. false: Docker's `--userland-proxy=false` rules
+    /// (OUTPUT jump without `! -d 127.0.0.0/8`, host-source masquerade per bridge, DNAT from
+    /// every interface), `route_localnet=1` on every bridge and hairpin mode on every bridge
+    /// port, no proxy. Controller-wide and recorded in the state directory (`host.json`); a
+    /// controller opened with the other value reprograms everything at its first change, as a
+    /// dockerd restarted with the other flag (README, "Published ports").
+    public var userlandProxy: Bool
+    /// dockerd's `--userland-proxy-path`: the `berth-proxy` executable (absolute path). Default
+    /// `/usr/local/bin/berth-proxy` (scripts/install.sh puts it there).
+    public var userlandProxyPath: String
+
+    /// Where scripts/install.sh installs the proxy.
+    public static let defaultUserlandProxyPath = "/usr/local/bin/berth-proxy"
 
     public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil,
                 setUpHost: Bool = true, waitForKernel: Bool = false, reclaimInBackground: Bool = true,
+                userlandProxy: Bool = true, userlandProxyPath: String = ControllerConfiguration.defaultUserlandProxyPath,
                 createsDefaultNetwork: Bool = true) {
         self.createsDefaultNetwork = createsDefaultNetwork
+        self.userlandProxy = userlandProxy
+        self.userlandProxyPath = userlandProxyPath
         self.stateDirectory = stateDirectory
         self.backend = backend
         self.hostNamespacePath = hostNamespacePath
@@ -73,6 +92,10 @@ public final class NetworkController: Sendable {
     private let guarded: Mutex<Guarded>
     /// Deletes pending links in the background (nil: `reclaimInBackground` is off).
     let reclaimer: Reclaimer?
+    /// The userland proxies of this state directory.
+    let proxies: UserlandProxies
+    /// Docker's `--userland-proxy=false` (`!configuration.userlandProxy`).
+    var hairpinMode: Bool { !configuration.userlandProxy }
 
     /// What the in-process lock protects.
     private struct Guarded: ~Copyable {
@@ -81,6 +104,9 @@ public final class NetworkController: Sendable {
         var hostReady = false
         /// The host namespace is claimed for this state directory (`HostClaim`).
         var hostClaimed = false
+        /// The recorded userland-proxy mode was compared with this controller's (and the kernel
+        /// reprogrammed when they differed).
+        var modeChecked = false
     }
 
     /// Opens a controller: checks CAP_NET_ADMIN, opens the host namespace, a netlink session and
@@ -108,13 +134,15 @@ public final class NetworkController: Sendable {
             host = try configuration.hostNamespacePath.map { p throws(NamespaceError) in try NetworkNamespace.open(path: p) }
                 ?? NetworkNamespace.current()
             hostSession = try NetlinkSession.route(in: host)
-            firewall = try custom ?? FirewallFactory.make(configuration.backend, host: host)
+            firewall = try custom ?? FirewallFactory.make(configuration.backend, host: host, hairpinMode: !configuration.userlandProxy)
             hostKey = try host.identityKey()
         } catch {
             throw BerthError.wrap(error, operation: op, object: configuration.stateDirectory)
         }
         reclaimer = configuration.reclaimInBackground && !configuration.waitForKernel ? Reclaimer(host: host) : nil
-        binding = HostBinding(backend: configuration.backend, hostNamespacePath: configuration.hostNamespacePath,
+        proxies = UserlandProxies(executable: configuration.userlandProxyPath, stateDirectory: configuration.stateDirectory, host: host)
+        binding = HostBinding(backend: configuration.backend, userlandProxy: configuration.userlandProxy,
+                              hostNamespacePath: configuration.hostNamespacePath,
                               hostDevice: host.device, hostInode: host.inode)
         // Before the state directory is created: a refused one is left as it was (not made).
         try HostClaim.check(hostKey, for: configuration.stateDirectory, binding: binding)
@@ -199,12 +227,15 @@ public final class NetworkController: Sendable {
                 let store = inner.store
                 let needsHost = automatic && !inner.hostReady
                 let needsClaim = !inner.hostClaimed
+                let needsModeCheck = !inner.modeChecked
                 let result = try store.locked(exclusive: true) { () throws -> T in
                     if needsClaim {
                         try HostClaim.claim(hostKey, for: configuration.stateDirectory, binding: binding)
                     }
                     if needsHost {
                         do {
+                            let switching = store.recordedUserlandProxy().map { $0 != configuration.userlandProxy } ?? false
+                            defer { if switching { try? applyModeToPorts(store) } }
                             try store.checkBinding(binding, update: true)
                             // Unfinished operations first, so the set-up below builds on a clean slate.
                             var resolved = GCReport(dryRun: false)
@@ -217,9 +248,15 @@ public final class NetworkController: Sendable {
                         } catch {
                             throw BerthError.wrap(error, operation: .setUpHost, object: configuration.stateDirectory)
                         }
+                    } else if needsModeCheck, let recorded = store.recordedUserlandProxy(),
+                              recorded != configuration.userlandProxy {
+                        // The other mode was programmed: reprogram everything first (a dockerd
+                        // restart with the other --userland-proxy), even without the automatic set-up.
+                        try switchMode(store)
                     }
                     return try body(store)
                 }
+                inner.modeChecked = true
                 if needsHost { inner.hostReady = true }
                 inner.hostClaimed = true
                 return result
@@ -291,7 +328,7 @@ public final class NetworkController: Sendable {
             try ensureBridge(network, undo: &undo, operation: op)
             // Undo first: removing absent rules is not an error, so a partly applied add is covered too.
             undo.push(.removeRules, network.bridge) { try self.firewall.removeNetwork(network.firewallRules) }
-            try firewall.addNetwork(network.firewallRules)
+            try firewall.addNetwork(network.firewallRules(hairpinMode: hairpinMode))
             CrashPoint.step(op)
             try store.save(network)
             CrashPoint.step(op)
@@ -338,8 +375,8 @@ public final class NetworkController: Sendable {
             try hostSession.setLink(index: link.index, LinkChange(up: true), operation: .setLinkUp, object: network.bridge)
             CrashPoint.step(op)
         }
-        if network.hairpin {
-            // Docker's setupLoopbackAddressesRouting (userland-proxy=false).
+        if hairpinMode {
+            // Docker's setupLoopbackAddressing (userland-proxy=false), docker0 included.
             let key = Sysctl.interfaceKey("ipv4", network.bridge, "route_localnet")
             if try Sysctl.write(key, "1", in: host) { CrashPoint.step(op) }
         }
@@ -375,7 +412,34 @@ public final class NetworkController: Sendable {
 
     func sandboxAlive(_ endpoint: Endpoint) -> Bool { liveSandbox(endpoint) != nil }
 
-    func firewallState(_ state: StateSnapshot) -> FirewallState { state.firewallState }
+    func firewallState(_ state: StateSnapshot) -> FirewallState { state.firewallState(hairpinMode: hairpinMode) }
+
+    /// A controller opened with the other userland-proxy mode than the state directory records:
+    /// `host.json` takes this mode first (fsync'd), then the reconciliation programs it (rules,
+    /// route_localnet, hairpin, proxies started or stopped). A crash in between leaves the new
+    /// mode recorded, so the next change's reconciliation finishes the switch.
+    func switchMode(_ store: StateStore) throws {
+        try store.checkBinding(binding, update: true)
+        CrashPoint.step(.reconcile)
+        _ = try reconcileSteps(store, ReconcileOptions(operation: .reconcile))
+        try applyModeToPorts(store)
+    }
+
+    /// After a mode switch: every recorded endpoint's bridge port in hairpin mode or not, and
+    /// (proxy on again) `route_localnet` back to 0 on every bridge (Docker leaves it at 1 after
+    /// a restart with the proxy on; Berth does not keep 127.0.0.0/8 routable where nothing needs it).
+    func applyModeToPorts(_ store: StateStore) throws {
+        let state = try store.load()
+        for endpoint in state.endpoints.values {
+            do { try hostSession.setBridgePortHairpin(endpoint.hostInterface, hairpinMode) } catch {
+                if error.code != .notFound { throw error }
+            }
+        }
+        if !hairpinMode {
+            let keys = state.networks.values.map { Sysctl.interfaceKey("ipv4", $0.bridge, "route_localnet") }
+            try Sysctl.writeWherePresent(keys, "0", in: host)
+        }
+    }
 
     /// RFC 3339 with fractional seconds, UTC (as Docker's `Created`).
     static func timestamp() -> String {

@@ -32,5 +32,7 @@ extension OperationName {
     public static let setDefaultRoute = OperationName("set default route")
     public static let setUpHost = OperationName("set up host")
     public static let status = OperationName("status")
+    public static let startProxy = OperationName("start userland proxy")
+    public static let stopProxy = OperationName("stop userland proxy")
     public static let writeRecord = OperationName("write record")
 }

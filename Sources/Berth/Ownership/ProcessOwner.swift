@@ -19,6 +19,11 @@ public struct ProcessOwner: Sendable, Codable, Equatable, Hashable {
         self.startTime = startTime
     }
 
+    /// The running process `pid` (its start time read now), or nil when there is none.
+    public static func of(_ pid: Int32) -> ProcessOwner? {
+        startTime(of: pid).map { ProcessOwner(pid: pid, startTime: $0) }
+    }
+
     /// This process.
     public static func current() -> ProcessOwner? {
         let pid = getpid()

@@ -56,7 +56,7 @@ extension NetworkController {
         // Endpoints that nothing keeps any more.
         var state = try store.load()
         let hostLinks = Set(view.visible(try hostSession.links()).map(\.name))
-        let recordedPorts = state.firewallState.endpoints
+        let recordedPorts = firewallState(state).endpoints
         for endpoint in state.endpointsInAttachOrder {
             guard let reason = releaseReason(endpoint, options, hostLinks, removing: state.networks[endpoint.networkID]) else { continue }
             report.removed.append(.init(kind: "endpoint", name: endpoint.id, reason: reason))
@@ -148,14 +148,14 @@ extension NetworkController {
             let bridgeIndex = try bridge?.index ?? hostSession.link(named: network.bridge).index
             try hostSession.setLink(index: veth.index, LinkChange(up: true, masterIndex: bridgeIndex),
                                     operation: .setMaster, object: endpoint.hostInterface)
-            if network.hairpin { try hostSession.setBridgePortHairpin(endpoint.hostInterface) }
+            if hairpinMode { try hostSession.setBridgePortHairpin(endpoint.hostInterface) }
             CrashPoint.step(op)
         }
 
         // The firewall: exactly the records' rules, in their order. Skipped when it is still the
         // verified one and nothing above changed (`FirewallStamp`); a check that finds it right
         // with the generation unchanged across the read records a new stamp.
-        let wanted = state.firewallState
+        let wanted = firewallState(state)
         if options.trustFirewall && !dry && report.removed.isEmpty && report.repaired.isEmpty { return report }
         let generationBefore = dry ? nil : try? firewall.rulesetGeneration()
         var rules = try firewall.reconcile(wanted, dryRun: dry)
@@ -179,7 +179,70 @@ extension NetworkController {
             return .init(kind: "rules", name: parts[0], reason: parts.count > 1 ? parts[1] : "the records describe it")
         }
         if !dry && !(rules.removed.isEmpty && rules.repaired.isEmpty) { CrashPoint.step(op) }
+        try reconcileProxies(store, state, options, into: &report)
         return report
+    }
+
+    /// The userland proxies, after the rules: a running proxy of this state directory that no
+    /// endpoint record names (its starter was killed before the record) is stopped; with the
+    /// proxy on, a recorded binding whose proxy is gone (killed, or a pid now someone else's) is
+    /// restarted and the record updated, or reported when its port cannot be bound (another
+    /// program took it); with the proxy off, recorded proxies are stopped (a mode switch).
+    /// `state`: the records as the earlier steps left them (a dry run's view drops what they
+    /// would release), so a dry run reports what the real run does.
+    private func reconcileProxies(_ store: StateStore, _ state: StateSnapshot, _ options: ReconcileOptions,
+                                  into report: inout GCReport) throws {
+        let op = options.operation
+        // Every record counts here, also those a dry run's view drops: the real run's releases
+        // stopped their proxies themselves, so neither run reports them.
+        let recorded = Set(try store.load().endpoints.values.flatMap { $0.proxies ?? [] }.map(\.process))
+        for (process, endpointID) in proxies.running() where !recorded.contains(process) {
+            report.removed.append(.init(kind: "proxy", name: "pid \(process.pid)",
+                                        reason: "no endpoint records it (endpoint \(endpointID.prefix(12)))"))
+            if options.dryRun { continue }
+            proxies.stop([ProxyProcess(process: process, port: PortMapping(hostPort: 1, containerPort: 1))])
+            CrashPoint.step(op)
+        }
+        for endpoint in state.endpointsInAttachOrder {
+            guard let network = state.networks[endpoint.networkID] else { continue }
+            let wantsProxies = configuration.userlandProxy && !network.isInternal
+            var kept: [ProxyProcess] = []
+            var changed = false
+            let bindings = endpoint.ports.flatMap(\.singles)   // one proxy per port, ranges included
+            for p in endpoint.proxies ?? [] {
+                if wantsProxies && p.process.isAlive && bindings.contains(p.port) { kept.append(p); continue }
+                changed = true
+                if p.process.isAlive {
+                    report.removed.append(.init(kind: "proxy", name: "pid \(p.process.pid)",
+                                                reason: wantsProxies ? "its binding is not recorded" : "the userland proxy is off"))
+                    if !options.dryRun { proxies.stop([p]) }
+                } else if !options.dryRun {
+                    ProcessRunner.reapChild(p.process.pid, wait: false)   // a zombie of this process
+                }
+            }
+            if wantsProxies {
+                for port in bindings where !kept.contains(where: { $0.port == port }) {
+                    changed = true
+                    let name = "\(port.hostIP.map { "\($0):" } ?? "")\(port.hostPort)/\(port.proto.rawValue)"
+                    if options.dryRun {
+                        report.repaired.append(.init(kind: "proxy", name: name, reason: "endpoint \(endpoint.id.prefix(12)) publishes it"))
+                        continue
+                    }
+                    do {
+                        kept.append(try proxies.startOne(port, container: endpoint.address, endpointID: endpoint.id, operation: op,
+                                                         object: endpoint.id))
+                        report.repaired.append(.init(kind: "proxy", name: name, reason: "endpoint \(endpoint.id.prefix(12)) publishes it"))
+                    } catch {
+                        report.removed.append(.init(kind: "proxy", name: name, reason: "not restarted: \(error.description)"))
+                    }
+                }
+            }
+            guard changed, !options.dryRun else { continue }
+            var updated = endpoint
+            updated.proxies = kept.isEmpty ? nil : kept
+            try store.save(updated)
+            CrashPoint.step(op)
+        }
     }
 
     /// What `ensureBridge` would change for a recorded network, as repaired items.

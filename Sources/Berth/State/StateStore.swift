@@ -40,15 +40,15 @@ struct StateSnapshot: Sendable {
     }
 
     /// Everything Berth wants programmed for these records: networks oldest first, endpoints'
-    /// ports in attach order.
-    var firewallState: FirewallState {
+    /// ports in attach order; `hairpinMode` is Docker's `--userland-proxy=false`.
+    func firewallState(hairpinMode: Bool) -> FirewallState {
         let ordered = networks.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
         let ports = endpointsInAttachOrder.filter { !$0.ports.isEmpty }.compactMap { e -> EndpointPorts? in
             guard let n = networks[e.networkID] else { return nil }
             return EndpointPorts(endpointID: e.id, networkID: n.id, bridge: n.bridge, address: e.address, ports: e.ports,
-                                 hairpin: n.hairpin, loopbackLocal: n.loopbackLocal)
+                                 hairpin: hairpinMode, loopbackLocal: n.loopbackLocal)
         }
-        return FirewallState(networks: ordered.map(\.firewallRules), endpoints: ports)
+        return FirewallState(networks: ordered.map { $0.firewallRules(hairpinMode: hairpinMode) }, endpoints: ports)
     }
 }
 
@@ -57,6 +57,9 @@ struct StateSnapshot: Sendable {
 /// set of rules next to the first, so it is refused.
 struct HostBinding: Codable, Equatable {
     var backend: FirewallBackendKind
+    /// The userland-proxy mode the kernel was last programmed for (`ControllerConfiguration.userlandProxy`);
+    /// nil in records written before the setting existed (their rules are the default mode's).
+    var userlandProxy: Bool?
     /// The configured path; nil for "the caller's namespace".
     var hostNamespacePath: String?
     var hostDevice: UInt64
@@ -218,7 +221,14 @@ final class StateStore {
                              detail: "this state directory belongs to host namespace \(recorded.hostNamespacePath ?? "(the caller's, inode \(recorded.hostInode))"), "
                                  + "not \(wanted.hostNamespacePath ?? "(the caller's, inode \(wanted.hostInode))"); use another state directory")
         }
-        if !sameNamespace && update { try write(wanted, toFile: path) }
+        if (!sameNamespace || recorded.userlandProxy != wanted.userlandProxy) && update { try write(wanted, toFile: path) }
+    }
+
+    /// The userland-proxy mode `host.json` records (nil: no record, or one from before the setting).
+    func recordedUserlandProxy() -> Bool? {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/host.json"),
+              let recorded = try? JSONDecoder().decode(HostBinding.self, from: data) else { return nil }
+        return recorded.userlandProxy
     }
 
     /// A one-line account of a decoding error (no debug dump).

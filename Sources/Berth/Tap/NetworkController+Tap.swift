@@ -39,7 +39,7 @@ extension NetworkController {
     /// IFF_VNET_HDR unless turned off, IFF_MULTI_QUEUE for more than one queue; IFF_TUN_EXCL, so
     /// an existing link is never joined) on the namespace thread, one fd per queue; then one
     /// RTM_NEWLINK puts the TAP on the bridge with the bridge's MTU, in Berth's TAP link group
-    /// (`TapMark.group`), up (hairpin on hairpin networks); TUNSETOWNER/TUNSETGROUP; in persistent
+    /// (`TapMark.group`), up (hairpin when the userland proxy is off); TUNSETOWNER/TUNSETGROUP; in persistent
     /// custody TUNSETPERSIST and Berth's fds are closed. The guest gets the lowest free address
     /// and MAC 02:42 + IPv4 (or the given ones); the firewall treats it as any endpoint of the
     /// network (isolation, ICC, masquerade are per bridge; published ports DNAT to the guest
@@ -93,7 +93,7 @@ extension NetworkController {
                                                                       group: TapMark.group),
                                         operation: .setMaster, object: "\(name) → \(network.bridge)")
                 CrashPoint.step(op)
-                if network.hairpin {
+                if hairpinMode {
                     try hostSession.setBridgePortHairpin(name)
                 }
                 if let first = fds.first {
@@ -105,7 +105,17 @@ extension NetworkController {
                 }
                 let ports = bindings.isEmpty ? nil
                     : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
-                                    ports: PortMapping.dockerOrder(bindings), hairpin: network.hairpin)
+                                    ports: PortMapping.dockerOrder(bindings), hairpin: hairpinMode, loopbackLocal: network.loopbackLocal)
+                // Userland proxy on: the guest's published ports get their proxies before the
+                // rules, as a veth endpoint's (`attach(network:sandbox:options:)`).
+                var started: [ProxyProcess] = []
+                if let ports, configuration.userlandProxy {
+                    started = try proxies.start(ports.ports.flatMap(\.singles), container: address, endpointID: endpointID, operation: op,
+                                                object: network.name)
+                    let running = started
+                    undo.push(.stopProxy, String(endpointID.prefix(12))) { self.proxies.stop(running) }
+                    CrashPoint.step(op)
+                }
                 if let ports {
                     undo.push(.removePorts, String(endpointID.prefix(12))) { try self.firewall.removePorts(ports) }
                     try firewall.addPorts(ports)
@@ -115,7 +125,8 @@ extension NetworkController {
                                         sandboxName: nil, sandboxDevice: host.device, sandboxInode: host.inode, createdSandbox: false,
                                         hostInterface: name, interfaceName: "eth0", address: address,
                                         prefixLength: network.subnet.prefixLength, gateway: network.gateway, mac: mac,
-                                        ports: ports?.ports ?? [], sequence: state.nextSequence, owner: nil)
+                                        ports: ports?.ports ?? [], sequence: state.nextSequence, owner: nil,
+                                        proxies: started.isEmpty ? nil : started)
                 endpoint.tap = TapRecord(mode: .bridge, name: name, custody: tap.custody, queues: tap.queues, vnetHeader: tap.vnetHeader,
                                          owner: tap.owner, group: tap.group)
                 try store.save(endpoint)

@@ -25,20 +25,16 @@ enum DockerRules {
     static let preroutingToDocker = IptablesRule(.nat, "PREROUTING", "-m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
     /// nat `-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER` (userland proxy on).
     static let outputToDocker = IptablesRule(.nat, "OUTPUT", "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
+    /// nat `-A OUTPUT -m addrtype --dst-type LOCAL -j DOCKER` (`--userland-proxy=false`: libnetwork
+    /// drops the loopback exclusion in hairpin mode; Tests/Fixtures/docker-20.10/noproxy/).
+    static let outputToDockerHairpin = IptablesRule(.nat, "OUTPUT", "-m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
 
-    /// Berth extension for hairpin networks (not in Docker): DNAT'd flows (published ports reached
-    /// through a host address) skip the isolation chains, so a sandbox of another network reaches a
-    /// published port the way it does through docker-proxy in Docker's default mode. Kept first in
-    /// DOCKER-ISOLATION-STAGE-1 while at least one non-internal hairpin network exists (see
-    /// `isHairpinMarker`); absent otherwise, so the default rules stay Docker's.
+    /// The OUTPUT jump of the mode (`hairpinMode` = Docker's `--userland-proxy=false`).
+    static func outputJump(hairpinMode: Bool) -> IptablesRule { hairpinMode ? outputToDockerHairpin : outputToDocker }
+
+    /// A rule earlier Berth versions kept first in DOCKER-ISOLATION-STAGE-1 for hairpin networks
+    /// (not Docker's: it opened published ports across networks). Deleted wherever it is found.
     static let isolationDNATReturn = IptablesRule(.filter, DockerChain.isolation1, "-m conntrack --ctstate DNAT -j RETURN")
-
-    /// True for a hairpin network's `-t nat -A POSTROUTING -o BR -m addrtype --src-type LOCAL -j MASQUERADE`,
-    /// the rule whose presence keeps `isolationDNATReturn`.
-    static func isHairpinMarker(_ spec: String) -> Bool {
-        let words = spec.split(separator: " ")
-        return words.count == 8 && words[0] == "-o" && words[2...].joined(separator: " ") == "-m addrtype --src-type LOCAL -j MASQUERADE"
-    }
 
     /// The FORWARD prefix Docker keeps on top: DOCKER-USER jump, then the isolation jump.
     static let forwardPrefix = [forwardToUser, forwardToIsolation1]

@@ -22,7 +22,7 @@ import Glibc
         try IptablesValidation.state(state, operation: op)
         let removed = try lock.withLock { _ throws(FirewallError) -> FirewallReconciliation in
             var plan = RestorePlan(current: try currentRuleset(operation: op))
-            let removed = IptablesPlanner.reconcile(state, &plan)
+            let removed = IptablesPlanner.reconcile(state, &plan, hairpinMode: hairpinMode)
             if !plan.isEmpty && !dryRun { try restore(plan.render(), operation: op, object: "iptables") }
             return removed
         }
@@ -54,9 +54,9 @@ extension IptablesPlanner {
                                                           (.raw, "PREROUTING")]
 
     /// See `IptablesBackend.reconcile(_:dryRun:)`. Returns the removed rules `state` does not explain.
-    static func reconcile(_ state: FirewallState, _ plan: inout RestorePlan) -> FirewallReconciliation {
+    static func reconcile(_ state: FirewallState, _ plan: inout RestorePlan, hairpinMode: Bool = false) -> FirewallReconciliation {
         var fresh = RestorePlan(current: IptablesRuleset())
-        reapply(state, &fresh)
+        reapply(state, &fresh, hairpinMode: hairpinMode)
         let expected = fresh.ruleset
         let bridges = Set(state.networks.map(\.bridge))
         var appended = Set<String>()
@@ -74,7 +74,7 @@ extension IptablesPlanner {
         }
 
         let baseExisted = plan.ruleset.hasChain(.filter, DockerChain.docker)
-        setUpBase(&plan)
+        setUpBase(&plan, hairpinMode: hairpinMode)
         if baseExisted && !plan.isEmpty {
             repaired.append("filter base|Berth's base chains, jumps or FORWARD policy were missing")
         }

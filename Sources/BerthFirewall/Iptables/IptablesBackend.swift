@@ -18,21 +18,15 @@ import Glibc
 /// Not done, as in Docker 20.10 with its defaults: IPv6 (ip6tables), firewalld, raw-table
 /// direct-access rules.
 ///
-/// Hairpin: Docker 20.10's default (`--userland-proxy=true`, `NetworkRules.hairpin == false`)
-/// leaves two cases to docker-proxy, which Berth does not run: a sandbox reaching its own
-/// published port through a host address (the DNAT rule has `! -i BR`), and a sandbox of another
-/// network reaching a published port through a host address (its nat `DOCKER -i BR2 -j RETURN`
-/// skips DNAT; without that rule the DNAT'd flow is dropped by DOCKER-ISOLATION). A network with
-/// `hairpin == true` gets Docker's `--userland-proxy=false` rules (see `addNetwork`/`addPorts`)
-/// plus one Berth extension, present while at least one non-internal hairpin network exists:
-/// ```
-/// -A DOCKER-ISOLATION-STAGE-1 -m conntrack --ctstate DNAT -j RETURN     (first in the chain)
-/// ```
-/// so DNAT'd flows (published ports, both directions) skip isolation while direct traffic
-/// between networks stays dropped. The OUTPUT jump keeps `! -d 127.0.0.0/8` (in Docker that part
-/// is daemon-wide), so published ports are not reachable via 127.0.0.1 from the host. A sandbox
-/// of network B reaches network A's published ports through a host address when B is a hairpin
-/// network (A may be either); its own published ports when its own network is.
+/// Modes: Docker 20.10's default (`--userland-proxy=true`, `hairpinMode == false`,
+/// `NetworkRules.hairpin == false`) leaves a sandbox reaching its own published port through a
+/// host address (the DNAT rule has `! -i BR`), a sandbox of another network reaching it (its nat
+/// `DOCKER -i BR2 -j RETURN` skips DNAT) and the host reaching it via 127.0.0.1 (OUTPUT's
+/// `! -d 127.0.0.0/8`) to the userland proxy, which the façade runs. `hairpinMode == true` with
+/// networks and endpoints of `hairpin == true` are Docker's `--userland-proxy=false` rules, byte
+/// for byte (Tests/Fixtures/docker-20.10/noproxy/): OUTPUT jump without `! -d 127.0.0.0/8`,
+/// `-o BR -m addrtype --src-type LOCAL -j MASQUERADE`, DNAT without `! -i BR`; other networks
+/// stay isolated from published ports, as with Docker.
 @_spi(BerthInternal) public final class IptablesBackend: FirewallBackend {
     public let kind: FirewallBackendKind = .iptables
     /// The namespace treated as the host (nil: the caller's).
@@ -43,6 +37,8 @@ import Glibc
     public let restoreProgram: String
     /// Absolute path of the `iptables-*-save` program in use.
     public let saveProgram: String
+    /// Docker's `--userland-proxy=false` base (nat OUTPUT jump without `! -d 127.0.0.0/8`).
+    public let hairpinMode: Bool
 
     let lock = Mutex(())
 
@@ -51,9 +47,11 @@ import Glibc
     ///   - variant: `.auto` follows the `iptables` alternative; `.nft`/`.legacy` force one.
     /// - Throws: `FirewallError(.toolMissing)` when the variant's `iptables-*-restore` and
     ///   `iptables-*-save` are not installed (or `iptables` for `.auto`).
-    public init(host: NetworkNamespace? = nil, variant: IptablesVariant = .auto) throws(FirewallError) {
+    ///   - hairpinMode: Docker's `--userland-proxy=false` base rules (default false: Docker's default).
+    public init(host: NetworkNamespace? = nil, variant: IptablesVariant = .auto, hairpinMode: Bool = false) throws(FirewallError) {
         let tools = try IptablesDetection.tools(for: variant)
         self.host = host
+        self.hairpinMode = hairpinMode
         self.variant = tools.variant
         self.restoreProgram = tools.restore
         self.saveProgram = tools.save
@@ -77,7 +75,7 @@ import Glibc
     /// -A DOCKER-USER -j RETURN
     /// -t nat -N DOCKER
     /// -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
-    /// -t nat -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+    /// -t nat -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER   (hairpinMode: no ! -d 127.0.0.0/8)
     /// ```
     /// An existing DOCKER-USER chain keeps its rules (`-j RETURN` is appended only when absent);
     /// the two FORWARD jumps are moved to the top when they are not there. A second call changes
@@ -85,7 +83,7 @@ import Glibc
     /// - Throws: `FirewallError` `.rejected` (restore failed, nothing applied), `.missingCapability`,
     ///   `.toolMissing`, `.namespace`, `.system` (also for the sysctl write).
     public func setUpBase() throws(FirewallError) {
-        try apply(.setUpBaseRules, object: "iptables") { plan in IptablesPlanner.setUpBase(&plan) }
+        try apply(.setUpBaseRules, object: "iptables") { plan in IptablesPlanner.setUpBase(&plan, hairpinMode: hairpinMode) }
         do {
             try Sysctl.write("net.ipv4.ip_forward", "1", in: host)
         } catch {
@@ -161,7 +159,7 @@ import Glibc
     ///   `setUpBase()`.
     public func reapply(_ state: FirewallState) throws(FirewallError) {
         try IptablesValidation.state(state, operation: .reapplyRules)
-        try apply(.reapplyRules, object: "iptables") { plan in IptablesPlanner.reapply(state, &plan) }
+        try apply(.reapplyRules, object: "iptables") { plan in IptablesPlanner.reapply(state, &plan, hairpinMode: hairpinMode) }
         do {
             try Sysctl.write("net.ipv4.ip_forward", "1", in: host)
         } catch {

@@ -3,7 +3,9 @@
 /// and port rules appended. Pure: works on the simulated ruleset only.
 enum IptablesPlanner {
     /// Base chains and jumps (daemon start + `arrangeUserFilterRule`), FORWARD policy DROP.
-    static func setUpBase(_ plan: inout RestorePlan) {
+    /// `hairpinMode` (Docker's `--userland-proxy=false`) picks the nat OUTPUT jump without the
+    /// `! -d 127.0.0.0/8`; the other mode's jump is deleted (a mode switch, as a dockerd restart).
+    static func setUpBase(_ plan: inout RestorePlan, hairpinMode: Bool = false) {
         for chain in DockerRules.filterChains { plan.ensureChain(.filter, chain) }
         for chain in DockerRules.natChains { plan.ensureChain(.nat, chain) }
         plan.ensurePrefix(DockerRules.forwardPrefix)
@@ -11,7 +13,8 @@ enum IptablesPlanner {
         plan.appendIfAbsent(DockerRules.isolation2Return)
         plan.appendIfAbsent(DockerRules.userReturn)
         plan.appendIfAbsent(DockerRules.preroutingToDocker)
-        plan.appendIfAbsent(DockerRules.outputToDocker)
+        plan.delete(DockerRules.outputJump(hairpinMode: !hairpinMode))
+        plan.appendIfAbsent(DockerRules.outputJump(hairpinMode: hairpinMode))
         plan.setPolicy(.filter, "FORWARD", "DROP")
     }
 
@@ -42,17 +45,10 @@ enum IptablesPlanner {
         syncDNATExemption(&plan)
     }
 
-    /// Keeps `DockerRules.isolationDNATReturn` first in DOCKER-ISOLATION-STAGE-1 while some
-    /// hairpin network's rules are present (`DockerRules.isHairpinMarker` in nat POSTROUTING),
-    /// and removes it when none is left.
+    /// Deletes `DockerRules.isolationDNATReturn`, which earlier versions wrote for hairpin
+    /// networks: Docker's `--userland-proxy=false` keeps other networks isolated from published ports.
     static func syncDNATExemption(_ plan: inout RestorePlan) {
-        let rule = DockerRules.isolationDNATReturn
-        if plan.ruleset.rules(.nat, "POSTROUTING").contains(where: DockerRules.isHairpinMarker) {
-            plan.ensureChain(.filter, DockerChain.isolation1)
-            plan.ensurePrefix([rule])
-        } else {
-            plan.delete(rule)
-        }
+        plan.delete(DockerRules.isolationDNATReturn)
     }
 
     /// Where a network's block goes when none of its rules is present: right above the nearest
@@ -95,18 +91,17 @@ enum IptablesPlanner {
         plan.ensureChain(.nat, DockerChain.docker)
         let wanted = DockerRules.ports(endpoint)
         let wantedSet = Set(wanted)
-        for rule in DockerRules.allPortVariants(endpoint) where !wantedSet.contains(rule) { plan.delete(rule) }
-        for rule in wanted { plan.appendIfAbsent(rule) }
+        plan.replace(DockerRules.allPortVariants(endpoint).filter { !wantedSet.contains($0) }, with: wanted)
     }
 
-    /// Deletes the endpoint's port rules of both `hairpin` variants.
+    /// Deletes the endpoint's port rules of every variant (one pass per chain).
     static func removePorts(_ endpoint: EndpointPorts, _ plan: inout RestorePlan) {
-        for rule in DockerRules.allPortVariants(endpoint) { plan.delete(rule) }
+        plan.replace(DockerRules.allPortVariants(endpoint), with: [])
     }
 
     /// Base, then every network oldest first, then every endpoint's ports.
-    static func reapply(_ state: FirewallState, _ plan: inout RestorePlan) {
-        setUpBase(&plan)
+    static func reapply(_ state: FirewallState, _ plan: inout RestorePlan, hairpinMode: Bool = false) {
+        setUpBase(&plan, hairpinMode: hairpinMode)
         let networks = state.networks
         for (i, network) in networks.enumerated() {
             addNetwork(network, &plan, older: Array(networks[..<i].reversed()), newer: Array(networks[(i + 1)...]))

@@ -93,6 +93,37 @@ struct RestorePlan: Sendable {
     }
 
     /// Deletes every occurrence of `rule` (`-D CHAIN SPEC` once per copy); absent is fine.
+    /// Appends every rule of `rules` that is absent and deletes every present rule of `gone`
+    /// (all of its copies), looking presence up in one set per chain: linear in the number of
+    /// rules, for an endpoint with thousands of ports (a range renders three rules per port).
+    /// Same result as `delete` for each of `gone`, then `appendIfAbsent` for each of `rules`.
+    mutating func replace(_ gone: [IptablesRule], with rules: [IptablesRule]) {
+        struct Key: Hashable { var table: IptablesTable; var chain: String }
+        var removals: [Key: Set<String>] = [:]
+        var order: [Key] = []
+        for rule in gone {
+            let key = Key(table: rule.table, chain: rule.chain)
+            if removals[key] == nil { order.append(key) }
+            removals[key, default: []].insert(rule.spec)
+        }
+        for key in order {
+            let specs = removals[key] ?? []
+            let current = ruleset.rules(key.table, key.chain)
+            let kept = current.filter { !specs.contains($0) }
+            if kept.count == current.count { continue }
+            for spec in current where specs.contains(spec) { emit(key.table, "-D \(key.chain) \(spec)") }
+            ruleset.tables[key.table]?.chains[key.chain]?.rules = kept
+        }
+        var present: [Key: Set<String>] = [:]
+        for rule in rules {
+            let key = Key(table: rule.table, chain: rule.chain)
+            if present[key] == nil { present[key] = Set(ruleset.rules(rule.table, rule.chain)) }
+            if present[key]?.insert(rule.spec).inserted == false { continue }
+            emit(rule.table, "-A \(rule.chain) \(rule.spec)")
+            ruleset.tables[rule.table]?.chains[rule.chain]?.rules.append(rule.spec)
+        }
+    }
+
     mutating func delete(_ rule: IptablesRule) {
         while ruleset.contains(rule) {
             emit(rule.table, "-D \(rule.chain) \(rule.spec)")

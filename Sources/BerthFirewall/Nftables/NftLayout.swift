@@ -102,8 +102,10 @@ struct NftLayout: Sendable {
         owner.hasPrefix("ep:") && owner.hasSuffix(" br:\(bridge)")
     }
 
-    /// The base rules.
-    static func baseRules() -> [NftRule] {
+    /// The base rules. `hairpinMode` (Docker's `--userland-proxy=false`): the output rule has no
+    /// `ip daddr != 127.0.0.0/8`, so the host reaches published ports via 127.0.0.1 (with
+    /// `route_localnet` on the bridges and the host-source masquerade of `networkRules`).
+    static func baseRules(hairpinMode: Bool = false) -> [NftRule] {
         var rules: [NftRule] = []
         var b = NftRuleBuilder()
         b.verdict(.jump(userChain))
@@ -119,7 +121,7 @@ struct NftLayout: Sendable {
         b.verdict(.jump(publishedChain))
         rules.append(b.rule(chain: "prerouting", owner: baseOwner))
         b = NftRuleBuilder()
-        if let loopback = IPv4Subnet(address: IPv4Address(127, 0, 0, 0), prefixLength: 8) {
+        if !hairpinMode, let loopback = IPv4Subnet(address: IPv4Address(127, 0, 0, 0), prefixLength: 8) {
             b.ip(source: false, loopback, equal: false)
         }
         b.fibDaddrLocal()
@@ -150,16 +152,11 @@ struct NftLayout: Sendable {
     /// `iifname != "BR" [iifname != "T" ...] ct status != dnat drop` (see `DirectRoutingProtection`;
     /// `.unpublished` is what the final `drop` already does).
     ///
-    /// `hairpin` (Docker's `--userland-proxy=false`; non-internal only) adds, first in
-    /// `fwd-in-BR`, the isolation exception for DNAT'd flows (published ports reached through a
-    /// host address), and the host-source masquerade in the base `postrouting` chain (host-made
-    /// packets have no input interface, so `nat-out` never sees them):
+    /// `hairpin` (Docker's `--userland-proxy=false`; non-internal only) adds the host-source
+    /// masquerade (`-o BR -m addrtype --src-type LOCAL -j MASQUERADE`) in the base `postrouting`
+    /// chain (host-made packets have no input interface, so `nat-out` never sees them). Other
+    /// networks stay isolated from published ports, as in Docker's mode:
     /// ```
-    /// chain fwd-in-BR {
-    ///     ct status dnat jump fwd-ports-BR                        # DNAT'd, into a published port
-    ///     ct status dnat ct state established,related accept      # replies of DNAT'd flows BR started
-    ///     ...                                                     # as above
-    /// }
     /// chain postrouting { oifname "BR" fib saddr type local masquerade }
     /// ```
     static func networkRules(_ n: NetworkRules) -> [NftRule] {
@@ -181,17 +178,6 @@ struct NftLayout: Sendable {
             b.verdict(.drop)
             rules.append(b.rule(chain: forwardOut(br), owner: owner))
             return rules
-        }
-        if n.hairpin {
-            b.ctStatusDNAT()
-            b.verdict(.jump(forwardPorts(br)))
-            rules.append(b.rule(chain: inChain, owner: owner))
-            b = NftRuleBuilder()
-            b.ctStatusDNAT()
-            b.ctEstablishedRelated()
-            b.verdict(.accept)
-            rules.append(b.rule(chain: inChain, owner: owner))
-            b = NftRuleBuilder()
         }
         b.iifnameInSet(bridgesSet)
         b.iifname(br, equal: false)
@@ -247,11 +233,14 @@ struct NftLayout: Sendable {
     /// (`tcp dport 8000-8009`) and one DNAT for the run (`NftRuleBuilder.dnat(to:hostPort:containerPort:count:)`),
     /// so the number of rules does not grow with the number of ports:
     /// ```
-    /// chain published    { iifname != "BR" [ip daddr HOSTIP] tcp dport HOSTPORT dnat to IP:PORT }
+    /// chain published    { iifname != @bridges [ip daddr HOSTIP] tcp dport HOSTPORT dnat to IP:PORT }
     /// chain fwd-ports-BR { iifname != "BR" ip daddr IP tcp dport PORT accept }
     /// chain nat-BR       { ip saddr IP ip daddr IP tcp dport PORT masquerade }     # hairpin
     /// ```
-    /// With `e.hairpin` the DNAT rule has no `iifname != "BR"` (Docker's `--userland-proxy=false`),
+    /// `iifname != @bridges` is Docker's nat `DOCKER -i BR -j RETURN` of every bridge above the
+    /// DNAT rules: traffic from a sandbox to a host address is not DNAT'd but reaches the host,
+    /// where the userland proxy serves it (own and other networks alike).
+    /// With `e.hairpin` the DNAT rule has no interface condition (Docker's `--userland-proxy=false`),
     /// so the bridge's own sandboxes reach the port through a host address too, and the hairpin
     /// masquerade moves to the base chain as
     /// `chain postrouting { oifname "BR" ip saddr IP ip daddr IP tcp dport PORT masquerade }`.
@@ -265,7 +254,7 @@ struct NftLayout: Sendable {
         }
         for p in runs {
             var b = NftRuleBuilder()
-            if !e.hairpin { b.iifname(e.bridge, equal: false) }
+            if !e.hairpin { b.iifnameInSet(bridgesSet, equal: false) }
             if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
             b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
             b.dnat(to: e.address, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count)

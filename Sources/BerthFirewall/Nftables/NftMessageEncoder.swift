@@ -312,11 +312,12 @@ struct NftMessageEncoder {
             setBytes(e, NFTNL_EXPR_RANGE_FROM_DATA, from)
             setBytes(e, NFTNL_EXPR_RANGE_TO_DATA, to)
             return e
-        case .lookup(let set), .vmap(let set):
+        case .lookup(let set), .vmap(let set), .lookupNot(let set):
             guard let e = alloc("lookup") else { return nil }
             setU32(e, NFTNL_EXPR_LOOKUP_SREG, reg1)
             nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), set)
             if case .vmap = expr { setU32(e, NFTNL_EXPR_LOOKUP_DREG, regVerdict) }
+            if case .lookupNot = expr { setU32(e, NFTNL_EXPR_LOOKUP_FLAGS, UInt32(NFT_LOOKUP_F_INV.rawValue)) }
             return e
         case .ctState:
             guard let e = alloc("ct") else { return nil }

@@ -36,6 +36,8 @@ enum NftExpr: Hashable, Sendable {
     case range(from: [UInt8], to: [UInt8])
     /// `[ lookup reg 1 set NAME ]`
     case lookup(set: String)
+    /// `[ lookup reg 1 set NAME 0x1 ]` (NFT_LOOKUP_F_INV: not in the set)
+    case lookupNot(set: String)
     /// `[ lookup reg 1 set NAME dreg 0 ]` (a verdict map)
     case vmap(set: String)
     /// `[ ct load state => reg 1 ]`

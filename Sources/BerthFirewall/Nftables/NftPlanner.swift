@@ -6,6 +6,8 @@
 /// rules and elements to add.
 struct NftPlanner {
     let snapshot: NftSnapshot
+    /// Docker's `--userland-proxy=false` base (`NftLayout.baseRules(hairpinMode:)`).
+    var hairpinMode = false
 
     private var deleteRules: [NftCommand] = []
     private var deleteElements: [NftCommand] = []
@@ -23,8 +25,9 @@ struct NftPlanner {
     private var deletedHandles: Set<UInt64> = []
     private var pendingSets: Set<String> = []
 
-    init(snapshot: NftSnapshot) {
+    init(snapshot: NftSnapshot, hairpinMode: Bool = false) {
         self.snapshot = snapshot
+        self.hairpinMode = hairpinMode
     }
 
     var commands: [NftCommand] {
@@ -100,7 +103,7 @@ struct NftPlanner {
             addSets.append(.addSet(set))
             pendingSets.insert(set.name)
         }
-        syncRules(desired: NftLayout.baseRules()) { $0 == NftLayout.baseOwner }
+        syncRules(desired: NftLayout.baseRules(hairpinMode: hairpinMode)) { $0 == NftLayout.baseOwner }
     }
 
     /// A network's chains, map elements and rules.
@@ -168,7 +171,7 @@ struct NftPlanner {
             }
         }
         removeStale(keeping: state)
-        let desired = NftLayout.baseRules() + state.networks.flatMap(NftLayout.networkRules) + state.endpoints.flatMap(NftLayout.endpointRules)
+        let desired = NftLayout.baseRules(hairpinMode: hairpinMode) + state.networks.flatMap(NftLayout.networkRules) + state.endpoints.flatMap(NftLayout.endpointRules)
         let desiredKeys = Set(desired.map { "\($0.chain)|\($0.owner)|\($0.exprs)" })
         var existing: [String: [NftSnapshot.Rule]] = [:]
         for r in snapshot.rules where !deletedChains.contains(r.chain) && r.chain != NftLayout.userChain && !deletedHandles.contains(r.handle) {
@@ -181,6 +184,13 @@ struct NftPlanner {
             let want = wanted[chain] ?? []
             let same = have.count == want.count && zip(have, want).allSatisfy { h, w in h.owner == w.owner && h.exprs == w.exprs }
             if same { continue }
+            // `postrouting` holds only masquerades (and the vmap to per-network chains that only
+            // masquerade): any order gives the same result, so rules added later by another
+            // network (hairpin mode) are not "out of order".
+            if chain == "postrouting" {
+                let key = { (owner: String?, exprs: [NftExpr]?) in "\(owner ?? "")|\(exprs.map { "\($0)" } ?? "?")" }
+                if have.map({ key($0.owner, $0.exprs) }).sorted() == want.map({ key($0.owner, $0.exprs) }).sorted() { continue }
+            }
             let kept = have.filter { desiredKeys.contains("\($0.chain)|\($0.owner ?? "")|\($0.exprs.map { "\($0)" } ?? "?")") }
             let keptInOrder = kept.count == want.count && zip(kept, want).allSatisfy { h, w in h.owner == w.owner && h.exprs == w.exprs }
             if !keptInOrder && chainExists(chain) && snapshot.chains.contains(chain) {

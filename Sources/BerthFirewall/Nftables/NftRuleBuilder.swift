@@ -23,9 +23,9 @@ struct NftRuleBuilder {
     }
 
     /// `iifname @SET`
-    mutating func iifnameInSet(_ set: String) {
-        exprs += [.meta(.iifname), .lookup(set: set)]
-        words.append("iifname @\(set)")
+    mutating func iifnameInSet(_ set: String, equal: Bool = true) {
+        exprs += [.meta(.iifname), equal ? .lookup(set: set) : .lookupNot(set: set)]
+        words.append("iifname \(equal ? "" : "!= ")@\(set)")
     }
 
     /// `iifname vmap @MAP` / `oifname vmap @MAP`

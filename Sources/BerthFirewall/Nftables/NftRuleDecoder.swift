@@ -71,8 +71,11 @@ enum NftRuleDecoder {
             guard u32(NFTNL_EXPR_RANGE_SREG) == reg1, u32(NFTNL_EXPR_RANGE_OP) == UInt32(NFT_RANGE_EQ.rawValue) else { return nil }
             return .range(from: bytes(NFTNL_EXPR_RANGE_FROM_DATA), to: bytes(NFTNL_EXPR_RANGE_TO_DATA))
         case "lookup":
-            guard u32(NFTNL_EXPR_LOOKUP_SREG) == reg1, let set = string(NFTNL_EXPR_LOOKUP_SET),
-                  !has(NFTNL_EXPR_LOOKUP_FLAGS) || u32(NFTNL_EXPR_LOOKUP_FLAGS) == 0 else { return nil }
+            guard u32(NFTNL_EXPR_LOOKUP_SREG) == reg1, let set = string(NFTNL_EXPR_LOOKUP_SET) else { return nil }
+            if has(NFTNL_EXPR_LOOKUP_FLAGS) && u32(NFTNL_EXPR_LOOKUP_FLAGS) != 0 {
+                return u32(NFTNL_EXPR_LOOKUP_FLAGS) == UInt32(NFT_LOOKUP_F_INV.rawValue) && !has(NFTNL_EXPR_LOOKUP_DREG)
+                    ? .lookupNot(set: set) : nil
+            }
             if has(NFTNL_EXPR_LOOKUP_DREG) {
                 return u32(NFTNL_EXPR_LOOKUP_DREG) == regVerdict ? .vmap(set: set) : nil
             }

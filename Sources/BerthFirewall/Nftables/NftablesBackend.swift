@@ -45,6 +45,8 @@ import Glibc
     public let host: NetworkNamespace?
     /// The table, `ip <tableName>`.
     public let tableName: String
+    /// Docker's `--userland-proxy=false` base: the output rule without `ip daddr != 127.0.0.0/8`.
+    public let hairpinMode: Bool
 
     private let channel = Mutex<ChannelBox>(ChannelBox())
 
@@ -56,9 +58,11 @@ import Glibc
     ///   - host: the namespace to program (nil: the caller's). The netlink socket is opened in it
     ///     on first use (on the namespace thread) and kept.
     ///   - tableName: 1–64 characters of `[A-Za-z0-9_-]`; checked on each call (`.invalidArgument`).
-    public init(host: NetworkNamespace? = nil, tableName: String = "berth") {
+    ///   - hairpinMode: Docker's `--userland-proxy=false` base (default false: Docker's default).
+    public init(host: NetworkNamespace? = nil, tableName: String = "berth", hairpinMode: Bool = false) {
         self.host = host
         self.tableName = tableName
+        self.hairpinMode = hairpinMode
     }
 
     private var object: String { "ip \(tableName) in \(host?.description ?? "current netns")" }
@@ -109,13 +113,10 @@ import Glibc
     /// `oifname != "BR" drop`; no masquerade. With icc=false, `net.bridge.bridge-nf-call-iptables`
     /// is set to 1 when br_netfilter is loaded (as Docker does), so same-bridge traffic is filtered.
     /// `hairpin` (Docker's `--userland-proxy=false`; the default false is Docker 20.10's default,
-    /// which relies on docker-proxy, and Berth runs none): first in `fwd-in-BR`
-    /// `ct status dnat jump fwd-ports-BR` and `ct status dnat ct state established,related accept`
-    /// (Berth's isolation exception for published ports reached through a host address), plus
+    /// whose other cases the façade's userland proxy serves):
     /// `add rule ip berth postrouting oifname "BR" fib saddr type local masquerade comment "net:ID"`;
-    /// bridge-nf-call-iptables is set as for icc=false. A sandbox of network B reaches network A's
-    /// published ports through a host address when both are hairpin networks (A accepts the
-    /// DNAT'd flow, B its replies); its own ports when its network is.
+    /// bridge-nf-call-iptables is set as for icc=false (hairpinned packets cross the bridge).
+    /// Other networks stay isolated from its published ports, as in Docker's mode.
     /// A network already present with the same rules is left alone (nothing is sent); one whose
     /// rules differ has them replaced in the same single batch.
     /// - Throws: `.invalidArgument` (ID, bridge name, subnet) before anything is sent; kernel errors.
@@ -238,7 +239,7 @@ import Glibc
                 snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
             }
             if !createIfMissing && !snapshot.tableExists { return }
-            var planner = NftPlanner(snapshot: snapshot)
+            var planner = NftPlanner(snapshot: snapshot, hairpinMode: hairpinMode)
             try plan(&planner)
             try ch.commit(planner.commands, encoder: NftMessageEncoder(table: tableName), operation: operation)
         }
@@ -322,7 +323,7 @@ import Glibc
         var removed = FirewallReconciliation()
         try withChannel(op) { (ch: NftChannel) throws(FirewallError) in
             let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
-            var planner = NftPlanner(snapshot: snapshot)
+            var planner = NftPlanner(snapshot: snapshot, hairpinMode: hairpinMode)
             planner.reconcile(state)
             removed = FirewallReconciliation(removed: planner.removals, repaired: planner.repairs)
             if dryRun { return }

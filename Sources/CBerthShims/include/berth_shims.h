@@ -27,6 +27,12 @@ int berth_ns_get_type(int fd);
 /// CLONE_NEWNET as an int.
 int berth_clone_newnet(void);
 
+/// prctl(PR_SET_PDEATHSIG, sig) (prctl is variadic, which Swift cannot call). 0 or -1 with errno.
+int berth_set_parent_death_signal(int sig);
+
+/// POSIX_SPAWN_SETSID (glibc ≥ 2.26, behind _GNU_SOURCE): the child starts a new session.
+short berth_posix_spawn_setsid(void);
+
 /// 1 when `fd` lives on nsfs (statfs f_type == NSFS_MAGIC), 0 when not, -1 with errno on failure.
 int berth_fd_is_nsfs(int fd);
 
