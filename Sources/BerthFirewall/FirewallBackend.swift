@@ -15,17 +15,15 @@
     public var masquerade: Bool
     /// `--internal`: no NAT and nothing leaves the bridge.
     public var isInternal: Bool
-    /// Hairpin NAT (`com.docker.network.bridge.hairpin`): Docker's `--userland-proxy=false` rules
-    /// for this network. false (the default) is Docker 20.10's default (`--userland-proxy=true`),
-    /// whose rules leave two cases to the docker-proxy process: a sandbox reaching its own
-    /// published port through a host address, and a sandbox of another network reaching a
-    /// published port through a host address. Berth runs no proxy, so those two cases only work
-    /// with `hairpin == true`, which renders (iptables):
+    /// Docker's `--userland-proxy=false` rules for this network (the façade sets it on every
+    /// network from `ControllerConfiguration.userlandProxy`; the backend's `hairpinMode` is the
+    /// matching base). false is Docker 20.10's default, whose remaining cases the façade's
+    /// userland proxy serves. true renders (iptables), byte for byte as dockerd 20.10
+    /// (Tests/Fixtures/docker-20.10/noproxy/):
     /// ```
     /// -t nat -A POSTROUTING -o BR -m addrtype --src-type LOCAL -j MASQUERADE
     /// (no -t nat -A DOCKER -i BR -j RETURN)
     /// -t nat -A DOCKER ... -j DNAT ...          (without "! -i BR")
-    /// -A DOCKER-ISOLATION-STAGE-1 -m conntrack --ctstate DNAT -j RETURN   (Berth extension, see IptablesBackend)
     /// ```
     /// The host end of every veth on the bridge is put in bridge-port hairpin mode and
     /// `net.ipv4.conf.BR.route_localnet` is set to 1 (the façade does both).
@@ -166,9 +164,9 @@ public struct PortMapping: Sendable, Hashable, Codable {
     /// The endpoint's IPv4 address.
     public var address: IPv4Address
     public var ports: [PortMapping]
-    /// The network's `NetworkRules.hairpin`: DNAT rules without the `! -i BR` (`iifname != "BR"`)
-    /// restriction, so the bridge's own sandboxes (and, via the host address, sandboxes of other
-    /// hairpin networks) reach the published ports. false is Docker 20.10's default.
+    /// Docker's `--userland-proxy=false`: DNAT rules without the `! -i BR` (nftables:
+    /// `iifname != @bridges`) restriction, so the bridge's own sandboxes reach the published
+    /// ports through a host address. false is Docker 20.10's default.
     public var hairpin: Bool
     /// Loopback-published ports stay local (issue 13 hardening, CVE-2020-8558 class): a packet
     /// to a binding on a 127.0.0.0/8 host address is dropped before NAT unless it arrived on
