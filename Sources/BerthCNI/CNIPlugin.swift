@@ -91,11 +91,11 @@ public enum CNIPlugin {
         } catch {
             throw CNIError(error)
         }
-        // The per-exec path (issue 14: ADD ≤ 5 ms): the network exists, so the attach is netlink
-        // only (plus the port rules). The host set-up and the full reconciliation run when the
-        // network is created, and on every GC (CNI 1.1) and `berth gc`: what a killed ADD left
-        // (a veth of Berth's shape, no record) is removed there, as after any crash.
-        let c = try controller(config, setUpHost: false)
+        // Every ADD opens as any Berth process does: the first change resolves what a killed
+        // ADD or DEL left (the reconciliation: a veth of Berth's shape without a record, a
+        // record without its veth) before attaching. Cheap on the per-exec path: a firewall
+        // still as verified is not read again (`FirewallStamp`), so that part is one GETGEN.
+        let c = try controller(config, setUpHost: true)
         do {
             let (network, created) = try ensureNetwork(config, c)
             let endpoint: Endpoint

@@ -289,7 +289,7 @@ public final class NetworkController: Sendable {
     func setUpHostSteps(_ store: StateStore, firewallTrusted: Bool = false) throws {
         let op = OperationName.setUpHost
         let state = try store.load()
-        if firewallTrusted, state.networks.values.contains(where: \.isDefault) { return }
+        if firewallTrusted, !configuration.createsDefaultNetwork || state.networks.values.contains(where: \.isDefault) { return }
         do { try Sysctl.checkWritable("net.ipv4.ip_forward", in: host) } catch {
             throw BerthError(error.code == .permissionDenied ? .permissionDenied : .system, operation: op, object: "net.ipv4.ip_forward",
                              detail: "net.ipv4.ip_forward cannot be written (\(error.description)); nothing was changed",
