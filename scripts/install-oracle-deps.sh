@@ -7,27 +7,7 @@
 # private namespaces of its own (scripts/oracle-dockerd.sh).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "install-oracle-deps: run as root" >&2; exit 1; fi
-missing=()
-for p in docker.io busybox-static; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  ours=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\n# Put here by Berth scripts/install-oracle-deps.sh while it installs docker.io.\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    ours=1
-  fi
-  grep -q "exit 101" /usr/sbin/policy-rc.d || { echo "install-oracle-deps: /usr/sbin/policy-rc.d does not deny service starts" >&2; exit 1; }
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  # Where systemd runs, keep the units from starting later (socket activation included).
-  if [ -d /run/systemd/system ]; then
-    systemctl disable --now docker.socket docker.service containerd.service >/dev/null 2>&1 || true
-  fi
-  if [ "$ours" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
-fi
+"$(dirname "$0")/apt-install-no-services.sh" install-oracle-deps "docker.io busybox-static" "docker.socket docker.service containerd.service"
 if pid=$(pgrep -x dockerd | head -1) && [ -n "$pid" ] \
    && [ "$(stat -L -c %i /proc/"$pid"/ns/net)" = "$(stat -L -c %i /proc/self/ns/net)" ]; then
   echo "install-oracle-deps: a dockerd runs in this network namespace; the oracle never starts one here" >&2

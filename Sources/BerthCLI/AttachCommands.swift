@@ -28,7 +28,7 @@ struct AttachCommand: ParsableCommand {
     @Option(help: "TAP group gid (TUNSETGROUP).") var group: [UInt32] = []
     @Flag(name: .customLong("no-vnet-hdr"), help: "TAP without IFF_VNET_HDR.") var noVnetHeader = false
     @Argument(help: "Network name or ID.") var network: String
-    @Argument(help: "Sandbox: a name under /run/netns, a path, or a pid (not with --tap).") var sandbox: String = ""
+    @Argument(help: "Sandbox: a name under /run/netns, a path, or a pid (with --tap: the netns of tc-redirect mode).") var sandbox: String = ""
 
     func validate() throws {
         _ = try singleValue(ip, "--ip", why: "an endpoint has one IPv4 address")

@@ -84,21 +84,9 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// `--userland-proxy-path`, else `berth-proxy` in this executable's directory when it is
-    /// there (a build folder, or /usr/local/bin after scripts/install.sh), else the library's default.
-    var resolvedProxyPath: String {
-        if let userlandProxyPath { return userlandProxyPath }
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0 {
-            let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if let slash = exe.lastIndex(of: "/") {
-                let sibling = String(exe[..<slash]) + "/berth-proxy"
-                if access(sibling, X_OK) == 0 { return sibling }
-            }
-        }
-        return ControllerConfiguration.defaultUserlandProxyPath
-    }
+    /// `--userland-proxy-path`, else `berth-proxy` next to this executable when it is there, else
+    /// the library's default (`ControllerConfiguration.userlandProxyNextToExecutable`).
+    var resolvedProxyPath: String { userlandProxyPath ?? ControllerConfiguration.userlandProxyNextToExecutable }
 
     /// - Parameters: setUpHost: false for commands that need no host set-up (reads, detach);
     ///   waitForKernel: `--wait` (delete links synchronously). A CLI process is one-shot: links

@@ -12,6 +12,10 @@ extension AttachCommand {
         _ = try singleValue(owner.map(String.init), "--owner", why: "a TAP has one owner")
         _ = try singleValue(group.map(String.init), "--group", why: "a TAP has one group")
         if tap.isEmpty { throw ValidationError("--queues, --owner, --group and --no-vnet-hdr need --tap") }
+        // (uid_t)-1 / (gid_t)-1 mean "no owner" to TUNSETOWNER / TUNSETGROUP: not an id.
+        if owner.contains(UInt32.max) || group.contains(UInt32.max) {
+            throw ValidationError("--owner and --group take an id in 0–4294967294 (4294967295 is no id)")
+        }
         if create || !interfaceName.isEmpty {
             throw ValidationError("--tap takes no --create or --ifname (with SANDBOX: tc-redirect mode into that existing netns)")
         }

@@ -25,6 +25,11 @@ public struct CNINetworkConfig: Sendable, Equatable {
     public var isInternal = false
     /// `hairpin` (default false): Docker's `--userland-proxy=false` rules (`Network.hairpin`).
     public var hairpin = false
+    /// `userlandProxy` (default false): the state directory's userland-proxy mode (dockerd's
+    /// `--userland-proxy`). false, Docker's proxy-less rules, serves the host's 127.0.0.1 by DNAT
+    /// (route_localnet), as the reference `portmap` plugin does; a proxy would have to bind the
+    /// host port, which runtimes such as Podman already hold for the container.
+    public var userlandProxy = false
     /// `backend`: `iptables` (default) or `nftables`.
     public var backend: FirewallBackendKind = .iptables
     /// `stateDir` (default `/var/lib/berth`).
@@ -43,7 +48,7 @@ public struct CNINetworkConfig: Sendable, Equatable {
     public static func == (a: CNINetworkConfig, b: CNINetworkConfig) -> Bool {
         a.name == b.name && a.cniVersion == b.cniVersion && a.bridge == b.bridge && a.subnet == b.subnet && a.gateway == b.gateway
             && a.ipRange == b.ipRange && a.mtu == b.mtu && a.ipMasq == b.ipMasq && a.icc == b.icc && a.isInternal == b.isInternal
-            && a.hairpin == b.hairpin && a.backend == b.backend && a.stateDirectory == b.stateDirectory
+            && a.hairpin == b.hairpin && a.userlandProxy == b.userlandProxy && a.backend == b.backend && a.stateDirectory == b.stateDirectory
             && a.portMappings == b.portMappings && a.staticIPs == b.staticIPs && a.mac == b.mac && a.prevResult == b.prevResult
     }
 
@@ -69,6 +74,7 @@ public struct CNINetworkConfig: Sendable, Equatable {
         icc = try Self.bool(o, "icc") ?? true
         isInternal = try Self.bool(o, "internal") ?? false
         hairpin = try Self.bool(o, "hairpin") ?? false
+        userlandProxy = try Self.bool(o, "userlandProxy") ?? false
         if try Self.bool(o, "isGateway") == false {
             throw CNIError(.unsupportedField, "isGateway false is not supported: a Berth network's bridge is always its containers' gateway")
         }

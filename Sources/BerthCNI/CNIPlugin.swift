@@ -61,6 +61,8 @@ public enum CNIPlugin {
         do {
             return try NetworkController(ControllerConfiguration(stateDirectory: config.stateDirectory, backend: config.backend,
                                                                  setUpHost: setUpHost, waitForKernel: false, reclaimInBackground: false,
+                                                                 userlandProxy: config.userlandProxy,
+                                                                 userlandProxyPath: ControllerConfiguration.userlandProxyNextToExecutable,
                                                                  createsDefaultNetwork: false))
         } catch {
             throw CNIError(error)
@@ -139,9 +141,19 @@ public enum CNIPlugin {
         return (existing, false)
     }
 
+    /// DEL is best effort and idempotent (CNI spec). Where the network is recorded, the DEL's
+    /// change opens as every Berth process does: what a killed ADD left without a record (the
+    /// veth, its port rules and proxies) is removed by that first change's reconciliation, so
+    /// the runtime's DEL after a failed ADD leaves nothing. Where it is not, nothing of it
+    /// exists and nothing is set up.
     static func del(_ config: CNINetworkConfig, _ env: CNIEnvironment) throws(CNIError) {
-        let c = try controller(config, setUpHost: false)
-        do { _ = try c.detach(endpoint: attachment(config, env).endpointID) } catch { throw CNIError(error) }
+        let c = try controller(config, setUpHost: true)
+        do {
+            guard try c.networks().contains(where: { $0.name == config.name }) else { return }
+            _ = try c.detach(endpoint: attachment(config, env).endpointID)
+        } catch {
+            throw CNIError(error)
+        }
     }
 
     static func check(_ config: CNINetworkConfig, _ env: CNIEnvironment) throws(CNIError) {

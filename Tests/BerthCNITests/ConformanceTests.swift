@@ -236,13 +236,16 @@ struct CNIConformanceTests {
     }
 
     /// What an ADD killed before its record was written leaves (a Berth-shaped veth on the
-    /// bridge, no record) is removed by the next GC, which reconciles: ADD itself does not.
-    @Test func gcRemovesWhatAKilledAddLeft() throws {
+    /// bridge, its port rules, no record) is removed by the next ADD, by the runtime's DEL of
+    /// that attachment (both reconcile at their first change: the trial of 2026-12-02 found the
+    /// DEL returning success with the veth and its DNAT rule left), and by GC.
+    @Test(arguments: ["ADD", "DEL", "GC"]) func killedAddLeftoversAreRemoved(_ next: String) throws {
         let h = try CNIHost()
         let a = try h.container(), b = try h.container()
         let config = h.config("1.1.0")
+        let ported = h.config("1.1.0", ["runtimeConfig": ["portMappings": [["hostPort": 9000, "containerPort": 80, "protocol": "tcp"]]]])
         #expect(try h.add(a, id: "keep", config: config).status == 0)
-        let r = try h.add(b, id: "killed", config: config)
+        let r = try h.add(b, id: "killed", config: ported)
         let veth = try #require((r.json?["interfaces"] as? [[String: Any]])?[1]["name"] as? String)
         // The record gone, as if the ADD had been killed between its kernel steps and its write.
         for file in try FileManager.default.contentsOfDirectory(atPath: h.state + "/endpoints") {
@@ -250,12 +253,15 @@ struct CNIConformanceTests {
                 try FileManager.default.removeItem(atPath: h.state + "/endpoints/" + file)
             }
         }
-        #expect(try h.add(try h.container(), id: "next", config: config).status == 0)
-        #expect(try Sandbox.link(veth, netns: h.host.name) != nil, "ADD does not reconcile")
-        let gc = h.config("1.1.0", ["cni.dev/valid-attachments": [["containerID": "keep", "ifname": "eth0"],
-                                                                    ["containerID": "next", "ifname": "eth0"]]])
-        #expect(try h.exec.run("GC", stdin: gc).status == 0)
-        #expect(try Sandbox.link(veth, netns: h.host.name) == nil, "GC removed the leftover veth")
+        switch next {
+        case "ADD": #expect(try h.add(try h.container(), id: "next", config: config).status == 0)
+        case "DEL": #expect(try h.del(b.path, id: "killed", config: ported).status == 0)
+        default:
+            let gc = h.config("1.1.0", ["cni.dev/valid-attachments": [["containerID": "keep", "ifname": "eth0"]]])
+            #expect(try h.exec.run("GC", stdin: gc).status == 0)
+        }
+        #expect(try Sandbox.link(veth, netns: h.host.name) == nil, "\(next) removed the leftover veth")
+        #expect(!(try Sandbox.iptablesSave(netns: h.host.name).joined(separator: "\n").contains("--dport 9000")), "\(next) removed its DNAT")
         #expect(try Sandbox.ipv4Addresses("eth0", netns: a.name) == ["10.91.0.2/24"])
     }
 

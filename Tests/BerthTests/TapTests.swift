@@ -271,4 +271,28 @@ struct TapRedirectTests {
         #expect(try c.endpoints(network: "kv").isEmpty)
         #expect(try Sandbox.linkNames(netns: jail) == ["lo"])
     }
+
+    /// Trial of 2026-12-02: `detach NETWORK TAP` did nothing for a tc-redirect TAP ("nothing
+    /// attached"), and a name that fits a netns and a bridge-mode TAP detached one at random.
+    @Test("detach by TAP name finds a tc-redirect TAP; a name fitting two endpoints is refused")
+    func detachByTapName() throws {
+        let f = try Fixture(.nftables)
+        let c = try f.controller()
+        try c.createNetwork(NetworkOptions(name: "kn", subnet: "10.87.0.0/24"))
+        let jail = try f.sandbox()
+        let redirected = try c.attach(network: "kn", tap: TapOptions(name: "rtap", sandbox: .name(jail)))
+        #expect(try c.detach(network: "kn", sandbox: .name("rtap")))
+        #expect(try c.endpoints(network: "kn").isEmpty)
+        #expect(!(try Sandbox.linkNames(netns: jail).contains("rtap")))
+        _ = redirected
+        // A netns and a bridge-mode TAP with the same name on one network.
+        let s = try f.sandbox()
+        try c.attach(network: "kn", sandbox: .name(s))
+        try c.attach(network: "kn", tap: TapOptions(name: s))
+        let before = try c.endpoints(network: "kn").map(\.id).sorted()
+        let error = #expect(throws: BerthError.self) { try c.detach(network: "kn", sandbox: .name(s)) }
+        #expect(error?.code == .invalidArgument && error?.description.contains("endpoint ID") == true, "\(String(describing: error))")
+        #expect(try c.endpoints(network: "kn").map(\.id).sorted() == before)
+        for id in before { try c.detach(endpoint: id) }
+    }
 }

@@ -36,28 +36,7 @@ extension NetworkController {
             let requested = network.isInternal ? [] : options.ports.map(PortSpec.init) + options.publish
             let bindings = try resolvePorts(requested, in: state, operation: op, object: network.name)
             let peers = state.endpoints(of: network.id)
-            let takenMACs = Set(peers.map(\.mac))
-            if let staticMAC, let holder = peers.first(where: { $0.mac == staticMAC }) {
-                throw BerthError(.addressInUse, operation: op, object: network.name,
-                                 detail: "MAC address \(staticMAC) is already in use by endpoint \(holder.id.prefix(12)) on network \(network.name)")
-            }
-            let allocator = AddressAllocator(subnet: network.subnet, gateway: network.gateway, range: network.ipRange)
-            let used = Set(peers.map(\.address))
-            let address: IPv4Address
-            if let staticAddress {
-                guard network.subnetConfigured else {
-                    throw BerthError(.invalidArgument, operation: op, object: network.name,
-                                     detail: "user specified IP address is supported only when connecting to networks with user configured subnets")
-                }
-                try allocator.reserve(staticAddress, used: used, operation: op, object: network.name)
-                address = staticAddress
-            } else {
-                // Addresses whose derived MAC another endpoint holds are skipped (one MAC per bridge).
-                let shadowed = takenMACs.compactMap(\.dockerAddress)
-                address = try allocator.allocate(used: used.union(shadowed), operation: op, object: network.name)
-            }
-            var mac = staticMAC ?? MACAddress.docker(for: address)
-            while staticMAC == nil && takenMACs.contains(mac) { mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? mac }
+            let (address, mac) = try chooseAddress(network, state: state, staticAddress: staticAddress, staticMAC: staticMAC, operation: op)
             let createdName: String? = if case .create(let name) = sandbox { name ?? "berth-" + RandomID.hex(12) } else { nil }
             if let createdName, access("\(NetworkNamespace.runDirectory)/\(createdName)", F_OK) == 0 {
                 throw BerthError(.duplicateName, operation: op, object: createdName, detail: "network namespace \(createdName) exists already")

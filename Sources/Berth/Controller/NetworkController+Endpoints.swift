@@ -78,9 +78,10 @@ extension NetworkController {
     }
 
     /// Detaches the endpoint that joins `sandbox` to `network` (`docker network disconnect`);
-    /// `.name(TAP)` also finds a bridge-mode TAP endpoint by its TAP's name.
+    /// `.name(TAP)` also finds a TAP endpoint (bridge or tc-redirect mode) by its TAP's name.
     /// - Returns: false when no such endpoint exists (nothing changed).
-    /// - Throws: `.networkNotFound`, `.multiple`.
+    /// - Throws: `.networkNotFound`, `.invalidArgument` (the name fits two endpoints, e.g. a
+    ///   netns and a TAP named alike; nothing changed), `.multiple`.
     @discardableResult
     public func detach(network nameOrID: String, sandbox: SandboxSpec) throws(BerthError) -> Bool {
         let op = OperationName.detach
@@ -94,11 +95,20 @@ extension NetworkController {
         let id: String? = try read(op, nameOrID) { store in
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)
-            return state.endpoints(of: network.id).first { e in
-                e.isHostTap ? target.name != nil && e.tap?.name == target.name  // a bridge-mode TAP, by its name
-                : e.sandboxPath == target.path || (target.name != nil && e.sandboxName == target.name)
+            let matches = state.endpoints(of: network.id).filter { e in
+                // A TAP endpoint by its TAP's name (bridge mode and tc-redirect mode alike).
+                if target.name != nil, e.tap?.name == target.name { return true }
+                if e.isHostTap { return false }
+                return e.sandboxPath == target.path || (target.name != nil && e.sandboxName == target.name)
                     || (identity.map { e.sandboxInode == $0.inode && e.sandboxDevice == $0.device } ?? false)
-            }?.id
+            }
+            if matches.count > 1 {
+                // One name for two endpoints (a netns and a TAP called alike): refused, nothing changed.
+                throw BerthError(.invalidArgument, operation: op, object: target.name ?? target.path ?? network.name,
+                                 detail: "\(target.name ?? target.path ?? "") names \(matches.count) endpoints on network \(network.name) ("
+                                    + matches.map { String($0.id.prefix(12)) }.sorted().joined(separator: ", ") + "); detach one by its endpoint ID")
+            }
+            return matches.first?.id
         }
         guard let id else { return false }
         return try detach(endpoint: id)

@@ -65,7 +65,7 @@ extension NetworkController {
             let network = try resolve(nameOrID, in: state, operation: op)
             let bindings = try resolvePorts(network.isInternal ? [] : tap.ports.map(PortSpec.init) + tap.publish, in: state,
                                             operation: op, object: network.name)
-            let (address, mac) = try chooseGuestAddress(network, state: state, staticAddress: staticAddress, staticMAC: staticMAC, operation: op)
+            let (address, mac) = try chooseAddress(network, state: state, staticAddress: staticAddress, staticMAC: staticMAC, operation: op)
             let endpointID = RandomID.hex(64)
             let bridge = try hostSession.link(named: network.bridge)
             var undo = UndoStack()
@@ -150,34 +150,6 @@ extension NetworkController {
                            gateway: network.gateway, mtu: network.mtu ?? 1500, dns: [], tap: tapName)
     }
 
-    /// The guest's address and MAC on `network`, by attach's rules: the static address (only on a
-    /// network with a configured subnet) or the lowest free one skipping addresses whose derived
-    /// MAC is taken; MAC 02:42 + IPv4 unless given, unique on the network.
-    func chooseGuestAddress(_ network: Network, state: StateSnapshot, staticAddress: IPv4Address?, staticMAC: MACAddress?,
-                            operation op: OperationName) throws(BerthError) -> (IPv4Address, MACAddress) {
-        let peers = state.endpoints(of: network.id)
-        let takenMACs = Set(peers.map(\.mac))
-        if let staticMAC, let holder = peers.first(where: { $0.mac == staticMAC }) {
-            throw BerthError(.addressInUse, operation: op, object: network.name,
-                             detail: "MAC address \(staticMAC) is already in use by endpoint \(holder.id.prefix(12)) on network \(network.name)")
-        }
-        let allocator = AddressAllocator(subnet: network.subnet, gateway: network.gateway, range: network.ipRange)
-        let used = Set(peers.map(\.address))
-        let address: IPv4Address
-        if let staticAddress {
-            guard network.subnetConfigured else {
-                throw BerthError(.invalidArgument, operation: op, object: network.name,
-                                 detail: "user specified IP address is supported only when connecting to networks with user configured subnets")
-            }
-            try allocator.reserve(staticAddress, used: used, operation: op, object: network.name)
-            address = staticAddress
-        } else {
-            address = try allocator.allocate(used: used.union(takenMACs.compactMap(\.dockerAddress)), operation: op, object: network.name)
-        }
-        var mac = staticMAC ?? MACAddress.docker(for: address)
-        while staticMAC == nil && takenMACs.contains(mac) { mac = MACAddress(bytes: RandomID.bridgeMAC()) ?? mac }
-        return (address, mac)
-    }
 
     /// Turns a TUNSETIFF refusal into the façade's typed error, naming what differs: for EBUSY
     /// under IFF_TUN_EXCL (the name exists) the existing link is read back (RTM_GETLINK,
