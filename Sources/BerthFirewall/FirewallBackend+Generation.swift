@@ -21,15 +21,6 @@ import Glibc
     public func rulesetGeneration() throws(FirewallError) -> UInt32? {
         guard variant == .nft else { return nil }
         let op = OperationName.readRulesetGeneration
-        let socket: MnlSocket
-        do {
-            socket = try MnlSocket.open(bus: MnlSocket.netfilterBus, in: host)
-        } catch {
-            let code: FirewallError.Code = error.code == .namespace ? .namespace
-                : (error.errno == Errno(EPERM) ? .missingCapability : .system)
-            throw FirewallError(code, errno: error.errno, operation: op, object: "nf_tables generation",
-                                detail: "open NETLINK_NETFILTER socket: \(error)", cause: .netlink(error))
-        }
-        return try NftChannel(transport: socket, object: "nf_tables generation").generation(operation: op)
+        return try NftChannel.open(in: host, object: "nf_tables generation", operation: op).generation(operation: op)
     }
 }

@@ -1,5 +1,7 @@
-#if canImport(Glibc)
-import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
 #endif
 
 extension ControllerConfiguration {
@@ -9,14 +11,10 @@ extension ControllerConfiguration {
     /// /opt/cni/bin/berth), else `defaultUserlandProxyPath`. For the CLI and the CNI plugin
     /// (one place); an embedding program sets `userlandProxyPath` itself.
     package static var userlandProxyNextToExecutable: String {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0 {
-            let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if let slash = exe.lastIndex(of: "/") {
-                let sibling = String(exe[..<slash]) + "/berth-proxy"
-                if access(sibling, X_OK) == 0 { return sibling }
-            }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+           let slash = exe.lastIndex(of: "/") {
+            let sibling = String(exe[..<slash]) + "/berth-proxy"
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
         }
         return defaultUserlandProxyPath
     }

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Proof that the host's firewall was found to be exactly the records' rules
 /// (`firewall-verified.json` in the state directory): the nf_tables ruleset generation at which
@@ -34,13 +31,8 @@ struct FirewallStamp: Codable, Equatable {
 
     /// The kernel's boot ID, or "" when unreadable (then no stamp ever matches: "" is never written).
     static func currentBootID() -> String {
-        let fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return "" }
-        return String(decoding: buffer[0..<n].filter { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: " ") }, as: UTF8.self)
+        guard let data = FileManager.default.contents(atPath: "/proc/sys/kernel/random/boot_id") else { return "" }
+        return String(decoding: data.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
     }
 
     /// FNV-1a (64 bit, hex) of the rules' JSON with sorted keys: equal rules, equal digest, in any process.
@@ -63,18 +55,8 @@ extension StateStore {
 
     /// The recorded stamp, or nil (absent, unreadable, malformed).
     func loadFirewallStamp() -> FirewallStamp? {
-        let fd = open(firewallStampPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
-            if bytes.count > 65536 { return nil }
-        }
-        return try? JSONDecoder().decode(FirewallStamp.self, from: Data(bytes))
+        guard let data = FileManager.default.contents(atPath: firewallStampPath) else { return nil }
+        return try? JSONDecoder().decode(FirewallStamp.self, from: data)
     }
 
     /// Records `stamp` (atomic rename, no directory sync); a failure leaves the old stamp, which

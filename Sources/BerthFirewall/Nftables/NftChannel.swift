@@ -13,7 +13,7 @@ import Glibc
 ///
 /// Not thread-safe by itself: `NftablesBackend` serializes all use behind its lock.
 final class NftChannel {
-    let engine: NetlinkEngine
+    private let engine: NetlinkEngine
     private let object: String
 
     /// - Parameters:
@@ -24,6 +24,20 @@ final class NftChannel {
     init(transport: any NetlinkTransport, object: String, firstSequence: UInt32? = nil) {
         self.object = object
         engine = NetlinkEngine(transport: transport, firstSequence: firstSequence ?? Self.clockSequence())
+    }
+
+    /// A channel on a new NETLINK_NETFILTER socket opened in `host` (nil: the caller's namespace).
+    /// - Throws: `.namespace`, `.missingCapability` (EPERM), `.system`; the `NetlinkError` is the cause.
+    static func open(in host: NetworkNamespace?, object: String, operation: OperationName) throws(FirewallError) -> NftChannel {
+        do {
+            let socket = try MnlSocket.open(bus: MnlSocket.netfilterBus, in: host)
+            return NftChannel(transport: socket, object: object)
+        } catch {
+            let code: FirewallError.Code = error.code == .namespace ? .namespace
+                : (error.errno == Errno(EPERM) ? .missingCapability : .system)
+            throw FirewallError(code, errno: error.errno, operation: operation, object: object,
+                                detail: "open NETLINK_NETFILTER socket: \(error)", cause: .netlink(error))
+        }
     }
 
     private static func clockSequence() -> UInt32 {
@@ -92,6 +106,11 @@ final class NftChannel {
         var requests: [[UInt8]] = []
         requests.reserveCapacity(queries.count)
         for q in queries { requests.append(try NftMessageEncoder.queryRequest(q, table: table, seq: 0)) }
+        return try query(encoded: requests, operation: operation)
+    }
+
+    /// `query` of requests already encoded (each with NLM_F_ACK): one round trip.
+    func query(encoded requests: [[UInt8]], operation: OperationName) throws(FirewallError) -> [QueryReply] {
         do {
             return try engine.query(requests, operation: operation, object: object).map {
                 QueryReply(messages: $0.messages.map(Message.init), error: $0.error)

@@ -21,7 +21,7 @@ extension NftChannel {
             // AF_UNSPEC: the generation is the namespace's, not a family's.
             nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_GETGEN.rawValue), UInt16(AF_UNSPEC), UInt16(NLM_F_ACK), 0)
         }
-        let replies = try query(rawRequests: [request], operation: operation)
+        let replies = try query(encoded: [request], operation: operation)
         guard let reply = replies.first else {
             throw FirewallError(.system, operation: operation, object: "nf_tables generation", detail: "no reply to NFT_MSG_GETGEN")
         }
@@ -43,17 +43,5 @@ extension NftChannel {
             if let id { return id }
         }
         throw FirewallError(.system, operation: operation, object: "nf_tables generation", detail: "NFT_MSG_NEWGEN without NFTA_GEN_ID")
-    }
-
-    /// Queries already encoded (each with NLM_F_ACK), one round trip.
-    private func query(rawRequests: [[UInt8]], operation: OperationName) throws(FirewallError) -> [QueryReply] {
-        do {
-            return try engine.query(rawRequests, operation: operation, object: "nf_tables generation").map {
-                QueryReply(messages: $0.messages.map(Message.init), error: $0.error)
-            }
-        } catch {
-            throw FirewallError(error.errno == Errno(EPERM) ? .missingCapability : .system, errno: error.errno, operation: operation,
-                                object: "nf_tables generation", detail: "netlink: \(error.reason)", cause: .netlink(error))
-        }
     }
 }

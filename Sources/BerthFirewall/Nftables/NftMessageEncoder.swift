@@ -399,7 +399,7 @@ struct NftMessageEncoder {
         }
     }
 
-    static func allocFailure(_ what: String) -> FirewallError {
+    private static func allocFailure(_ what: String) -> FirewallError {
         FirewallError(.system, operation: .encodeNftablesMessage, object: what, detail: "out of memory")
     }
 }

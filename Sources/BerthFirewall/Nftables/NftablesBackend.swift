@@ -281,15 +281,7 @@ import Glibc
     }
 
     private func openChannel(_ operation: OperationName) throws(FirewallError) -> NftChannel {
-        do {
-            let socket = try MnlSocket.open(bus: MnlSocket.netfilterBus, in: host)
-            return NftChannel(transport: socket, object: object)
-        } catch {
-            let code: FirewallError.Code = error.code == .namespace ? .namespace
-                : (error.errno == Errno(EPERM) ? .missingCapability : .system)
-            throw FirewallError(code, errno: error.errno, operation: operation, object: object,
-                                detail: "open NETLINK_NETFILTER socket: \(error)", cause: .netlink(error))
-        }
+        try NftChannel.open(in: host, object: object, operation: operation)
     }
 
     /// Writes a sysctl in the host namespace; `optional`: a missing key is not an error.
