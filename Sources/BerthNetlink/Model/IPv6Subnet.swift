@@ -22,6 +22,7 @@ extension IPv6Address: Comparable, Codable {
 
     public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { lhs.value < rhs.value }
 
+    /// Decodes RFC 4291 text (`"fd00::2"`); anything else is `DecodingError.dataCorrupted`.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let parsed = IPv6Address(text), !text.contains(".") || !parsed.isIPv4Mapped else {
@@ -39,10 +40,12 @@ extension IPv6Address: Comparable, Codable {
 /// An IPv6 prefix (`fd00:1::/64`): an address and a prefix length 0–128, as `ip -6 addr` and
 /// Docker's `--subnet` write it.
 public struct IPv6Subnet: Hashable, Sendable, CustomStringConvertible, Codable {
+    /// The address as given (host bits may be set; `canonical` clears them).
     public var address: IPv6Address
     /// 0...128.
     public var prefixLength: Int
 
+    /// nil unless `prefixLength` is 0–128.
     public init?(address: IPv6Address, prefixLength: Int) {
         guard (0...128).contains(prefixLength) else { return nil }
         self.address = address
@@ -68,6 +71,7 @@ public struct IPv6Subnet: Hashable, Sendable, CustomStringConvertible, Codable {
     /// This subnet with the host bits cleared.
     public var canonical: IPv6Subnet { IPv6Subnet(unchecked: network, prefixLength) }
 
+    /// True when `other` lies in this prefix.
     public func contains(_ other: IPv6Address) -> Bool { other.value & mask == network.value }
 
     /// True when the two prefixes share at least one address.
@@ -80,6 +84,7 @@ public struct IPv6Subnet: Hashable, Sendable, CustomStringConvertible, Codable {
     /// True when `other` lies wholly inside this subnet.
     public func contains(_ other: IPv6Subnet) -> Bool { other.prefixLength >= prefixLength && contains(other.address) }
 
+    /// `ADDRESS/LEN` with the address in RFC 5952 text, as `ip -6 addr` prints it.
     public var description: String { "\(address)/\(prefixLength)" }
 
     private init(unchecked address: IPv6Address, _ prefixLength: Int) {
@@ -87,6 +92,7 @@ public struct IPv6Subnet: Hashable, Sendable, CustomStringConvertible, Codable {
         self.prefixLength = prefixLength
     }
 
+    /// Decodes the `ADDRESS/LEN` text; anything else is `DecodingError.dataCorrupted`.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let parsed = IPv6Subnet(text) else {
