@@ -50,7 +50,7 @@ if [ "${BERTH_SANDBOX:-}" != 1 ]; then
   if [ -z "${SKIP_INSTALL:-}" ]; then
     need=()
     for p in netavark containernetworking-plugins iptables nftables iproute2 libmnl-dev libnftnl-dev libcap-dev gcc pkg-config; do
-      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+      [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *"install ok installed"* ]] || need+=("$p")
     done
     if [ ${#need[@]} -gt 0 ]; then
       echo "compare-peers: apt-get install ${need[*]}" >&2

@@ -11,7 +11,7 @@ who=$1; read -r -a packages <<< "$2"; read -r -a units <<< "${3:-}"
 if [ "$(id -u)" != 0 ]; then echo "$who: run as root" >&2; exit 1; fi
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$p")
 done
 [ "${#missing[@]}" -gt 0 ] || exit 0
 ours=0

@@ -30,6 +30,9 @@ fi
 
 R=$work
 fail() { echo "FAIL: $*"; exit 1; }
+# `producer | grep -q` under pipefail races: grep leaves at the first match, the producer's next
+# write dies of SIGPIPE and the pipeline fails although the line was there. `has` reads all first.
+has() { local text; text=$(cat); grep -q "$@" <<<"$text"; }
 step() { echo "--- $*"; }
 mount -t tmpfs tmpfs /run; mkdir -p /run/netns /run/lock /run/berth
 # libcni's result cache (/var/lib/cni) and podman's blob cache (/var/lib/containers) are written
@@ -93,7 +96,7 @@ run_podman() {
   conflist bnet2 0.4.0 10.88.2.0/24
   conflist bnet3 1.0.0 10.88.3.0/24 ', { "type": "portmap", "capabilities": { "portMappings": true } }'
   podman import -q $R/img/bb.tar localhost/bb:latest >/dev/null
-  podman network ls --format '{{.Name}} {{.Driver}}' | grep -q '^bnet1 berth$' || fail "podman does not list bnet1 with driver berth"
+  podman network ls --format '{{.Name}} {{.Driver}}' | has '^bnet1 berth$' || fail "podman does not list bnet1 with driver berth"
 
   step "podman: two containers on bnet1 ping each other, not one of bnet2"
   podman run -d --name a1 --network bnet1 localhost/bb:latest sleep 600 >/dev/null
@@ -108,14 +111,14 @@ run_podman() {
   podman run -d --name w1 --network bnet1 -p 8080:80 localhost/bb:latest httpd -f -p 80 >/dev/null
   sleep 0.5
   code=$(reach http://10.88.1.1:8080/); [ "$code" = 404 ] || fail "http://10.88.1.1:8080/ gave '$code' (busybox httpd answers 404)"
-  iptables-save -t nat | grep -q -- '--dport 8080 -j DNAT' || fail "no DNAT for 8080"
+  iptables-save -t nat | has -- '--dport 8080 -j DNAT' || fail "no DNAT for 8080"
   code=$(reach http://127.0.0.1:8080/)
   [ "$code" = 404 ] || fail "http://127.0.0.1:8080/ gave '$code' (the userland proxy serves the host's loopback)"
 
   step "podman: --ip and --mac-address honoured"
   podman run -d --name s1 --network bnet1 --ip 10.88.1.50 --mac-address 02:00:00:00:00:50 localhost/bb:latest sleep 600 >/dev/null
-  podman exec s1 ip -o -4 addr show eth0 | grep -q 'inet 10.88.1.50/24' || fail "s1 lacks 10.88.1.50/24"
-  podman exec s1 cat /sys/class/net/eth0/address | grep -qx 02:00:00:00:00:50 || fail "s1 lacks MAC 02:00:00:00:00:50"
+  podman exec s1 ip -o -4 addr show eth0 | has 'inet 10.88.1.50/24' || fail "s1 lacks 10.88.1.50/24"
+  podman exec s1 cat /sys/class/net/eth0/address | has -x 02:00:00:00:00:50 || fail "s1 lacks MAC 02:00:00:00:00:50"
 
   step "podman: network reload restores connectivity"
   bridge1=$(ip -o -4 addr show | awk '/ 10\.88\.1\.1\//{print $2}')
@@ -133,7 +136,7 @@ run_podman() {
   podman run -d --name p1 --network bnet3 -p 8081:80 localhost/bb:latest httpd -f -p 80 >/dev/null
   sleep 0.5
   code=$(reach http://10.88.3.1:8081/); [ "$code" = 404 ] || fail "portmap: http://10.88.3.1:8081/ gave '$code'"
-  iptables-save -t nat | grep -q 'CNI-HOSTPORT-DNAT' || fail "portmap's CNI-HOSTPORT-DNAT chain missing"
+  iptables-save -t nat | has 'CNI-HOSTPORT-DNAT' || fail "portmap's CNI-HOSTPORT-DNAT chain missing"
   podman run -d --name p2 --network bnet3 localhost/bb:latest sleep 600 >/dev/null
   pings p2 "$(addr_of p1 bnet3)" || fail "p2 cannot ping p1 on bnet3"
 
@@ -142,8 +145,8 @@ run_podman() {
   [ "$(endpoints)" = 0 ] || fail "endpoints left: $(ls $state/endpoints)"
   [ "$(veths)" = 0 ] || fail "veths left: $(ip -o link show type veth)"
   [ -z "$(ls /run/netns)" ] || fail "netns left: $(ls /run/netns)"
-  if iptables-save | grep -E -- '--dport (8080|8081)|10\.88\.[0-9]+\.[0-9]+:80' | grep -q .; then fail "port rules left: $(iptables-save | grep -E -- '--dport 808')"; fi
-  if iptables-save | grep -q 'CNI-DN-'; then fail "portmap rules left"; fi
+  if iptables-save | grep -E -- '--dport (8080|8081)|10\.88\.[0-9]+\.[0-9]+:80' | has .; then fail "port rules left: $(iptables-save | grep -E -- '--dport 808')"; fi
+  if iptables-save | has 'CNI-DN-'; then fail "portmap rules left"; fi
   echo "podman: all checks passed"
 }
 
@@ -172,7 +175,7 @@ EOC
   ctr images import -q --base-name localhost/bb $R/bb-oci.tar >/dev/null 2>&1 || ctr images import --base-name localhost/bb $R/bb-oci.tar >/dev/null
   before=$(endpoints)
   out=$(ctr run --rm --cni localhost/bb:latest k1 ip -o -4 addr show eth0)
-  echo "$out" | grep -q 'inet 10.88.9.' || fail "ctr container had no 10.88.9.x address: $out"
+  has 'inet 10.88.9.' <<<"$out" || fail "ctr container had no 10.88.9.x address: $out"
   [ "$(endpoints)" = "$before" ] || fail "ctr: endpoint left after --rm"
   [ "$(veths)" = 0 ] || fail "ctr: veth left: $(ip -o link show type veth)"
   kill $ctrd; wait $ctrd 2>/dev/null || true

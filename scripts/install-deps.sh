@@ -8,7 +8,7 @@ pkgs=(pkg-config libmnl-dev libnftnl-dev libcap-dev iproute2 iptables nftables
       util-linux iputils-ping procps jq gcc python3)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

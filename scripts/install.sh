@@ -88,7 +88,7 @@ libs_extra=""
 case "$LIBDIR" in
   /lib|/usr/lib|/lib64|/usr/lib64|/lib/*-linux-gnu|/usr/lib/*-linux-gnu) ;;
   *)
-    if ! cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf 2>/dev/null | grep -qxF "$LIBDIR"; then
+    if ! grep -qsxF "$LIBDIR" /etc/ld.so.conf /etc/ld.so.conf.d/*.conf; then
       libs_extra=" -Wl,-rpath,\${libdir}"
     fi
     ;;

@@ -114,9 +114,9 @@ t "exports only berth_* symbols" bash -c '[ -n "$1" ] && ! grep -v "^berth_" <<<
 t "exports exactly the header's functions" diff <(echo "$declared") <(echo "$exported")
 t "version script lists exactly the header's functions" \
   diff <(echo "$declared") <(grep -oE '^ *berth_[a-z_]+;' Sources/BerthC/libberth.map | tr -d ' ;' | sort -u)
-t "SONAME is libberth.so.0" bash -c 'readelf -d "$1" | grep -q "SONAME.*\[libberth.so.0\]"' _ "$lib"
+t "SONAME is libberth.so.0" bash -c 'grep -q "SONAME.*\[libberth.so.0\]" <<<"$(readelf -d "$1")"' _ "$lib"
 t "self-contained: needs no Swift or Foundation library" \
-  bash -c 'readelf -d "$1" | grep NEEDED; ! readelf -d "$1" | grep NEEDED | grep -qiE "swift|foundation|dispatch|icu"' _ "$lib"
+  bash -c 'needed=$(readelf -d "$1" | grep NEEDED); echo "$needed"; ! grep -qiE "swift|foundation|dispatch|icu" <<<"$needed"' _ "$lib"
 t "libberth.so links to libberth.so.0" test "$(readlink "$work/prefix/lib/libberth.so")" = libberth.so.0
 
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
