@@ -34,9 +34,17 @@
     public var directRouting: DirectRoutingProtection = .off
     /// Host interfaces exempt from `directRouting` (each a valid interface name).
     public var trustedInterfaces: [String] = []
+    /// The network's IPv6 subnet (canonical) when it has IPv6 (`network create --ipv6`), else nil.
+    /// With one, the same FORWARD, isolation and NAT rules are programmed for IPv6 as for IPv4
+    /// (iptables: `ip6tables`, rule shapes of dockerd 20.10 `--experimental --ip6tables`,
+    /// Tests/Fixtures/docker-20.10/ipv6/; nftables: Berth's `ip6` table). Records written
+    /// before this field existed decode as nil.
+    public var subnet6: IPv6Subnet? = nil
 
     public init(id: String, bridge: String, subnet: IPv4Subnet, icc: Bool = true, masquerade: Bool = true, isInternal: Bool = false,
-                hairpin: Bool = false, directRouting: DirectRoutingProtection = .off, trustedInterfaces: [String] = []) {
+                hairpin: Bool = false, directRouting: DirectRoutingProtection = .off, trustedInterfaces: [String] = [],
+                subnet6: IPv6Subnet? = nil) {
+        self.subnet6 = subnet6
         self.directRouting = directRouting
         self.trustedInterfaces = trustedInterfaces
         self.id = id
@@ -48,7 +56,7 @@
         self.hairpin = hairpin
     }
 
-    private enum CodingKeys: String, CodingKey { case id, bridge, subnet, icc, masquerade, isInternal, hairpin, directRouting, trustedInterfaces }
+    private enum CodingKeys: String, CodingKey { case id, bridge, subnet, icc, masquerade, isInternal, hairpin, directRouting, trustedInterfaces, subnet6 }
 
     /// Decodes JSON written before `hairpin` (`directRouting`, `trustedInterfaces`) existed as false (`.off`, none).
     public init(from decoder: any Decoder) throws {
@@ -62,6 +70,7 @@
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
         directRouting = try c.decodeIfPresent(DirectRoutingProtection.self, forKey: .directRouting) ?? .off
         trustedInterfaces = try c.decodeIfPresent([String].self, forKey: .trustedInterfaces) ?? []
+        subnet6 = try c.decodeIfPresent(IPv6Subnet.self, forKey: .subnet6)
     }
 }
 
@@ -86,8 +95,14 @@ public struct PortMapping: Sendable, Hashable, Codable {
         }
     }
     public var proto: TransportProtocol
-    /// The host address to bind; nil for all (0.0.0.0).
+    /// The IPv4 host address to bind; nil for all (0.0.0.0). Ignored when `hostIP6` is set.
     public var hostIP: IPv4Address?
+    /// The IPv6 host address to bind (`-p [::]:8080:80`, `-p [fd00:1::1]:8080:80`); such a
+    /// binding is IPv6 only (`::` = every host address). nil: the binding is IPv4 (`hostIP`),
+    /// and, when `hostIP` is nil or 0.0.0.0 and the endpoint has an IPv6 address, also IPv6 on
+    /// `::` (Docker 20.10's second binding, drivers/bridge/port_mapping.go). Records written
+    /// before this field existed decode as nil.
+    public var hostIP6: IPv6Address? = nil
     /// 1–65535: the first host port of the run.
     public var hostPort: UInt16
     /// 1–65535: the first container port of the run.
@@ -96,7 +111,9 @@ public struct PortMapping: Sendable, Hashable, Codable {
     /// `containerPort + count - 1` are at most 65535. Records written before ranges existed decode as 1.
     public var count: UInt16
 
-    public init(proto: TransportProtocol = .tcp, hostIP: IPv4Address? = nil, hostPort: UInt16, containerPort: UInt16, count: UInt16 = 1) {
+    public init(proto: TransportProtocol = .tcp, hostIP: IPv4Address? = nil, hostPort: UInt16, containerPort: UInt16, count: UInt16 = 1,
+                hostIP6: IPv6Address? = nil) {
+        self.hostIP6 = hostIP6
         self.proto = proto
         self.hostIP = hostIP
         self.hostPort = hostPort
@@ -114,18 +131,35 @@ public struct PortMapping: Sendable, Hashable, Codable {
     public var singles: [PortMapping] {
         if count <= 1 { return [self] }
         return (0..<Int(count)).reversed().map { i in
-            PortMapping(proto: proto, hostIP: hostIP, hostPort: hostPort + UInt16(i), containerPort: containerPort + UInt16(i))
+            PortMapping(proto: proto, hostIP: hostIP, hostPort: hostPort + UInt16(i), containerPort: containerPort + UInt16(i), hostIP6: hostIP6)
         }
     }
 
-    /// True when the host address is in 127.0.0.0/8 (a loopback-published port).
-    public var isLoopback: Bool { hostIP.map { $0.value >> 24 == 127 } ?? false }
+    /// True when the host address is in 127.0.0.0/8 or is ::1 (a loopback-published port).
+    public var isLoopback: Bool {
+        if let hostIP6 { return hostIP6.value == 1 }
+        return hostIP.map { $0.value >> 24 == 127 } ?? false
+    }
+
+    /// True when the binding has IPv4 rules (its host address is not an IPv6 one).
+    public var bindsIPv4: Bool { hostIP6 == nil }
+
+    /// True when the binding has IPv6 rules for an endpoint with an IPv6 address: an IPv6 host
+    /// address, or none / 0.0.0.0 (Docker 20.10 adds the binding on `::`).
+    public var bindsIPv6: Bool { hostIP6 != nil || hostIP == nil || hostIP?.value == 0 }
+
+    /// The IPv6 host address of the binding's IPv6 rules: `hostIP6`, or nil for `::` (all).
+    public var hostIP6ForRules: IPv6Address? { hostIP6.flatMap { $0.value == 0 ? nil : $0 } }
 
     /// True when both bind an overlapping host port of the same protocol on addresses that clash
-    /// (equal, or either is 0.0.0.0): Docker's "port is already allocated".
+    /// in one family (equal, or either is that family's wildcard): Docker's "port is already allocated".
     public func overlaps(_ other: PortMapping) -> Bool {
-        proto == other.proto && hostPort <= other.hostPortEnd && other.hostPort <= hostPortEnd
+        guard proto == other.proto && hostPort <= other.hostPortEnd && other.hostPort <= hostPortEnd else { return false }
+        let v4 = bindsIPv4 && other.bindsIPv4
             && (hostIP == nil || other.hostIP == nil || hostIP == other.hostIP || hostIP?.value == 0 || other.hostIP?.value == 0)
+        let mine6 = hostIP6ForRules, theirs6 = other.hostIP6ForRules
+        let v6 = bindsIPv6 && other.bindsIPv6 && (mine6 == nil || theirs6 == nil || mine6 == theirs6)
+        return v4 || v6
     }
 
     /// Why this binding cannot be programmed, or nil: ports 1–65535, a count of at least 1, and
@@ -140,7 +174,7 @@ public struct PortMapping: Sendable, Hashable, Codable {
         return nil
     }
 
-    private enum CodingKeys: String, CodingKey { case proto, hostIP, hostPort, containerPort, count }
+    private enum CodingKeys: String, CodingKey { case proto, hostIP, hostPort, containerPort, count, hostIP6 }
 
     /// Decodes records written before `count` existed as single bindings.
     public init(from decoder: any Decoder) throws {
@@ -150,6 +184,7 @@ public struct PortMapping: Sendable, Hashable, Codable {
         hostPort = try c.decode(UInt16.self, forKey: .hostPort)
         containerPort = try c.decode(UInt16.self, forKey: .containerPort)
         count = try c.decodeIfPresent(UInt16.self, forKey: .count) ?? 1
+        hostIP6 = try c.decodeIfPresent(IPv6Address.self, forKey: .hostIP6)
     }
 }
 
@@ -173,9 +208,14 @@ public struct PortMapping: Sendable, Hashable, Codable {
     /// `lo`, as Docker 28's raw `PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport N -j DROP`.
     /// false is Docker 20.10 (a neighbour that routes 127.0.0.1 to the host reaches the port).
     public var loopbackLocal: Bool = false
+    /// The endpoint's IPv6 address when it has one: the bindings with `bindsIPv6` get IPv6 rules
+    /// to it (ip6tables / the `ip6` table), as Docker 20.10 with `--ip6tables`. nil: IPv4 rules
+    /// only. Records written before this field existed decode as nil.
+    public var address6: IPv6Address? = nil
 
     public init(endpointID: String, networkID: String, bridge: String, address: IPv4Address, ports: [PortMapping],
-                hairpin: Bool = false, loopbackLocal: Bool = false) {
+                hairpin: Bool = false, loopbackLocal: Bool = false, address6: IPv6Address? = nil) {
+        self.address6 = address6
         self.loopbackLocal = loopbackLocal
         self.endpointID = endpointID
         self.networkID = networkID
@@ -185,7 +225,7 @@ public struct PortMapping: Sendable, Hashable, Codable {
         self.hairpin = hairpin
     }
 
-    private enum CodingKeys: String, CodingKey { case endpointID, networkID, bridge, address, ports, hairpin, loopbackLocal }
+    private enum CodingKeys: String, CodingKey { case endpointID, networkID, bridge, address, ports, hairpin, loopbackLocal, address6 }
 
     /// Decodes JSON written before `hairpin` (`loopbackLocal`) existed as false.
     public init(from decoder: any Decoder) throws {
@@ -197,6 +237,7 @@ public struct PortMapping: Sendable, Hashable, Codable {
         ports = try c.decode([PortMapping].self, forKey: .ports)
         hairpin = try c.decodeIfPresent(Bool.self, forKey: .hairpin) ?? false
         loopbackLocal = try c.decodeIfPresent(Bool.self, forKey: .loopbackLocal) ?? false
+        address6 = try c.decodeIfPresent(IPv6Address.self, forKey: .address6)
     }
 }
 
