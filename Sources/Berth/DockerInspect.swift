@@ -62,10 +62,17 @@ public struct DockerNetworkInspect: Encodable, Sendable {
         name = n.name
         id = n.id
         created = n.created
-        ipam = IPAM(config: [IPAMConfig(subnet: n.subnet.description, ipRange: n.ipRange?.description, gateway: n.gateway.description)])
+        var config = [IPAMConfig(subnet: n.subnet.description, ipRange: n.ipRange?.description, gateway: n.gateway.description)]
+        // Docker lists the IPv6 pool after the IPv4 one, with EnableIPv6 true.
+        if n.enableIPv6, let subnet6 = n.subnet6, let gateway6 = n.gateway6 {
+            config.append(IPAMConfig(subnet: subnet6.description, ipRange: n.ipRange6?.description, gateway: gateway6.description))
+        }
+        enableIPv6 = n.enableIPv6
+        ipam = IPAM(config: config)
         isInternal = n.isInternal
         containers = Dictionary(uniqueKeysWithValues: details.endpoints.map { e in
-            (e.id, Container(name: e.sandboxName ?? e.sandboxPath, endpointID: e.id, macAddress: e.mac.description, ipv4Address: e.cidr))
+            (e.id, Container(name: e.sandboxName ?? e.sandboxPath, endpointID: e.id, macAddress: e.mac.description, ipv4Address: e.cidr,
+                             ipv6Address: e.cidr6 ?? ""))
         })
         var opts: [String: String] = [:]
         if n.isDefault {

@@ -371,6 +371,7 @@ public final class NetworkController: Sendable {
                                                         linkIndex: link.index, broadcast: network.subnet.broadcast))
             CrashPoint.step(op)
         }
+        try ensureBridgeIPv6(network, linkIndex: link.index, operation: op)
         if !link.isUp {
             try hostSession.setLink(index: link.index, LinkChange(up: true), operation: .setLinkUp, object: network.bridge)
             CrashPoint.step(op)
