@@ -21,7 +21,7 @@ mkdir -p "$out"; out=$(cd "$out" && pwd)
 ns=cap-docker6
 dir=$(mktemp -d /tmp/berth-capture6.XXXXXX)
 ip netns add $ns; ip netns exec $ns ip link set lo up
-trap '"$here/oracle-dockerd.sh" stop "$dir" || true; ip netns del $ns || true' EXIT
+trap '"$here/oracle-dockerd.sh" stop "$dir" || true; ip netns del $ns || true; rm -rf "$dir"' EXIT
 d() { docker -H "unix://$dir/docker.sock" "$@"; }
 # The API's own JSON (API 1.41, as dockerd 20.10 sends it; the newer docker client re-encodes
 # `inspect -f` output with fields 20.10 does not have).
