@@ -33,8 +33,8 @@
  * network:  {"id","name","bridge","subnet":"a.b.c.d/n","gateway","ip_range","mtu","is_internal",
  *            "icc","masquerade","hairpin","isolated","loopback_local",
  *            "direct_routing","trusted_interfaces":[],"labels":{},"bridge_mac","created","is_default","owns_bridge",
- *            "subnet_configured","in_delete","enable_ipv6","subnet6":"x::/n","gateway6","ip_range6",
- *            "mac_derived6"}
+ *            "subnet_configured","gateway_configured","in_delete","enable_ipv6","subnet6":"x::/n",
+ *            "gateway6","ip_range6","mac_derived6","gateway6_configured"}
  *           (in_delete: a removal was interrupted; the next change or berth_reconcile finishes it;
  *            subnet6, gateway6, ip_range6: only on an IPv6 network, ip_range6 only when set)
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)
@@ -286,6 +286,10 @@ berth_status berth_controller_open(const char *BERTH_NULLABLE state_dir,
  *                      "userland_proxy_path": string — dockerd's --userland-proxy-path, an
  *                        absolute path (default "/usr/local/bin/berth-proxy", where
  *                        scripts/install.sh puts it).
+ *                      "fixed_cidr_v6": string — dockerd's --ipv6 --fixed-cidr-v6 for the
+ *                        default network (docker0): an IPv6 prefix of at most /80, endpoints'
+ *                        IPv6 addresses derived from their MACs. Fixed when the default network
+ *                        is first set up (another value later: BERTH_ERR_STATE_CONFLICT).
  * Other parameters and return values as berth_controller_open(); an unknown key, a value of the
  * wrong type or a relative userland_proxy_path is BERTH_ERR_INVALID_ARGUMENT naming it.
  * With the proxy on, berth_network_attach returns BERTH_ERR_PORT_ALLOCATED when another program

@@ -73,6 +73,12 @@ public struct Network: Sendable, Codable, Equatable {
     /// True when endpoints' IPv6 addresses are derived from their MACs (Docker 20.10's default
     /// bridge with `--fixed-cidr-v6` of /80 or shorter: the 6 MAC bytes in bytes 10–15).
     public var macDerived6: Bool = false
+    /// True when the user gave `--gateway` (IPv4). Docker's inspect shows an IPv4 `Gateway` in
+    /// `IPAM.Config` only then or when it chose the pool itself (golden ipv6/b-netcreate.*.
+    /// network-inspect.json). Records written before this field existed decode as true.
+    public var gatewayConfigured: Bool = true
+    /// True when the user gave an IPv6 `--gateway` (inspect shows the IPv6 `Gateway` only then).
+    public var gateway6Configured: Bool = false
 
     /// The firewall description of this network in Docker's default mode (what removals take:
     /// they delete every variant).
@@ -90,7 +96,7 @@ extension Network {
     private enum CodingKeys: String, CodingKey {
         case id, name, bridge, subnet, gateway, ipRange, mtu, isInternal, icc, masquerade, labels, bridgeMAC, created, isDefault,
              ownsBridge, hairpin, subnetConfigured, inDelete, isolated, loopbackLocal, directRouting, trustedInterfaces,
-             enableIPv6, subnet6, gateway6, ipRange6, macDerived6
+             enableIPv6, subnet6, gateway6, ipRange6, macDerived6, gatewayConfigured, gateway6Configured
     }
 
     /// Decodes a record; `hairpin` defaults to false when absent (older records).
@@ -123,6 +129,8 @@ extension Network {
         gateway6 = try c.decodeIfPresent(IPv6Address.self, forKey: .gateway6)
         ipRange6 = try c.decodeIfPresent(IPv6Subnet.self, forKey: .ipRange6)
         macDerived6 = try c.decodeIfPresent(Bool.self, forKey: .macDerived6) ?? false
+        gatewayConfigured = try c.decodeIfPresent(Bool.self, forKey: .gatewayConfigured) ?? true
+        gateway6Configured = try c.decodeIfPresent(Bool.self, forKey: .gateway6Configured) ?? false
     }
 }
 

@@ -40,6 +40,9 @@ struct NetworkJSON: Encodable {
     var ipRange6: String?
     /// True when endpoints' IPv6 addresses derive from their MACs (default bridge, --fixed-cidr-v6).
     var macDerived6: Bool
+    /// True when the IPv4 (IPv6) gateway was given at create rather than chosen.
+    var gatewayConfigured: Bool
+    var gateway6Configured: Bool
     /// Only in `inspect`, sorted by address (as the façade returns them).
     var endpoints: [EndpointJSON]?
 
@@ -72,6 +75,8 @@ struct NetworkJSON: Encodable {
         case gateway6
         case ipRange6 = "ip_range6"
         case macDerived6 = "mac_derived6"
+        case gatewayConfigured = "gateway_configured"
+        case gateway6Configured = "gateway6_configured"
         case endpoints
     }
 
@@ -103,6 +108,8 @@ struct NetworkJSON: Encodable {
         gateway6 = n.gateway6?.description
         ipRange6 = n.ipRange6?.description
         macDerived6 = n.macDerived6
+        gatewayConfigured = n.gatewayConfigured
+        gateway6Configured = n.gateway6Configured
         self.endpoints = endpoints.map { $0.map(EndpointJSON.init) }
     }
 }

@@ -31,7 +31,7 @@ struct NetworkCommand: ParsableCommand {
         func validate() throws {
             for family in [false, true] {
                 let f = family ? "IPv6" : "IPv4"
-                _ = try singleValue(subnet.filter { $0.contains(":") == family }, "--subnet", why: "bridge driver doesn't support multiple \(f) subnets")
+                _ = try singleValue(subnet.filter { $0.contains(":") == family }, "--subnet", why: "bridge driver doesn't support multiple subnets (one \(f) subnet)")
                 _ = try singleValue(gateway.filter { $0.contains(":") == family }, "--gateway", why: "a bridge network has one \(f) subnet, so one \(f) gateway")
                 _ = try singleValue(ipRange.filter { $0.contains(":") == family }, "--ip-range", why: "a bridge network has one \(f) subnet, so one \(f) ip-range")
             }

@@ -100,6 +100,10 @@ enum Consistency {
         for n in rec.networks where seenBridges.contains(n.bridge) {
             let addrs = try Self.addresses(lab, n.bridge, netns: lab.hostName)
             if !addrs.contains("\(n.gateway)/\(n.subnet.prefixLength)") { problems.append("bridge \(n.bridge) lacks \(n.gateway)") }
+            if n.enableIPv6, let gateway6 = n.gateway6, let subnet6 = n.subnet6,
+               try !Self.addresses6(lab, n.bridge, netns: lab.hostName).contains("\(gateway6)/\(subnet6.prefixLength)") {
+                problems.append("bridge \(n.bridge) lacks \(gateway6)")
+            }
         }
         // Namespaces (ip netns list): the lab's own plus those Berth created and records.
         let netns = Set(try lab.run(["ip", "netns", "list"]).stdout.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
@@ -109,6 +113,9 @@ enum Consistency {
         for e in rec.endpoints where e.tap?.mode != .bridge {
             guard let name = e.sandboxName, netns.contains(name) else { problems.append("sandbox of \(e.id.prefix(12)) missing"); continue }
             if try !Self.addresses(lab, e.interfaceName, netns: name).contains(e.cidr) { problems.append("\(name) \(e.interfaceName) lacks \(e.cidr)") }
+            if let cidr6 = e.cidr6, try !Self.addresses6(lab, e.interfaceName, netns: name).contains(cidr6) {
+                problems.append("\(name) \(e.interfaceName) lacks \(cidr6)")
+            }
         }
         if try lab.hostExec(["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "1"
             && !rec.networks.isEmpty {
@@ -171,9 +178,21 @@ enum Consistency {
         }
     }
 
+    /// The host's firewall: `iptables-save` and `ip6tables-save` (IPv6 networks, issue 15), or the
+    /// whole nftables ruleset (Berth's `ip` and `ip6` tables).
+    static func addresses6(_ lab: CrashLab, _ dev: String, netns: String) throws -> [String] {
+        try lab.ipJSON(["-6", "addr", "show", "dev", dev], netns: netns).flatMap { entry -> [String] in
+            ((entry["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
+                guard let local = info["local"] as? String, let len = info["prefixlen"] as? Int else { return nil }
+                return "\(local)/\(len)"
+            }
+        }
+    }
+
     static func firewallListing(_ lab: CrashLab) throws -> String {
         lab.backend == "iptables"
-            ? normalizeIptables(try lab.hostExec(["iptables-save"]).stdout)
+            ? normalizeIptables(try lab.hostExec(["iptables-save"]).stdout) + "\n# ip6tables\n"
+                + normalizeIptables(try lab.hostExec(["ip6tables-save"]).stdout)
             : normalizeNft(try lab.hostExec(["nft", "-j", "list", "ruleset"]).stdout)
     }
 
@@ -188,7 +207,8 @@ enum Consistency {
             try fw.reapply(state)
         }
         return backend == "iptables"
-            ? normalizeIptables(try Sandbox.exec(name, ["iptables-save"]).stdout)
+            ? normalizeIptables(try Sandbox.exec(name, ["iptables-save"]).stdout) + "\n# ip6tables\n"
+                + normalizeIptables(try Sandbox.exec(name, ["ip6tables-save"]).stdout)
             : normalizeNft(try Sandbox.exec(name, ["nft", "-j", "list", "ruleset"]).stdout)
     }
 

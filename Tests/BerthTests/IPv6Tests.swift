@@ -1,5 +1,6 @@
 import Berth
 @_spi(BerthInternal) import BerthFirewall
+import BerthFixtures
 import BerthTestSupport
 import Foundation
 import Testing
@@ -50,7 +51,7 @@ struct IPv6Tests {
         let first = json?.first
         #expect(first?["EnableIPv6"] as? Bool == true)
         let config = (first?["IPAM"] as? [String: Any])?["Config"] as? [[String: Any]]
-        #expect(config?.count == 2 && config?.last?["Subnet"] as? String == "fd00:1::/64" && config?.last?["Gateway"] as? String == "fd00:1::1")
+        #expect(config?.count == 2 && config?.last?["Subnet"] as? String == "fd00:1::/64" && config?.last?["Gateway"] == nil)   // Docker shows no gateway it was not given
         let containers = first?["Containers"] as? [String: [String: Any]]
         #expect(containers?[ea.id]?["IPv6Address"] as? String == "fd00:1::2/64")
         // Detach: the address is free at once, and the sandbox keeps no IPv6 address of it.
@@ -143,6 +144,7 @@ struct IPv6Tests {
         #expect(try Sandbox.sysctl("net.ipv6.conf.all.forwarding", netns: f.hostName) == "0", "an IPv4 network leaves IPv6 forwarding alone")
         try c.createNetwork(Self.v6("six"))
         #expect(try Sandbox.sysctl("net.ipv6.conf.uplink0.accept_ra", netns: f.hostName) == "2")
+        #expect(try Sandbox.sysctl("net.ipv6.conf.lo.accept_ra", netns: f.hostName) == "1", "lo takes no RAs: left alone")
         #expect(try Sandbox.sysctl("net.ipv6.conf.all.forwarding", netns: f.hostName) == "1")
     }
 
@@ -163,5 +165,70 @@ struct IPv6Tests {
         try c.deleteNetwork(second.id, force: true)
         try c.drain()
         #expect(try f.linkNames().allSatisfy { !$0.hasPrefix("br-") && !$0.hasPrefix("veth") && !$0.hasPrefix("berthrm") })
+    }
+}
+
+@Suite("IPv6: default bridge and inspect against Docker 20.10's golden dump", .enabled(if: Sandbox.isActive))
+struct IPv6GoldenTests {
+    @Test("defaultBridgeIPv6 (--fixed-cidr-v6): docker0 with ::1 and fe80::1, endpoints derived from their MACs (golden c4)")
+    func defaultBridge() throws {
+        let f = try Fixture(.iptables)
+        var configuration = f.configuration
+        configuration.defaultBridgeIPv6 = "2001:db8:1::/64"
+        let c = try NetworkController(configuration)
+        try c.setUpHost()
+        let s = try f.sandbox()
+        let e = try c.attach(network: "bridge", sandbox: .name(s))
+        #expect(e.mac.description == "02:42:ac:11:00:02" && e.cidr6 == "2001:db8:1::242:ac11:2/64")
+        let golden = DockerGolden.ipv6("c-containers.ctr-c4.route6.txt")
+        #expect(golden.contains("default via 2001:db8:1::1 dev eth0"), "\(golden)")
+        let addresses = try Sandbox.ipv6Addresses("docker0", netns: f.hostName)
+        #expect(addresses.contains("2001:db8:1::1/64") && addresses.contains("fe80::1/64"), "\(addresses)")
+        #expect(try Sandbox.ping(from: s, "2001:db8:1::1"))
+        // Another prefix for the same state directory is refused; above /80 is refused before anything.
+        var other = configuration
+        other.defaultBridgeIPv6 = "2001:db8:2::/64"
+        #expect { try NetworkController(other).setUpHost() } throws: { ($0 as? BerthError)?.code == .stateConflict }
+        let g = try Fixture(.iptables)
+        var narrow = g.configuration
+        narrow.defaultBridgeIPv6 = "2001:db8:1::/96"
+        let links = try g.linkNames()
+        #expect { try NetworkController(narrow).setUpHost() } throws: { ($0 as? BerthError)?.code == .invalidArgument }
+        #expect(try g.linkNames() == links)
+    }
+
+    /// `IPAM` of `docker network inspect`: Docker shows the configuration it was given (a chosen
+    /// pool with its gateway; a given subnet without one unless `--gateway` was given).
+    static func ipam(_ json: Data?) throws -> String {
+        let object = try JSONSerialization.jsonObject(with: json ?? Data())
+        let first = (object as? [[String: Any]])?.first ?? (object as? [String: Any])
+        let ipam = first?["IPAM"] ?? [:]
+        return String(decoding: try JSONSerialization.data(withJSONObject: ipam, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    @Test("inspect's IPAM and EnableIPv6 are Docker's for v6net and v6b (golden b-netcreate)")
+    func inspectMatchesGolden() throws {
+        let f = try Fixture(.iptables)
+        let c = try f.controller()
+        var v6net = NetworkOptions(name: "v6net")
+        v6net.enableIPv6 = true
+        v6net.subnet6 = "fd00:1::/64"
+        try c.createNetwork(v6net)
+        var v6b = NetworkOptions(name: "v6b", subnet: "172.30.0.0/16")
+        v6b.enableIPv6 = true
+        v6b.subnet6 = "fd00:2::/64"
+        v6b.gateway6 = "fd00:2::fe"
+        v6b.ipRange6 = "fd00:2::/80"
+        try c.createNetwork(v6b)
+        for name in ["v6net", "v6b"] {
+            let mine = Data(DockerNetworkInspect.render([try c.inspect(name)]).utf8)
+            let golden = DockerGolden.ipv6Data("b-netcreate.\(name).network-inspect.json")
+            #expect(try Self.ipam(mine) == Self.ipam(golden), "\(name)")
+            let enabled = ((try JSONSerialization.jsonObject(with: mine) as? [[String: Any]])?.first?["EnableIPv6"] as? Bool)
+            #expect(enabled == true)
+        }
+        // v6b's first endpoint is fd00:2::1 (the range starts at the subnet's reserved first address).
+        let s = try f.sandbox()
+        #expect(try c.attach(network: "v6b", sandbox: .name(s)).cidr6 == "fd00:2::1/64")
     }
 }

@@ -80,6 +80,25 @@ extension NetworkController {
         return IPv6Plan(subnet: subnet, gateway: gateway, range: range)
     }
 
+    /// `ControllerConfiguration.defaultBridgeIPv6` checked: a canonical IPv6 prefix of at most
+    /// /80 (Docker 20.10 derives docker0's endpoint addresses from their 48-bit MACs: "At least 48
+    /// host bits are needed").
+    /// - Throws: `.invalidArgument` naming docker0 and the prefix.
+    static func defaultBridgeIPv6Prefix(_ text: String?) throws(BerthError) -> IPv6Subnet? {
+        guard let text else { return nil }
+        let op = OperationName.setUpHost
+        guard let prefix = IPv6Subnet(text), prefix.address == prefix.network else {
+            throw BerthError(.invalidArgument, operation: op, object: defaultBridge,
+                             detail: "fixed-cidr-v6 '\(text)' is not a canonical IPv6 prefix (e.g. 2001:db8:1::/64)")
+        }
+        try AddressAllocator6.checkSubnet(prefix, operation: op, object: defaultBridge)
+        guard prefix.prefixLength <= 80 else {
+            throw BerthError(.invalidArgument, operation: op, object: defaultBridge,
+                             detail: "fixed-cidr-v6 \(prefix): at least 48 host bits are needed to derive addresses from MACs (at most /80)")
+        }
+        return prefix
+    }
+
     /// Refuses IPv6 where the host namespace has none: `net.ipv6.conf.all.disable_ipv6=1`, or no
     /// `/proc/sys/net/ipv6` (kernel booted with `ipv6.disable=1`).
     /// - Throws: `.ipv6Unavailable` naming the operation and the network.
@@ -118,13 +137,16 @@ extension NetworkController {
     /// forwards IPv6 only with `net.ipv6.conf.all.forwarding=1`). Docker 20.10 writes
     /// `default.forwarding` and `all.forwarding`; that makes every interface with `accept_ra=1`
     /// ignore router advertisements, and a host configured by RA loses its default route (moby
-    /// #43466). So, as Docker 27+: first every interface with `accept_ra=1` gets `accept_ra=2`
-    /// (RAs accepted even when forwarding), then `all.forwarding=1`. Nothing when forwarding is
-    /// on already. Neither is turned back when the last IPv6 network goes (Docker neither).
+    /// #43466). So, as Docker 27+: first every uplink with `accept_ra=1` gets `accept_ra=2`
+    /// (RAs accepted even when forwarding), then `all.forwarding=1`. Uplinks are the links that
+    /// are neither `lo`, nor a bridge, nor a bridge port (sandboxes' host ends and TAPs must not
+    /// take router advertisements from sandboxes: they keep ignoring them). Nothing when
+    /// forwarding is on already. Neither is turned back when the last IPv6 network goes (Docker
+    /// neither).
     /// - Throws: `NetlinkError` from the sysctl writes.
     func enableIPv6Forwarding(operation op: OperationName) throws {
         if (try? Sysctl.read("net.ipv6.conf.all.forwarding", in: host)) == "1" { return }
-        for link in try hostSession.links() {
+        for link in try hostSession.links() where link.name != "lo" && link.kind != "bridge" && link.masterIndex == nil {
             let key = Sysctl.interfaceKey("ipv6", link.name, "accept_ra")
             if (try? Sysctl.read(key, in: host)) == "1" {
                 _ = try Sysctl.write(key, "2", in: host)
@@ -163,13 +185,15 @@ extension NetworkController {
         return try allocator.allocate(used: used, operation: op, object: network.name)
     }
 
-    /// The sandbox side of an IPv6 endpoint (osl `setInterfaceIPv6`): `disable_ipv6=0` on the
-    /// interface only (a sandbox Berth creates has `all.disable_ipv6=1`, as Docker's), then the
-    /// address with DAD off (IFA_F_NODAD).
+    /// The sandbox side of an IPv6 endpoint (osl `setInterfaceIPv6`, `checkLoV6`): `disable_ipv6=0`
+    /// on the interface and on `lo` (so `lo` has `::1`, as in Docker's containers: golden
+    /// ipv6/c-containers.ctr-c6.sysctl.txt), `all` and `default` untouched (a sandbox Berth
+    /// creates has them at 1, as Docker's), then the address with DAD off (IFA_F_NODAD).
     /// - Throws: `NetlinkError` from the sysctl and address requests.
     static func configureIPv6(_ address: IPv6Address, prefixLength: Int, interface: String, linkIndex: Int32,
                               session inside: NetlinkSession, namespace: NetworkNamespace) throws {
-        _ = try Sysctl.write(Sysctl.interfaceKey("ipv6", interface, "disable_ipv6"), "0", in: namespace)
+        _ = try Sysctl.writeWherePresent([Sysctl.interfaceKey("ipv6", interface, "disable_ipv6"), "net.ipv6.conf.lo.disable_ipv6"], "0",
+                                         in: namespace)
         try inside.addAddress(InterfaceAddress(address: .v6(address), prefixLength: prefixLength, linkIndex: linkIndex,
                                                flags: RTNL.IFA_F_NODAD), device: interface)
     }

@@ -181,7 +181,8 @@ extension NetworkController {
                                   hairpin: options.hairpin, subnetConfigured: explicitSubnet != nil, isolated: options.isolated,
                                   loopbackLocal: options.loopbackLocal, directRouting: options.directRouting,
                                   trustedInterfaces: options.trustedInterfaces, enableIPv6: plan6 != nil, subnet6: plan6?.subnet,
-                                  gateway6: plan6?.gateway, ipRange6: plan6?.range)
+                                  gateway6: plan6?.gateway, ipRange6: plan6?.range, gatewayConfigured: options.gateway != nil,
+                                  gateway6Configured: options.gateway6 != nil)
             try realize(network, store: store, operation: op)
             return network
         }
