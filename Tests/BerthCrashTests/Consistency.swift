@@ -131,8 +131,23 @@ enum Consistency {
         if running != Set(recorded.map(\.process.pid)) {
             problems.append("proxies: running \(running.sorted()) recorded \(recorded.map(\.process.pid).sorted())")
         }
-        for e in rec.endpoints where (e.proxies ?? []).map(\.port) != e.ports.flatMap(\.singles) {   // one per port of a range
-            problems.append("endpoint \(e.id.prefix(12)): proxies \((e.proxies ?? []).map(\.port)) for ports \(e.ports)")
+        // One per port of a range and family, as Docker 20.10: 0.0.0.0 (or the IPv4 host address)
+        // and `::` (or the IPv6 host address); the implicit `::` one only where the host has IPv6.
+        let hostIPv6 = try ["all", "lo"].allSatisfy {
+            try lab.hostExec(["cat", "/proc/sys/net/ipv6/conf/\($0)/disable_ipv6"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+        }
+        for e in rec.endpoints {
+            let expected = e.ports.flatMap(\.singles).flatMap { p -> [PortMapping] in
+                let v4 = p.hostIP6 == nil ? [p] : []
+                let implicit = p.hostIP == nil || p.hostIP?.value == 0
+                let v6 = p.hostIP6 != nil || (implicit && hostIPv6)
+                    ? [PortMapping(proto: p.proto, hostPort: p.hostPort, containerPort: p.containerPort, hostIP6: p.hostIP6 ?? IPv6Address("::"))] : []
+                return v4 + v6
+            }
+            let actual = (e.proxies ?? []).map(\.port)
+            if Set(actual) != Set(expected) || actual.count != expected.count {
+                problems.append("endpoint \(e.id.prefix(12)): proxies \(actual) for ports \(e.ports)")
+            }
         }
         return problems
     }
