@@ -47,8 +47,9 @@ def documented_shapes(header_text):
             blocks[label] += " " + line.strip()
         else:
             label = None
-    # A key is a quoted snake_case word followed by ':', ',' or '}' (values such as "a.b.c.d/n" are not).
-    shapes = {name: set(re.findall(r'"([a-z_]+)"(?=\s*[:,}])', text)) for name, text in blocks.items()}
+    # A key is a quoted snake_case word (digits allowed: subnet6) followed by ':', ',' or '}'
+    # (values such as "a.b.c.d/n" are not).
+    shapes = {name: set(re.findall(r'"([a-z][a-z0-9_]*)"(?=\s*[:,}])', text)) for name, text in blocks.items()}
     shapes["inspect"] |= shapes["network"]
     return shapes
 
@@ -134,8 +135,9 @@ def main():
         same_keys(ep, shapes["endpoint"], "attach")
         check(net.get("subnet6") == "fd00:79::/64" and net.get("enable_ipv6") is True, "create: IPv6 subnet as given")
         check(ep.get("cidr6") == "fd00:79::5/64" and ep.get("gateway6") == "fd00:79::1", "attach: IPv6 address and gateway")
-        check(len(ep["ports"]) == 2 and ep["ports"][1].get("host_ip6") == "::" and "host_ip" not in ep["ports"][1]
-              and ep["ports"][0].get("host_ip") == "0.0.0.0", "attach: two ports, the second IPv6 only on ::")
+        by_port = {p["host_port"]: p for p in ep["ports"]}
+        check(len(ep["ports"]) == 2 and by_port.get(8082, {}).get("host_ip6") == "::" and "host_ip" not in by_port.get(8082, {})
+              and by_port.get(8081, {}).get("host_ip") == "0.0.0.0", f"attach: two ports, 8082 IPv6 only on :: ({ep['ports']})")
         for p in ep["ports"]:
             same_keys(p, shapes["port"], "attach: port")
         record = record_keys_present(os.path.join(state, "endpoints", ep["id"] + ".json"), ep, "attach")
