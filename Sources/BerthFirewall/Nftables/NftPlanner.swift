@@ -8,6 +8,12 @@ struct NftPlanner {
     let snapshot: NftSnapshot
     /// Docker's `--userland-proxy=false` base (`NftLayout.baseRules(hairpinMode:)`).
     var hairpinMode = false
+    /// The family of the table the snapshot is of: which rules `NftLayout` describes for it.
+    let family: NftFamily
+    /// The table's name, for the texts of `removals` and `repairs` (`chain ip berth fwd-in-BR`).
+    let table: String
+    /// Set by `removeTable` / `removeTableIfNoNetworks`: the transaction is `delete table`.
+    private var deletesTable = false
 
     private var deleteRules: [NftCommand] = []
     private var deleteElements: [NftCommand] = []
@@ -25,13 +31,19 @@ struct NftPlanner {
     private var deletedHandles: Set<UInt64> = []
     private var pendingSets: Set<String> = []
 
-    init(snapshot: NftSnapshot, hairpinMode: Bool = false) {
+    init(snapshot: NftSnapshot, hairpinMode: Bool = false, family: NftFamily = .ip, table: String = "berth") {
         self.snapshot = snapshot
         self.hairpinMode = hairpinMode
+        self.family = family
+        self.table = table
     }
 
+    /// `ip berth`, `ip6 berth`: how the texts name the table.
+    private var label: String { "\(family.name) \(table)" }
+
     var commands: [NftCommand] {
-        deleteRules + deleteElements + flushChains + deleteChains + addTable + addChains + addSets + addRules + addElements
+        if deletesTable { return [.deleteTable] }
+        return deleteRules + deleteElements + flushChains + deleteChains + addTable + addChains + addSets + addRules + addElements
     }
 
     private func chainExists(_ chain: String) -> Bool {
@@ -98,12 +110,12 @@ struct NftPlanner {
         if !snapshot.tableExists {
             addTable.append(.addTable)
         }
-        for (name, hook) in NftLayout.baseChains { ensureChain(name, hook: hook) }
+        for (name, hook) in NftLayout.baseChains(family) { ensureChain(name, hook: hook) }
         for set in NftLayout.sets where !(snapshot.tableExists && snapshot.sets.contains(set.name)) && !pendingSets.contains(set.name) {
             addSets.append(.addSet(set))
             pendingSets.insert(set.name)
         }
-        syncRules(desired: NftLayout.baseRules(hairpinMode: hairpinMode)) { $0 == NftLayout.baseOwner }
+        syncRules(desired: NftLayout.baseRules(hairpinMode: hairpinMode, family: family)) { $0 == NftLayout.baseOwner }
     }
 
     /// A network's chains, map elements and rules.
@@ -111,17 +123,65 @@ struct NftPlanner {
         for chain in NftLayout.networkChains(n.bridge) { ensureChain(chain, hook: nil) }
         for (set, jump) in NftLayout.elements(n.bridge) { ensureElement(set: set, key: n.bridge, jump: jump) }
         let owner = NftLayout.networkOwner(n.id)
-        syncRules(desired: NftLayout.networkRules(n)) { $0 == owner }
+        syncRules(desired: NftLayout.networkRules(n, family: family)) { $0 == owner }
+    }
+
+    /// `addNetwork` in this family's table: the base and the network (`ensureBase`,
+    /// `ensureNetwork`); in the `ip6` table, a network without an IPv6 subnet instead has its
+    /// IPv6 rules removed, and the table goes with its last network (the snapshot must hold
+    /// every element of `bridges`: `NftReadScope.withAllBridges`).
+    mutating func addNetwork(_ n: NetworkRules) {
+        if family == .ip6 && n.subnet6 == nil {
+            removeNetwork(n)
+            removeTableIfNoNetworks()
+            return
+        }
+        ensureBase()
+        ensureNetwork(n)
     }
 
     /// An endpoint's port rules; the network's chains must exist or be created in this batch.
+    /// In the `ip6` table an endpoint without IPv6 rules (no `address6`, no binding that
+    /// `bindsIPv6`) needs no chain: its IPv6 rules, if any, are removed.
     mutating func ensureEndpoint(_ e: EndpointPorts, operation: OperationName) throws(FirewallError) {
+        let desired = NftLayout.endpointRules(e, family: family)
+        let id = e.endpointID
+        if family == .ip6 && desired.isEmpty {
+            removeEndpoint(id)
+            return
+        }
         for chain in [NftLayout.forwardPorts(e.bridge), NftLayout.nat(e.bridge)] where !chainExists(chain) {
             throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
-                                detail: "bridge \(e.bridge) has no Berth network rules (chain \(chain) is missing); add the network first")
+                                detail: family == .ip
+                                    ? "bridge \(e.bridge) has no Berth network rules (chain \(chain) is missing); add the network first"
+                                    : "bridge \(e.bridge) has no IPv6 network rules (chain \(chain) of \(label) is missing); "
+                                      + "the endpoint has an IPv6 address, add its network with an IPv6 subnet first")
         }
-        let id = e.endpointID
-        syncRules(desired: NftLayout.endpointRules(e)) { NftLayout.isEndpointOwner($0, endpointID: id) }
+        syncRules(desired: desired) { NftLayout.isEndpointOwner($0, endpointID: id) }
+    }
+
+    /// `addPorts` in this family's table: the base (when the endpoint has rules here) and the
+    /// endpoint's rules (`ensureEndpoint`).
+    mutating func addEndpoint(_ e: EndpointPorts, operation: OperationName) throws(FirewallError) {
+        if family == .ip || !NftLayout.endpointRules(e, family: family).isEmpty { ensureBase() }
+        try ensureEndpoint(e, operation: operation)
+    }
+
+    /// The whole table goes (`delete table`), when it exists.
+    mutating func removeTable() {
+        guard snapshot.tableExists else { return }
+        deletesTable = true
+    }
+
+    /// Deletes the table when, after this transaction, its `bridges` set holds no network: the
+    /// `ip6` table lives only while a network has an IPv6 subnet. The snapshot must hold every
+    /// element of `bridges` (`NftReadScope.withAllBridges`).
+    mutating func removeTableIfNoNetworks() {
+        guard snapshot.tableExists else { return }
+        var remaining = Set((snapshot.elements[NftLayout.bridgesSet] ?? [:]).keys)
+        for case .deleteElement(NftLayout.bridgesSet, let key) in deleteElements { remaining.remove(key) }
+        for case .addElement(NftLayout.bridgesSet, let key, _) in addElements { remaining.insert(key) }
+        if remaining.isEmpty { deletesTable = true }
     }
 
     /// A network's chains, elements and every rule it or its endpoints own.
@@ -148,30 +208,32 @@ struct NftPlanner {
     /// and rewritten); chains, elements and rules `state` does not describe are removed.
     /// `removals` then lists what goes that `state` does not explain.
     mutating func reconcile(_ state: FirewallState) {
-        if !snapshot.tableExists { addTable.append(.addTable); repairs.append("table ip berth") }
+        if !snapshot.tableExists { addTable.append(.addTable); repairs.append("table \(label)") }
         let tableExisted = snapshot.tableExists
-        for (name, hook) in NftLayout.baseChains where !chainExists(name) {
+        for (name, hook) in NftLayout.baseChains(family) where !chainExists(name) {
             ensureChain(name, hook: hook)
-            if tableExisted { repairs.append("chain ip berth \(name)") }
+            if tableExisted { repairs.append("chain \(label) \(name)") }
         }
         for set in NftLayout.sets where !(snapshot.tableExists && snapshot.sets.contains(set.name)) && !pendingSets.contains(set.name) {
             addSets.append(.addSet(set))
             pendingSets.insert(set.name)
-            if tableExisted { repairs.append("set ip berth \(set.name)") }
+            if tableExisted { repairs.append("set \(label) \(set.name)") }
         }
         for n in state.networks {
             for chain in NftLayout.networkChains(n.bridge) where !chainExists(chain) {
                 ensureChain(chain, hook: nil)
-                repairs.append("chain ip berth \(chain)")
+                repairs.append("chain \(label) \(chain)")
             }
             for (set, jump) in NftLayout.elements(n.bridge) {
                 let before = addElements.count
                 ensureElement(set: set, key: n.bridge, jump: jump)
-                if addElements.count != before { repairs.append("element ip berth \(set) { \"\(n.bridge)\" }") }
+                if addElements.count != before { repairs.append("element \(label) \(set) { \"\(n.bridge)\" }") }
             }
         }
         removeStale(keeping: state)
-        let desired = NftLayout.baseRules(hairpinMode: hairpinMode) + state.networks.flatMap(NftLayout.networkRules) + state.endpoints.flatMap(NftLayout.endpointRules)
+        let desired = NftLayout.baseRules(hairpinMode: hairpinMode, family: family)
+            + state.networks.flatMap { NftLayout.networkRules($0, family: family) }
+            + state.endpoints.flatMap { NftLayout.endpointRules($0, family: family) }
         let desiredKeys = Set(desired.map { "\($0.chain)|\($0.owner)|\($0.exprs)" })
         var existing: [String: [NftSnapshot.Rule]] = [:]
         for r in snapshot.rules where !deletedChains.contains(r.chain) && r.chain != NftLayout.userChain && !deletedHandles.contains(r.handle) {
@@ -195,17 +257,44 @@ struct NftPlanner {
             let keptInOrder = kept.count == want.count && zip(kept, want).allSatisfy { h, w in h.owner == w.owner && h.exprs == w.exprs }
             if !keptInOrder && chainExists(chain) && snapshot.chains.contains(chain) {
                 let missing = max(0, want.count - kept.count)
-                repairs.append("ip berth \(chain)|" + (missing > 0 ? "\(missing) of \(want.count) rules the records describe are missing"
+                repairs.append("\(label) \(chain)|" + (missing > 0 ? "\(missing) of \(want.count) rules the records describe are missing"
                                                                  : "rules are out of the records' order"))
             }
             for r in have {
                 if !desiredKeys.contains("\(r.chain)|\(r.owner ?? "")|\(r.exprs.map { "\($0)" } ?? "?")") {
-                    removals.append("delete rule ip berth \(r.chain) handle \(r.handle)\(r.owner.map { " (\($0))" } ?? "")")
+                    removals.append("delete rule \(label) \(r.chain) handle \(r.handle)\(r.owner.map { " (\($0))" } ?? "")")
                 }
                 deleteRule(r)
             }
             addRules += want.map { .addRule($0) }
         }
+    }
+
+    /// `reapply` of `state` in this family's table: the part of the state it holds
+    /// (`NftLayout.state(_:family:)`) made present and everything else of Berth's shape removed;
+    /// an `ip6` table whose part is empty (no network with an IPv6 subnet) is deleted.
+    mutating func reapply(_ state: FirewallState, operation: OperationName) throws(FirewallError) {
+        let part = NftLayout.state(state, family: family)
+        if family == .ip6 && part.networks.isEmpty {
+            removeTable()
+            return
+        }
+        ensureBase()
+        for n in part.networks { ensureNetwork(n) }
+        for e in part.endpoints { try ensureEndpoint(e, operation: operation) }
+        removeStale(keeping: part)
+    }
+
+    /// `reconcile` of `state` in this family's table: the exact reconciliation of its part of the
+    /// state; an `ip6` table whose part is empty is deleted (`delete table ip6 berth` in `removals`).
+    mutating func reconcileTable(_ state: FirewallState) {
+        let part = NftLayout.state(state, family: family)
+        if family == .ip6 && part.networks.isEmpty {
+            if snapshot.tableExists { removals.append("delete table \(label)") }
+            removeTable()
+            return
+        }
+        reconcile(part)
     }
 
     /// What `reconcile` and `removeStale` remove that the state does not explain.
@@ -220,13 +309,13 @@ struct NftPlanner {
         let endpointOwners = Set(state.endpoints.map { NftLayout.endpointOwner($0) })
         for set in NftLayout.sets {
             for key in (snapshot.elements[set.name] ?? [:]).keys.sorted() where !bridges.contains(key) {
-                removals.append("delete element ip berth \(set.name) { \"\(key)\" }")
+                removals.append("delete element \(label) \(set.name) { \"\(key)\" }")
                 removeElement(set: set.name, key: key)
             }
         }
         for chain in snapshot.chains.sorted() {
             if let bridge = NftLayout.bridge(ofChain: chain), !bridges.contains(bridge) {
-                removals.append("delete chain ip berth \(chain)")
+                removals.append("delete chain \(label) \(chain)")
                 removeChain(chain)
             }
         }
@@ -234,7 +323,7 @@ struct NftPlanner {
             guard let o = r.owner else { continue }
             if (o.hasPrefix("net:") && !networkOwners.contains(o)) || (o.hasPrefix("ep:") && !endpointOwners.contains(o)),
                !deletedChains.contains(r.chain), !deletedHandles.contains(r.handle) {
-                removals.append("delete rule ip berth \(r.chain) handle \(r.handle) (\(o))")
+                removals.append("delete rule \(label) \(r.chain) handle \(r.handle) (\(o))")
                 deleteRule(r)
             }
         }

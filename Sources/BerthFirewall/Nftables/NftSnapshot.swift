@@ -29,6 +29,9 @@ struct NftReadScope: Sendable, Equatable {
     var chains: [String] = []
     var ruleChains: [String] = []
     var elementKeys: [String] = []
+    /// Sets read whole (every element), after the GETs: the `ip6` table's `bridges`, whose
+    /// emptiness decides whether the table goes (`NftPlanner.removeTableIfNoNetworks`).
+    var fullSets: [String] = []
 
     /// The base chains' existence and the base rules (owner `berth`, in the hooked chains;
     /// `postrouting` also holds hairpin rules, which ensureNetwork/ensureEndpoint compare).
@@ -62,6 +65,14 @@ struct NftReadScope: Sendable, Equatable {
         return scope
     }
 
+    /// The scope plus every element of the `bridges` set (what the `ip6` table's removal of a
+    /// network needs to know whether it was the last).
+    var withAllBridges: NftReadScope {
+        var s = self
+        if !s.fullSets.contains(NftLayout.bridgesSet) { s.fullSets.append(NftLayout.bridgesSet) }
+        return s
+    }
+
     /// Both scopes, each name once (first occurrence kept).
     func union(_ other: NftReadScope) -> NftReadScope {
         func merge(_ a: [String], _ b: [String]) -> [String] {
@@ -69,6 +80,6 @@ struct NftReadScope: Sendable, Equatable {
             return (a + b).filter { seen.insert($0).inserted }
         }
         return NftReadScope(chains: merge(chains, other.chains), ruleChains: merge(ruleChains, other.ruleChains),
-                            elementKeys: merge(elementKeys, other.elementKeys))
+                            elementKeys: merge(elementKeys, other.elementKeys), fullSets: merge(fullSets, other.fullSets))
     }
 }
