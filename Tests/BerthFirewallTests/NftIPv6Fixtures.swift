@@ -47,7 +47,8 @@ enum NftV6Fixtures {
     /// after `setUpBase`, `addNetwork(net6)`, `addPorts(endpoint6)` on an empty namespace. The
     /// `ip` table is what the same network and its IPv4 bindings always had; the `ip6` table is
     /// its IPv6 twin: `ip6` matches, `dnat to [ADDR]:PORT`, `ip6 daddr != ::1` in `output`, no
-    /// `prerouting-raw`. Also loaded with `nft -f` as the reference whose bytes Berth's must equal.
+    /// `prerouting-raw`, and `no-ipv6` (where IPv4-only networks' IPv6 traffic is dropped).
+    /// Also loaded with `nft -f` as the reference whose bytes Berth's must equal.
     static let expectedListing = """
     table ip berth {
         set bridges {
@@ -159,6 +160,10 @@ enum NftV6Fixtures {
             iifname != @bridges tcp dport 9090 dnat to [fd00:1::2]:90 comment "ep:9999999999999999999999999999999999999999999999999999999999999999 br:br-dddddddddddd"
             iifname != @bridges ip6 daddr fd00:1::1 udp dport 5353 dnat to [fd00:1::2]:53 comment "ep:9999999999999999999999999999999999999999999999999999999999999999 br:br-dddddddddddd"
             iifname != @bridges tcp dport 8000-8009 dnat to fd00:1::2 comment "ep:9999999999999999999999999999999999999999999999999999999999999999 br:br-dddddddddddd"
+        }
+
+        chain no-ipv6 {
+            drop comment "berth"
         }
 
         chain forward {

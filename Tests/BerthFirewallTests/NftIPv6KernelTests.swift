@@ -71,12 +71,13 @@ struct NftIPv6KernelTests {
         try host.backend.addNetwork(V.net6)
         try host.backend.addPorts(V.endpoint6)
         let listing = try host.ruleset()
+        if let out = ProcessInfo.processInfo.environment["BERTH_WRITE_LISTING"] { try listing.write(toFile: out, atomically: true, encoding: .utf8) }
         #expect(F.normalized(listing) == F.normalized(V.expectedListing))
         if F.normalized(listing) != F.normalized(V.expectedListing) { print("--- berth ---\n\(listing)") }
         #expect(try tables(host) == ["table ip berth", "table ip6 berth"])
         // Every rule of the ip6 table names its owner.
         let owners = try rules6(host).map(\.comment)
-        #expect(owners.filter { $0 == "berth" }.count == 6)
+        #expect(owners.filter { $0 == "berth" }.count == 7)
         #expect(owners.filter { $0 == "net:\(V.net6.id)" }.count == 7)
         #expect(owners.filter { $0 == "ep:\(V.endpoint6.endpointID) br:\(V.net6.bridge)" }.count == 12)
         #expect(owners.allSatisfy { $0 != nil })
@@ -124,6 +125,40 @@ struct NftIPv6KernelTests {
         try b.reapply(F.state)
         #expect(try tables(host) == ["table ip berth"])
         #expect(try host.rulesetWithHandles() == v4, "same handles: nothing of the IPv4 networks was re-created")
+    }
+
+    /// An IPv4-only network next to IPv6 ones is in the ip6 table's `bridges` (isolation, as
+    /// Docker 20.10 gives it the ip6tables isolation pair) and its IPv6 traffic goes to
+    /// `no-ipv6` (drop, as ip6tables' FORWARD policy DROP), whichever came first.
+    @Test func ipv4OnlyNetworksAreIsolatedInTheIPv6Table() throws {
+        let entries = [
+            "elements = { \"\(F.netA.bridge)\", \"\(V.net6.bridge)\" }",
+            "elements = { \"\(F.netA.bridge)\" : jump no-ipv6, \"\(V.net6.bridge)\" : jump fwd-in-\(V.net6.bridge) }",
+            "elements = { \"\(F.netA.bridge)\" : jump no-ipv6, \"\(V.net6.bridge)\" : jump fwd-out-\(V.net6.bridge) }",
+            "elements = { \"\(V.net6.bridge)\" : jump nat-\(V.net6.bridge) }",
+        ]
+        var listings: [String] = []
+        for order in [[F.netA, V.net6], [V.net6, F.netA]] {
+            let host = try NftHost()
+            defer { host.close() }
+            for n in order { try host.backend.addNetwork(n) }
+            try host.backend.addPorts(F.endpoint)
+            let table = F.normalized(try host.nft(["list", "table", "ip6", "berth"]).stdout)
+            for line in entries { #expect(table.contains(line), "\(order.map(\.bridge)): \(line)\n\(table)") }
+            #expect(!table.contains("chain fwd-in-\(F.netA.bridge)") && !table.contains("172.18.0.2"))
+            listings.append(table)
+            // reapply and reconcile agree.
+            let state = FirewallState(networks: order, endpoints: [F.endpoint])
+            #expect(try host.backend.reconcile(state, dryRun: false) == FirewallReconciliation())
+            // The IPv4-only entries do not keep the table: it goes with the last IPv6 network.
+            try host.backend.removeNetwork(V.net6)
+            #expect(try tables(host) == ["table ip berth"])
+            try host.backend.addNetwork(V.net6)
+            #expect(F.normalized(try host.nft(["list", "table", "ip6", "berth"]).stdout).contains(entries[1]))
+            try host.backend.removeNetwork(F.netA)
+            #expect(try !host.nft(["list", "table", "ip6", "berth"]).stdout.contains(F.netA.bridge))
+        }
+        #expect(listings[0] == listings[1])
     }
 
     @Test func removalLeavesTheRulesetByteIdentical() throws {
@@ -187,7 +222,9 @@ struct NftIPv6KernelTests {
         var v4Only = V.net6b
         v4Only.subnet6 = nil
         try b.addNetwork(v4Only)
-        #expect(try !host.nft(["list", "table", "ip6", "berth"]).stdout.contains(V.net6b.bridge))
+        let table = try host.nft(["list", "table", "ip6", "berth"]).stdout
+        #expect(!table.contains("chain fwd-in-\(V.net6b.bridge)") && !table.contains("net:\(V.net6b.id)"))
+        #expect(table.contains("\"\(V.net6b.bridge)\" : jump no-ipv6"), "now an IPv4-only network: isolated, its IPv6 dropped")
         var v4OnlyToo = V.net6
         v4OnlyToo.subnet6 = nil
         try b.addNetwork(v4OnlyToo)
@@ -350,7 +387,7 @@ struct NftIPv6KernelTests {
         try host.backend.reapply(FirewallState(networks: [F.netA, V.net6, V.net6b], endpoints: [F.endpoint, V.endpoint6]))
         let ch = try channel(host)
         let full = try NftSnapshotReader.read(table: "berth", family: .ip6, channel: ch)
-        for scope in [NftReadScope.base.union(.network(V.net6.bridge)), .networkRemoval(V.net6b.bridge).withAllBridges,
+        for scope in [NftReadScope.base.union(.network(V.net6.bridge)), .networkRemoval(V.net6b.bridge).withAllNetworks,
                       .endpoint(bridges: [V.net6.bridge]), .network(F.netA.bridge)] {
             let both = try NftSnapshotReader.read(table: "berth", scopes: [(.ip, scope), (.ip6, scope)], channel: ch)
             #expect(both[0] == (try NftSnapshotReader.read(table: "berth", scope: scope, channel: ch)))

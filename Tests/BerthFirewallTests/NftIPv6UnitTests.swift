@@ -126,9 +126,11 @@ struct NftIPv6UnitTests {
             "prerouting: fib daddr type local jump published",
             "output: ip6 daddr != ::1 fib daddr type local jump published",
             "postrouting: iifname vmap @nat-out",
+            "no-ipv6: drop",
         ])
         #expect(NftLayout.baseRules(hairpinMode: true, family: .ip6).first { $0.chain == "output" }?.text == "fib daddr type local jump published")
-        #expect(NftLayout.baseChains(.ip6).map(\.name) == NftLayout.baseChains.map(\.name).filter { $0 != NftLayout.rawPreroutingChain })
+        #expect(NftLayout.baseChains(.ip6).map(\.name) == ["berth-user", "published", "no-ipv6", "forward", "prerouting", "output", "postrouting"])
+        #expect(NftLayout.baseChains(.ip).map(\.name) == NftLayout.baseChains.map(\.name))
         #expect(NftLayout.baseRules() == NftLayout.baseRules(family: .ip))
     }
 
@@ -183,8 +185,14 @@ struct NftIPv6UnitTests {
         p.addNetwork(V.net6)
         #expect(p.commands.first == .addTable)
         p = NftPlanner(snapshot: .empty, family: .ip6)
-        try p.reapply(FirewallState(networks: [V.net6, V.net6b], endpoints: [V.endpoint6]), operation: .test)
+        try p.reapply(FirewallState(networks: [F.netA, V.net6, V.net6b], endpoints: [F.endpoint, V.endpoint6]), operation: .test)
         let created = snapshot(after: p.commands)
+        // The IPv4-only network is isolated and its IPv6 traffic dropped: entries, no chains.
+        #expect(created.elements[NftLayout.bridgesSet]?[F.netA.bridge] == .some(nil))
+        #expect(created.elements[NftLayout.forwardInMap]?[F.netA.bridge] == .some(NftLayout.ipv4OnlyChain))
+        #expect(created.elements[NftLayout.forwardOutMap]?[F.netA.bridge] == .some(NftLayout.ipv4OnlyChain))
+        #expect(created.elements[NftLayout.natOutMap]?[F.netA.bridge] == nil)
+        #expect(!created.chains.contains(NftLayout.forwardIn(F.netA.bridge)))
         #expect(p.commands.first == .addTable)
         #expect(!created.chains.contains(NftLayout.rawPreroutingChain))
         var again = NftPlanner(snapshot: created, family: .ip6)
@@ -199,7 +207,12 @@ struct NftIPv6UnitTests {
         both.removeNetwork(V.net6)
         both.removeNetwork(V.net6b)
         both.removeTableIfNoNetworks()
-        #expect(both.commands == [.deleteTable])
+        #expect(both.commands == [.deleteTable], "IPv4-only entries do not keep the table")
+        // Creating the table with an IPv6 network gives the IPv4-only neighbours their entries.
+        var first = NftPlanner(snapshot: .empty, family: .ip6)
+        first.addNetwork(V.net6, ipv4Bridges: [F.netA.bridge, V.net6.bridge])
+        #expect(first.commands.contains(.addElement(set: NftLayout.forwardInMap, key: F.netA.bridge, jump: NftLayout.ipv4OnlyChain)))
+        #expect(first.commands.contains(.addElement(set: NftLayout.forwardInMap, key: V.net6.bridge, jump: NftLayout.forwardIn(V.net6.bridge))))
         var reconcile = NftPlanner(snapshot: created, family: .ip6)
         reconcile.reconcileTable(FirewallState(networks: [F.netA], endpoints: [F.endpoint]))
         #expect(reconcile.commands == [.deleteTable] && reconcile.removals == ["delete table ip6 berth"])

@@ -52,6 +52,11 @@
 ///   RFC 4291 §2.5.3), so a `::1`-bound port is local without a rule.
 /// - `berth-user` exists for IPv6 too, a deliberate deviation: Docker 20.10 has no DOCKER-USER
 ///   for ip6tables (libnetwork firewall_linux.go "TODO IPv6 support").
+/// - IPv4-only networks: while the table exists, each one's bridge is in `bridges` (isolated
+///   from the IPv6 networks, as Docker 20.10 gives them the ip6tables isolation pair:
+///   Tests/Fixtures/docker-20.10/ipv6/README.md, `f-v4only`) and `fwd-in` / `fwd-out` send
+///   its IPv6 traffic to `chain no-ipv6 { drop }` (what ip6tables' FORWARD policy DROP does
+///   to it under Docker); it has no chain of its own and no NAT.
 struct NftLayout: Sendable {
     let table: String
 
@@ -63,6 +68,8 @@ struct NftLayout: Sendable {
     static let forwardInMap = "fwd-in"
     static let forwardOutMap = "fwd-out"
     static let natOutMap = "nat-out"
+    /// `ip6` table only: where `fwd-in` / `fwd-out` send an IPv4-only network's IPv6 traffic.
+    static let ipv4OnlyChain = "no-ipv6"
     /// The owner tag of the base rules.
     static let baseOwner = "berth"
 
@@ -85,8 +92,12 @@ struct NftLayout: Sendable {
     ]
 
     /// The base chains of `family`'s table: IPv6 has no `prerouting-raw` (see the type's notes).
+    /// The `ip6` table adds `no-ipv6` (IPv4-only networks' IPv6 traffic, dropped).
     static func baseChains(_ family: NftFamily) -> [(name: String, hook: NftHook?)] {
-        family == .ip ? baseChains : baseChains.filter { $0.name != rawPreroutingChain }
+        guard family == .ip6 else { return baseChains }
+        var chains = baseChains.filter { $0.name != rawPreroutingChain }
+        chains.insert((ipv4OnlyChain, nil), at: 2)  // after the other regular chains
+        return chains
     }
 
     /// Prefixes of the per-network chains, each followed by the bridge name.
@@ -112,6 +123,16 @@ struct NftLayout: Sendable {
     /// Map elements of a network: (set, jump target or nil for the plain set).
     static func elements(_ bridge: String) -> [(set: String, jump: String?)] {
         [(bridgesSet, nil), (forwardInMap, forwardIn(bridge)), (forwardOutMap, forwardOut(bridge)), (natOutMap, nat(bridge))]
+    }
+
+    /// `ip6` table: the elements of an IPv4-only network's bridge (no `nat-out`).
+    static func ipv4OnlyElements(_ bridge: String) -> [(set: String, jump: String?)] {
+        [(bridgesSet, nil), (forwardInMap, ipv4OnlyChain), (forwardOutMap, ipv4OnlyChain)]
+    }
+
+    /// The bridges of `state`'s networks without an IPv6 subnet (the `ip6` table's IPv4-only entries).
+    static func ipv4OnlyBridges(_ state: FirewallState) -> [String] {
+        state.networks.filter { $0.subnet6 == nil }.map(\.bridge)
     }
 
     /// The part of `state` the table of `family` holds: everything for `ip`; for `ip6` the
@@ -167,6 +188,11 @@ struct NftLayout: Sendable {
         b = NftRuleBuilder()
         b.vmap(.iifname, natOutMap)
         rules.append(b.rule(chain: "postrouting", owner: baseOwner))
+        if family == .ip6 {
+            b = NftRuleBuilder()
+            b.verdict(.drop)
+            rules.append(b.rule(chain: ipv4OnlyChain, owner: baseOwner))
+        }
         return rules
     }
 

@@ -127,17 +127,39 @@ struct NftPlanner {
     }
 
     /// `addNetwork` in this family's table: the base and the network (`ensureBase`,
-    /// `ensureNetwork`); in the `ip6` table, a network without an IPv6 subnet instead has its
-    /// IPv6 rules removed, and the table goes with its last network (the snapshot must hold
-    /// every element of `bridges`: `NftReadScope.withAllBridges`).
-    mutating func addNetwork(_ n: NetworkRules) {
-        if family == .ip6 && n.subnet6 == nil {
-            removeNetwork(n)
+    /// `ensureNetwork`). In the `ip6` table (the snapshot must hold every element of `fwd-in`:
+    /// `NftReadScope.withAllNetworks`): a network with an IPv6 subnet also gets the IPv4-only
+    /// entries of every other bridge of `ipv4Bridges` (the `ip` table's `bridges`) that has no
+    /// entry yet, which matters when this network creates the table; a network without one has
+    /// its IPv6 chains and rules removed and, while the table stays, the IPv4-only entries
+    /// (`ensureIPv4Only`); the table goes with its last IPv6 network.
+    mutating func addNetwork(_ n: NetworkRules, ipv4Bridges: some Collection<String> = [String]()) {
+        guard family == .ip6 else {
+            ensureBase()
+            ensureNetwork(n)
+            return
+        }
+        guard n.subnet6 != nil else {
+            ensureIPv4Only(n)
             removeTableIfNoNetworks()
             return
         }
         ensureBase()
         ensureNetwork(n)
+        let known = snapshot.elements[NftLayout.forwardInMap] ?? [:]
+        for bridge in ipv4Bridges.sorted() where bridge != n.bridge && known[bridge] == nil {
+            for (set, jump) in NftLayout.ipv4OnlyElements(bridge) { ensureElement(set: set, key: bridge, jump: jump) }
+        }
+    }
+
+    /// `ip6` table: an IPv4-only network's entries (`NftLayout.ipv4OnlyElements`) instead of
+    /// any IPv6 chain, element or rule of it or its endpoints; nothing when the table is absent.
+    mutating func ensureIPv4Only(_ n: NetworkRules) {
+        guard snapshot.tableExists else { return }
+        for chain in NftLayout.networkChains(n.bridge) { removeChain(chain) }
+        removeOwnedRules(n)
+        removeElement(set: NftLayout.natOutMap, key: n.bridge)
+        for (set, jump) in NftLayout.ipv4OnlyElements(n.bridge) { ensureElement(set: set, key: n.bridge, jump: jump) }
     }
 
     /// An endpoint's port rules; the network's chains must exist or be created in this batch.
@@ -173,21 +195,28 @@ struct NftPlanner {
         deletesTable = true
     }
 
-    /// Deletes the table when, after this transaction, its `bridges` set holds no network: the
-    /// `ip6` table lives only while a network has an IPv6 subnet. The snapshot must hold every
-    /// element of `bridges` (`NftReadScope.withAllBridges`).
+    /// Deletes the table when, after this transaction, its `fwd-in` map sends no bridge to a
+    /// network's own chain (`fwd-in-BR`; IPv4-only entries go to `no-ipv6`): the `ip6` table
+    /// lives only while a network has an IPv6 subnet. The snapshot must hold every element of
+    /// `fwd-in` (`NftReadScope.withAllNetworks`).
     mutating func removeTableIfNoNetworks() {
         guard snapshot.tableExists else { return }
-        var remaining = Set((snapshot.elements[NftLayout.bridgesSet] ?? [:]).keys)
-        for case .deleteElement(NftLayout.bridgesSet, let key) in deleteElements { remaining.remove(key) }
-        for case .addElement(NftLayout.bridgesSet, let key, _) in addElements { remaining.insert(key) }
-        if remaining.isEmpty { deletesTable = true }
+        var jumps: [String: String?] = snapshot.elements[NftLayout.forwardInMap] ?? [:]
+        for case .deleteElement(NftLayout.forwardInMap, let key) in deleteElements { jumps[key] = nil }
+        for case .addElement(NftLayout.forwardInMap, let key, let jump) in addElements { jumps[key] = .some(jump) }
+        let networks = jumps.values.filter { jump in jump.map { NftLayout.bridge(ofChain: $0) != nil } ?? false }
+        if networks.isEmpty { deletesTable = true }
     }
 
     /// A network's chains, elements and every rule it or its endpoints own.
     mutating func removeNetwork(_ n: NetworkRules) {
         for (set, _) in NftLayout.elements(n.bridge) { removeElement(set: set, key: n.bridge) }
         for chain in NftLayout.networkChains(n.bridge) { removeChain(chain) }
+        removeOwnedRules(n)
+    }
+
+    /// Every rule the network or its endpoints own.
+    private mutating func removeOwnedRules(_ n: NetworkRules) {
         let owner = NftLayout.networkOwner(n.id)
         for r in snapshot.rules {
             guard let o = r.owner else { continue }
@@ -207,7 +236,8 @@ struct NftPlanner {
     /// chain whose rules differ in any way, rules without an owner comment included, is emptied
     /// and rewritten); chains, elements and rules `state` does not describe are removed.
     /// `removals` then lists what goes that `state` does not explain.
-    mutating func reconcile(_ state: FirewallState) {
+    /// `ipv4Only` (`ip6` table): the bridges that get IPv4-only entries (`NftLayout.ipv4OnlyElements`).
+    mutating func reconcile(_ state: FirewallState, ipv4Only: [String] = []) {
         if !snapshot.tableExists { addTable.append(.addTable); repairs.append("table \(label)") }
         let tableExisted = snapshot.tableExists
         for (name, hook) in NftLayout.baseChains(family) where !chainExists(name) {
@@ -230,7 +260,14 @@ struct NftPlanner {
                 if addElements.count != before { repairs.append("element \(label) \(set) { \"\(n.bridge)\" }") }
             }
         }
-        removeStale(keeping: state)
+        for bridge in ipv4Only {
+            for (set, jump) in NftLayout.ipv4OnlyElements(bridge) {
+                let before = addElements.count
+                ensureElement(set: set, key: bridge, jump: jump)
+                if addElements.count != before { repairs.append("element \(label) \(set) { \"\(bridge)\" }") }
+            }
+        }
+        removeStale(keeping: state, ipv4Only: ipv4Only)
         let desired = NftLayout.baseRules(hairpinMode: hairpinMode, family: family)
             + state.networks.flatMap { NftLayout.networkRules($0, family: family) }
             + state.endpoints.flatMap { NftLayout.endpointRules($0, family: family) }
@@ -281,8 +318,12 @@ struct NftPlanner {
         }
         ensureBase()
         for n in part.networks { ensureNetwork(n) }
+        let ipv4Only = family == .ip6 ? NftLayout.ipv4OnlyBridges(state) : []
+        for bridge in ipv4Only {
+            for (set, jump) in NftLayout.ipv4OnlyElements(bridge) { ensureElement(set: set, key: bridge, jump: jump) }
+        }
         for e in part.endpoints { try ensureEndpoint(e, operation: operation) }
-        removeStale(keeping: part)
+        removeStale(keeping: part, ipv4Only: ipv4Only)
     }
 
     /// `reconcile` of `state` in this family's table: the exact reconciliation of its part of the
@@ -294,7 +335,7 @@ struct NftPlanner {
             removeTable()
             return
         }
-        reconcile(part)
+        reconcile(part, ipv4Only: family == .ip6 ? NftLayout.ipv4OnlyBridges(state) : [])
     }
 
     /// What `reconcile` and `removeStale` remove that the state does not explain.
@@ -302,13 +343,17 @@ struct NftPlanner {
     /// What `reconcile` puts back that the state describes (`OBJECT` or `OBJECT|REASON`).
     private(set) var repairs: [String] = []
 
-    /// Removes networks, elements and owned rules that `state` does not describe.
-    mutating func removeStale(keeping state: FirewallState) {
+    /// Removes networks, elements and owned rules that `state` does not describe; the
+    /// `ipv4Only` bridges keep their IPv4-only elements (and only those).
+    mutating func removeStale(keeping state: FirewallState, ipv4Only: [String] = []) {
         let bridges = Set(state.networks.map(\.bridge))
+        let ipv4OnlyBridges = Set(ipv4Only)
+        let ipv4OnlySets = Set(NftLayout.ipv4OnlyElements("").map(\.set))
         let networkOwners = Set(state.networks.map { NftLayout.networkOwner($0.id) })
         let endpointOwners = Set(state.endpoints.map { NftLayout.endpointOwner($0) })
         for set in NftLayout.sets {
-            for key in (snapshot.elements[set.name] ?? [:]).keys.sorted() where !bridges.contains(key) {
+            for key in (snapshot.elements[set.name] ?? [:]).keys.sorted()
+            where !bridges.contains(key) && !(ipv4OnlyBridges.contains(key) && ipv4OnlySets.contains(set.name)) {
                 removals.append("delete element \(label) \(set.name) { \"\(key)\" }")
                 removeElement(set: set.name, key: key)
             }

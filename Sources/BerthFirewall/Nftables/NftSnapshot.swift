@@ -29,14 +29,16 @@ struct NftReadScope: Sendable, Equatable {
     var chains: [String] = []
     var ruleChains: [String] = []
     var elementKeys: [String] = []
-    /// Sets read whole (every element), after the GETs: the `ip6` table's `bridges`, whose
-    /// emptiness decides whether the table goes (`NftPlanner.removeTableIfNoNetworks`).
+    /// Sets read whole (every element), after the GETs: the `ip6` table's `fwd-in`, which
+    /// decides whether the table goes (`NftPlanner.removeTableIfNoNetworks`), and the `ip`
+    /// table's `bridges` when an IPv6 network is added (its IPv4-only neighbours).
     var fullSets: [String] = []
 
     /// The base chains' existence and the base rules (owner `berth`, in the hooked chains;
     /// `postrouting` also holds hairpin rules, which ensureNetwork/ensureEndpoint compare).
+    /// `no-ipv6` is the `ip6` table's (absent from the `ip` table: one more GET, no dump).
     static let base = NftReadScope(chains: NftLayout.baseChains.map(\.name),
-                                   ruleChains: ["forward", "prerouting", "output", "postrouting"])
+                                   ruleChains: ["forward", "prerouting", "output", "postrouting", NftLayout.ipv4OnlyChain])
 
     /// A network's chains and elements, and the rules its `net:` owner can have
     /// (`fwd-in-BR`, `fwd-out-BR`, `nat-BR`, hairpin `postrouting`).
@@ -65,13 +67,17 @@ struct NftReadScope: Sendable, Equatable {
         return scope
     }
 
-    /// The scope plus every element of the `bridges` set (what the `ip6` table's removal of a
-    /// network needs to know whether it was the last).
-    var withAllBridges: NftReadScope {
+    /// The scope plus every element of `set`.
+    func withAllElements(of set: String) -> NftReadScope {
         var s = self
-        if !s.fullSets.contains(NftLayout.bridgesSet) { s.fullSets.append(NftLayout.bridgesSet) }
+        if !s.fullSets.contains(set) { s.fullSets.append(set) }
         return s
     }
+
+    /// The scope plus every element of `fwd-in`: which bridges have a network's chain there
+    /// (what the `ip6` table's `addNetwork` and `removeNetwork` need to know whether the
+    /// table stays, `NftPlanner.removeTableIfNoNetworks`).
+    var withAllNetworks: NftReadScope { withAllElements(of: NftLayout.forwardInMap) }
 
     /// Both scopes, each name once (first occurrence kept).
     func union(_ other: NftReadScope) -> NftReadScope {

@@ -137,11 +137,13 @@ import Glibc
         let op = OperationName.addNftablesNetwork
         try NftValidation.network(network, operation: op)
         let scope = NftReadScope.base.union(.network(network.bridge))
-        try transact(op, scope: scope, scope6: network.subnet6 == nil ? scope.withAllBridges : scope) {
+        let ipv6 = network.subnet6 != nil
+        // An IPv6 network learns its IPv4-only neighbours from the ip table's `bridges`.
+        try transact(op, scope: ipv6 ? scope.withAllElements(of: NftLayout.bridgesSet) : scope, scope6: scope.withAllNetworks) {
             (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
             p.ensureBase()
             p.ensureNetwork(network)
-            p6.addNetwork(network)
+            p6.addNetwork(network, ipv4Bridges: (p.snapshot.elements[NftLayout.bridgesSet] ?? [:]).keys)
         }
         try bridgeFilteringSysctls([network], operation: op)
     }
@@ -157,7 +159,7 @@ import Glibc
         let op = OperationName.removeNftablesNetwork
         try NftValidation.network(network, operation: op)
         let scope = NftReadScope.networkRemoval(network.bridge)
-        try transact(op, createIfMissing: false, scope: scope, scope6: scope.withAllBridges) {
+        try transact(op, createIfMissing: false, scope: scope, scope6: scope.withAllNetworks) {
             (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
             p.removeNetwork(network)
             p6.removeNetwork(network)
