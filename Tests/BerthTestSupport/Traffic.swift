@@ -15,12 +15,13 @@ package final class TCPServer {
 
     private let process = Process()
 
-    package convenience init(in netns: String, port: Int, reply: Reply) throws {
-        try self.init(in: netns, ports: [port], reply: reply)
+    package convenience init(in netns: String, port: Int, reply: Reply, ipv6: Bool = false) throws {
+        try self.init(in: netns, ports: [port], reply: reply, ipv6: ipv6)
     }
 
-    /// One server listening on every port of `ports`.
-    package init(in netns: String, ports: [Int], reply: Reply) throws {
+    /// One server listening on every port of `ports`; with `ipv6`, on `::` (AF_INET6) instead
+    /// of 0.0.0.0, so `.peerAddress` answers the client's IPv6 address.
+    package init(in netns: String, ports: [Int], reply: Reply, ipv6: Bool = false) throws {
         let answer = switch reply {
         case .text(let text): "\(Array(text.utf8))"
         case .peerAddress: "list(a[0].encode())"
@@ -31,8 +32,8 @@ package final class TCPServer {
         import socket, select
         ls = []
         for p in \(ports):
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", p)); s.listen(8); ls.append(s)
+            s = socket.socket(\(ipv6 ? "socket.AF_INET6" : "socket.AF_INET")); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("\(ipv6 ? "::" : "0.0.0.0")", p)); s.listen(8); ls.append(s)
         while True:
             r, _, _ = select.select(ls, [], [], 30)
             if not r: break
