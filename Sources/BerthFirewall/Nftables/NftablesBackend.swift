@@ -8,8 +8,9 @@ import Glibc
 /// The native nftables firewall: Docker 20.10's bridge-network filtering and NAT, programmed as
 /// libnftnl objects over a NETLINK_NETFILTER socket (libmnl) — no process is spawned.
 ///
-/// **Table.** Everything lives in Berth's own table `ip <tableName>` (default `ip berth`); no
-/// other table is ever read for writing, flushed or changed. Base chains sit at the standard
+/// **Table.** Everything lives in Berth's own tables `ip <tableName>` (default `ip berth`) and,
+/// for IPv6, `ip6 <tableName>` (see **IPv6**); no other table is ever read for writing, flushed
+/// or changed. Base chains sit at the standard
 /// priorities: `forward` (filter, hook forward, priority filter = 0), `prerouting` (nat, dstnat =
 /// -100), `output` (nat, -100), `postrouting` (nat, srcnat = 100). Per-network chains
 /// (`fwd-in-BR`, `fwd-out-BR`, `fwd-ports-BR`, `nat-BR`) are reached through verdict maps keyed
