@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "BerthNamespaceTests", dependencies: ["BerthNamespace", "BerthTestSupport", "CCap"]),
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport", "CMnl"]),
         .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthFixtures", "BerthTestSupport"]),
-        .testTarget(name: "BerthTests", dependencies: ["Berth", "BerthTestSupport"]),
+        .testTarget(name: "BerthTests", dependencies: ["Berth", "BerthFixtures", "BerthTestSupport"]),
         // Compiles against `import Berth` alone: the public API carries what it needs.
         .testTarget(name: "BerthAPITests", dependencies: ["Berth"]),
         // The CNI plugin exec'd as runtimes do (env + stdin), and real runtimes (podman, ctr) driving it.

@@ -33,16 +33,21 @@
  * network:  {"id","name","bridge","subnet":"a.b.c.d/n","gateway","ip_range","mtu","is_internal",
  *            "icc","masquerade","hairpin","isolated","loopback_local",
  *            "direct_routing","trusted_interfaces":[],"labels":{},"bridge_mac","created","is_default","owns_bridge",
- *            "subnet_configured","in_delete"}
- *           (in_delete: a removal was interrupted; the next change or berth_reconcile finishes it)
+ *            "subnet_configured","gateway_configured","in_delete","enable_ipv6","subnet6":"x::/n",
+ *            "gateway6","ip_range6","mac_derived6","gateway6_configured"}
+ *           (in_delete: a removal was interrupted; the next change or berth_reconcile finishes it;
+ *            subnet6, gateway6, ip_range6: only on an IPv6 network, ip_range6 only when set)
  * inspect:  a network object plus "endpoints":[endpoint, ...] (sorted by address)
  * endpoint: {"id","network_id","network_name","sandbox_path","sandbox_name","sandbox_device",
  *            "sandbox_inode","created_sandbox","host_interface","interface_name","address",
- *            "prefix_length","cidr","gateway","mac","ports":[port, ...],"sequence","owner":owner}
- *            (sequence: attach order; owner: only for the sandbox of a `berth run`)
+ *            "prefix_length","cidr","gateway","mac","ports":[port, ...],"sequence","owner":owner,
+ *            "address6","prefix_length6","cidr6","gateway6"}
+ *            (sequence: attach order; owner: only for the sandbox of a `berth run`; the *6 keys
+ *            only on an IPv6 network, gateway6 not on an internal one)
  * owner:    {"pid","start_time"}   (start_time: field 22 of /proc/PID/stat, clock ticks after boot)
- * port:     {"proto","host_ip","host_port","container_port","count"}
- *            (count consecutive ports: host_port+i goes to container_port+i; 1 for one port)
+ * port:     {"proto","host_ip","host_ip6","host_port","container_port","count"}
+ *            (count consecutive ports: host_port+i goes to container_port+i; 1 for one port;
+ *            host_ip6 for a binding on an IPv6 host address, "::" for all; such a binding is IPv6 only)
  * Every field of Berth's own records (the state directory's networks/<id>.json and
  * endpoints/<id>.json, camelCase there) is in these objects under its snake_case name;
  * scripts/test-c-abi.sh checks both that and these lists against what the calls return.
@@ -176,7 +181,9 @@ enum BERTH_CLOSED_ENUM berth_status_code {
     /** A TAP of that name exists with other flags (the kernel's EINVAL); the message names the flag. */
     BERTH_ERR_TAP_FLAG_MISMATCH = 27,
     /** /dev/net/tun is missing or cannot be opened. */
-    BERTH_ERR_TUN_UNAVAILABLE = 28
+    BERTH_ERR_TUN_UNAVAILABLE = 28,
+    /** IPv6 was asked for but the host namespace has none (net.ipv6.conf.all.disable_ipv6=1). */
+    BERTH_ERR_IPV6_UNAVAILABLE = 29
 };
 
 /** A status: one of `enum berth_status_code` (fixed width, so the ABI does not depend on enum size). */
@@ -279,6 +286,10 @@ berth_status berth_controller_open(const char *BERTH_NULLABLE state_dir,
  *                      "userland_proxy_path": string — dockerd's --userland-proxy-path, an
  *                        absolute path (default "/usr/local/bin/berth-proxy", where
  *                        scripts/install.sh puts it).
+ *                      "fixed_cidr_v6": string — dockerd's --ipv6 --fixed-cidr-v6 for the
+ *                        default network (docker0): an IPv6 prefix of at most /80, endpoints'
+ *                        IPv6 addresses derived from their MACs. Fixed when the default network
+ *                        is first set up (another value later: BERTH_ERR_STATE_CONFLICT).
  * Other parameters and return values as berth_controller_open(); an unknown key, a value of the
  * wrong type or a relative userland_proxy_path is BERTH_ERR_INVALID_ARGUMENT naming it.
  * With the proxy on, berth_network_attach returns BERTH_ERR_PORT_ALLOCATED when another program
@@ -339,14 +350,18 @@ berth_status berth_reconcile(berth_controller *BERTH_REQUIRED controller,
  *                       "internal":true, "options":{"com.docker.network.bridge.name":"br0",
  *                       "com.docker.network.bridge.enable_icc":"false",
  *                       "com.docker.network.bridge.enable_ip_masquerade":"false",
- *                       "com.docker.network.driver.mtu":"1400"}, "labels":{"k":"v"}}.
+ *                       "com.docker.network.driver.mtu":"1400"}, "labels":{"k":"v"},
+ *                       "ipv6":true, "subnet6":"fd00:1::/64", "gateway6":"fd00:1::1",
+ *                       "ip_range6":"fd00:1::/80"}. IPv6 (`--ipv6`) needs "subnet6" (Docker 20.10
+ *                      has no default IPv6 pool); the *6 keys without "ipv6":true are refused.
  *                      Option values are strings (JSON booleans and integers are accepted too).
  * @param out_json      optional; receives the network as JSON (free with berth_free()).
  * @param out_error     optional; receives an error on failure.
  * @return BERTH_OK, BERTH_ERR_INVALID_ARGUMENT, BERTH_ERR_INVALID_NAME, BERTH_ERR_DUPLICATE_NAME,
  *         BERTH_ERR_INVALID_INTERFACE_NAME, BERTH_ERR_GATEWAY_OUTSIDE_SUBNET,
  *         BERTH_ERR_IP_RANGE_OUTSIDE_SUBNET, BERTH_ERR_SUBNET_OVERLAP, BERTH_ERR_SUBNETS_EXHAUSTED,
- *         BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_STATE, BERTH_ERR_SYSTEM, BERTH_ERR_INTERNAL.
+ *         BERTH_ERR_PERMISSION_DENIED, BERTH_ERR_STATE, BERTH_ERR_SYSTEM, BERTH_ERR_INTERNAL,
+ *         BERTH_ERR_IPV6_UNAVAILABLE (IPv6 asked for, the host has none).
  * Thread-safe. On failure nothing is left behind (no bridge, no rules, no record).
  */
 berth_status berth_network_create(berth_controller *BERTH_REQUIRED controller,
@@ -409,9 +424,13 @@ berth_status berth_network_inspect(berth_controller *BERTH_REQUIRED controller,
  *                      /run/netns. NULL means: Berth creates a new named namespace (name generated)
  *                      and deletes it again on detach.
  * @param options_json  NULL or a JSON object, every key optional:
- *                      {"interface":"eth0", "ip":"10.1.0.5", "mac":"02:42:0a:01:00:05",
+ *                      {"interface":"eth0", "ip":"10.1.0.5", "ip6":"fd00:1::5",
+ *                       "mac":"02:42:0a:01:00:05",
  *                       "ports":[{"host_port":8080, "container_port":80, "proto":"tcp",
  *                                 "host_ip":"0.0.0.0"}],
+ *                      ("ip6" only on an IPv6 network; "host_ip" may be IPv6, e.g. "::": an
+ *                      IPv6-only binding; without "host_ip" the binding is IPv4 and, for an
+ *                      endpoint with IPv6, also IPv6 on "::", as Docker 20.10),
  *                      a port is Docker's -p: "proto" tcp (default), udp or sctp; optional
  *                      "host_port_end" / "container_port_end" for ranges (equal lengths, or a
  *                      host range to one container port: its first free port); "host_port"

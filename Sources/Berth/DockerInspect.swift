@@ -11,7 +11,8 @@ public struct DockerNetworkInspect: Encodable, Sendable {
     struct IPAMConfig: Encodable, Sendable {
         var subnet: String
         var ipRange: String?
-        var gateway: String
+        /// Absent when the user gave a subnet without a gateway (Docker shows what IPAM was given).
+        var gateway: String?
         enum CodingKeys: String, CodingKey { case subnet = "Subnet", ipRange = "IPRange", gateway = "Gateway" }
     }
     struct IPAM: Encodable, Sendable {
@@ -62,10 +63,22 @@ public struct DockerNetworkInspect: Encodable, Sendable {
         name = n.name
         id = n.id
         created = n.created
-        ipam = IPAM(config: [IPAMConfig(subnet: n.subnet.description, ipRange: n.ipRange?.description, gateway: n.gateway.description)])
+        // Docker shows the IPAM configuration it was given: the Gateway of a pool it chose, or
+        // one the user gave (golden ipv6/b-netcreate.v6net / v6b network-inspect.json).
+        let showGateway = !n.subnetConfigured || n.gatewayConfigured
+        var config = [IPAMConfig(subnet: n.subnet.description, ipRange: n.ipRange?.description,
+                                 gateway: showGateway ? n.gateway.description : nil)]
+        // Docker lists the IPv6 pool after the IPv4 one, with EnableIPv6 true.
+        if n.enableIPv6, let subnet6 = n.subnet6 {
+            config.append(IPAMConfig(subnet: subnet6.description, ipRange: n.ipRange6?.description,
+                                     gateway: n.gateway6Configured ? n.gateway6?.description : nil))
+        }
+        enableIPv6 = n.enableIPv6
+        ipam = IPAM(config: config)
         isInternal = n.isInternal
         containers = Dictionary(uniqueKeysWithValues: details.endpoints.map { e in
-            (e.id, Container(name: e.sandboxName ?? e.sandboxPath, endpointID: e.id, macAddress: e.mac.description, ipv4Address: e.cidr))
+            (e.id, Container(name: e.sandboxName ?? e.sandboxPath, endpointID: e.id, macAddress: e.mac.description, ipv4Address: e.cidr,
+                             ipv6Address: e.cidr6 ?? ""))
         })
         var opts: [String: String] = [:]
         if n.isDefault {

@@ -61,6 +61,24 @@ public struct Network: Sendable, Codable, Equatable {
     /// `-o com.docker.network.bridge.trusted_interfaces=IF[,IF...]`: host interfaces exempt from
     /// `directRouting` (subnet routers, e.g. `wg0`, `tailscale0`).
     public var trustedInterfaces: [String] = []
+    /// `--ipv6` (Docker's `EnableIPv6`): the network has an IPv6 subnet beside its IPv4 one.
+    /// Records written before IPv6 existed decode as false.
+    public var enableIPv6: Bool = false
+    /// The IPv6 subnet (canonical; Docker 20.10 has no default v6 pool, so `--subnet` gives it).
+    public var subnet6: IPv6Subnet? = nil
+    /// The bridge's IPv6 gateway address (`::1` of the subnet unless `--gateway` gave one).
+    public var gateway6: IPv6Address? = nil
+    /// Limits dynamic IPv6 allocation (`--ip-range` with an IPv6 prefix inside `subnet6`).
+    public var ipRange6: IPv6Subnet? = nil
+    /// True when endpoints' IPv6 addresses are derived from their MACs (Docker 20.10's default
+    /// bridge with `--fixed-cidr-v6` of /80 or shorter: the 6 MAC bytes in bytes 10–15).
+    public var macDerived6: Bool = false
+    /// True when the user gave `--gateway` (IPv4). Docker's inspect shows an IPv4 `Gateway` in
+    /// `IPAM.Config` only then or when it chose the pool itself (golden ipv6/b-netcreate.*.
+    /// network-inspect.json). Records written before this field existed decode as true.
+    public var gatewayConfigured: Bool = true
+    /// True when the user gave an IPv6 `--gateway` (inspect shows the IPv6 `Gateway` only then).
+    public var gateway6Configured: Bool = false
 
     /// The firewall description of this network in Docker's default mode (what removals take:
     /// they delete every variant).
@@ -69,14 +87,16 @@ public struct Network: Sendable, Codable, Equatable {
     /// The firewall description of this network; `hairpinMode` is Docker's `--userland-proxy=false`.
     package func firewallRules(hairpinMode: Bool) -> NetworkRules {
         NetworkRules(id: id, bridge: bridge, subnet: subnet.canonical, icc: icc, masquerade: masquerade, isInternal: isInternal,
-                     hairpin: hairpinMode, directRouting: directRouting, trustedInterfaces: trustedInterfaces)
+                     hairpin: hairpinMode, directRouting: directRouting, trustedInterfaces: trustedInterfaces,
+                     subnet6: enableIPv6 ? subnet6?.canonical : nil)
     }
 }
 
 extension Network {
     private enum CodingKeys: String, CodingKey {
         case id, name, bridge, subnet, gateway, ipRange, mtu, isInternal, icc, masquerade, labels, bridgeMAC, created, isDefault,
-             ownsBridge, hairpin, subnetConfigured, inDelete, isolated, loopbackLocal, directRouting, trustedInterfaces
+             ownsBridge, hairpin, subnetConfigured, inDelete, isolated, loopbackLocal, directRouting, trustedInterfaces,
+             enableIPv6, subnet6, gateway6, ipRange6, macDerived6, gatewayConfigured, gateway6Configured
     }
 
     /// Decodes a record; `hairpin` defaults to false when absent (older records).
@@ -104,6 +124,13 @@ extension Network {
         loopbackLocal = try c.decodeIfPresent(Bool.self, forKey: .loopbackLocal) ?? false
         directRouting = try c.decodeIfPresent(DirectRoutingProtection.self, forKey: .directRouting) ?? .off
         trustedInterfaces = try c.decodeIfPresent([String].self, forKey: .trustedInterfaces) ?? []
+        enableIPv6 = try c.decodeIfPresent(Bool.self, forKey: .enableIPv6) ?? false
+        subnet6 = try c.decodeIfPresent(IPv6Subnet.self, forKey: .subnet6)
+        gateway6 = try c.decodeIfPresent(IPv6Address.self, forKey: .gateway6)
+        ipRange6 = try c.decodeIfPresent(IPv6Subnet.self, forKey: .ipRange6)
+        macDerived6 = try c.decodeIfPresent(Bool.self, forKey: .macDerived6) ?? false
+        gatewayConfigured = try c.decodeIfPresent(Bool.self, forKey: .gatewayConfigured) ?? true
+        gateway6Configured = try c.decodeIfPresent(Bool.self, forKey: .gateway6Configured) ?? false
     }
 }
 
@@ -144,9 +171,18 @@ public struct Endpoint: Sendable, Codable, Equatable {
     /// The userland proxies serving `ports` (userland proxy on: one per binding); nil or empty
     /// when none runs (proxy off, no ports, internal network, older records).
     public var proxies: [ProxyProcess]? = nil
+    /// The endpoint's IPv6 address on a network with IPv6 (`--ip6` or allocated), else nil.
+    /// Records written before IPv6 existed decode as nil.
+    public var address6: IPv6Address? = nil
+    /// The IPv6 prefix length (the network's `subnet6`), with `address6`.
+    public var prefixLength6: Int? = nil
+    /// The IPv6 gateway (the bridge's `gateway6`); nil without IPv6 or on an internal network.
+    public var gateway6: IPv6Address? = nil
 
     /// `a.b.c.d/len`.
     public var cidr: String { "\(address)/\(prefixLength)" }
+    /// `x:…/len` when the endpoint has an IPv6 address.
+    public var cidr6: String? { address6.map { "\($0)/\(prefixLength6 ?? 64)" } }
 }
 
 /// Options of `createNetwork`, shaped after `docker network create`.
@@ -182,6 +218,15 @@ public struct NetworkOptions: Sendable, Equatable {
     public var directRouting: DirectRoutingProtection = .off
     /// `-o com.docker.network.bridge.trusted_interfaces=IF[,IF...]` (Berth's own key): see `Network.trustedInterfaces`.
     public var trustedInterfaces: [String] = []
+    /// `--ipv6`: an IPv6 subnet beside the IPv4 one (`subnet6` is required then: Docker 20.10
+    /// has no default IPv6 pool).
+    public var enableIPv6: Bool = false
+    /// `--subnet` with an IPv6 prefix (e.g. `fd00:1::/64`, at most /126).
+    public var subnet6: String? = nil
+    /// `--gateway` with an IPv6 address; `::1` of `subnet6` when nil.
+    public var gateway6: String? = nil
+    /// `--ip-range` with an IPv6 prefix inside `subnet6`.
+    public var ipRange6: String? = nil
 
     public init(name: String, subnet: String? = nil, gateway: String? = nil, ipRange: String? = nil, bridgeName: String? = nil,
                 mtu: UInt32? = nil, isInternal: Bool = false, icc: Bool = true, masquerade: Bool = true, labels: [String: String] = [:],
@@ -253,6 +298,15 @@ public enum SandboxSpec: Sendable, Equatable {
     case create(name: String?)
 }
 
+extension AttachOptions {
+    /// The same options with `address6` (`--ip6`) set.
+    public func with(address6: String?) -> AttachOptions {
+        var copy = self
+        copy.address6 = address6
+        return copy
+    }
+}
+
 /// Options of `attach`, shaped after `docker network connect` / `docker run --network`.
 public struct AttachOptions: Sendable, Equatable {
     /// The interface name inside the sandbox; nil picks the lowest free `ethN` (`eth0` for a
@@ -260,6 +314,8 @@ public struct AttachOptions: Sendable, Equatable {
     public var interfaceName: String?
     /// `--ip`: a static address.
     public var address: String?
+    /// `--ip6`: a static IPv6 address (only on an IPv6 network).
+    public var address6: String? = nil
     /// `--mac-address`; 02:42 + the IPv4 bytes when nil.
     public var mac: String?
     /// Exact bindings to publish (a single port or a run; host port 0: an ephemeral port).

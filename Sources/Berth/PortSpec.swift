@@ -18,6 +18,9 @@ public struct PortSpec: Sendable, Hashable {
     public var proto: PortMapping.TransportProtocol
     /// The host address to bind; nil for all (0.0.0.0).
     public var hostIP: IPv4Address?
+    /// An IPv6 host address (`-p [::]:8080:80`, `-p [fd00:1::1]:8080:80`): the binding is IPv6
+    /// only (`PortMapping.hostIP6`); `hostIP` is nil then.
+    public var hostIP6: IPv6Address? = nil
     /// The host port or range; nil: one ephemeral port per container port.
     public var hostPorts: ClosedRange<UInt16>?
     /// The container port or range; never contains 0.
@@ -37,6 +40,7 @@ public struct PortSpec: Sendable, Hashable {
     public init(_ mapping: PortMapping) {
         proto = mapping.proto
         hostIP = mapping.hostIP
+        hostIP6 = mapping.hostIP6
         hostPorts = mapping.hostPort == 0 && mapping.count <= 1 ? nil : mapping.hostPort...max(mapping.hostPort, mapping.hostPortEnd)
         containerPorts = mapping.containerPort...max(mapping.containerPort, mapping.containerPortEnd)
     }
@@ -47,7 +51,7 @@ public struct PortSpec: Sendable, Hashable {
     ///   - host: first and last host port; nil or (0, 0) for an ephemeral port.
     ///   - container: first and last container port.
     /// - Throws: `BerthError(.invalidArgument)` naming `object`, with Docker's wording.
-    public static func validated(proto: String, hostIP: IPv4Address?, host: (Int, Int)?, container: (Int, Int),
+    public static func validated(proto: String, hostIP: IPv4Address?, hostIP6: IPv6Address? = nil, host: (Int, Int)?, container: (Int, Int),
                                  operation: OperationName, object: String) throws(BerthError) -> PortSpec {
         func fail(_ detail: String) -> BerthError { BerthError(.invalidArgument, operation: operation, object: object, detail: detail) }
         func text(_ r: (Int, Int)) -> String { r.0 == r.1 ? "\(r.0)" : "\(r.0)-\(r.1)" }
@@ -65,10 +69,16 @@ public struct PortSpec: Sendable, Hashable {
             }
             hostRange = UInt16(host.0)...UInt16(host.1)
         }
-        return PortSpec(proto: p, hostIP: hostIP, hostPorts: hostRange, containerPorts: UInt16(container.0)...UInt16(container.1))
+        if let hostIP6, hostIP6.isMulticast || hostIP6.isLinkLocal {
+            throw fail("invalid IP address: \(hostIP6) (multicast and link-local addresses cannot be published on)")
+        }
+        var spec = PortSpec(proto: p, hostIP: hostIP6 == nil ? hostIP : nil, hostPorts: hostRange, containerPorts: UInt16(container.0)...UInt16(container.1))
+        spec.hostIP6 = hostIP6
+        return spec
     }
 
-    /// Parses Docker's `-p` syntax (`[HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/PROTO]`, IPv4 host addresses).
+    /// Parses Docker's `-p` syntax (`[HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/PROTO]`; an
+    /// IPv6 host address in brackets, `[::]:8080:80`).
     /// - Throws: `BerthError(.invalidArgument)` with operation `parsePublish`, naming the text.
     public init(parsing text: String) throws(BerthError) {
         let op = OperationName.parsePublish
@@ -82,8 +92,18 @@ public struct PortSpec: Sendable, Hashable {
             proto = String(spec[spec.index(after: slash)...])
             spec = spec[..<slash]
         }
-        if spec.hasPrefix("[") { throw fail("IPv6 host addresses are not supported (IPv4 only)") }
+        var hostIP6: IPv6Address?
+        if spec.hasPrefix("[") {
+            guard let close = spec.firstIndex(of: "]"), let ip = IPv6Address(String(spec[spec.index(after: spec.startIndex)..<close])) else {
+                throw fail("invalid IP address: \(spec)")
+            }
+            let rest = spec[spec.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw fail("expected [HOSTIP]:[HOSTPORT]:CONTAINERPORT[/PROTO], not '\(text)'") }
+            hostIP6 = ip
+            spec = "0.0.0.0" + rest   // the address is kept aside; the ports parse as for IPv4
+        }
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        if hostIP6 != nil && parts.count != 3 { throw fail("expected [HOSTIP]:[HOSTPORT]:CONTAINERPORT[/PROTO], not '\(text)'") }
         var hostIP: IPv4Address?
         var hostText = ""
         let containerText: String
@@ -114,14 +134,14 @@ public struct PortSpec: Sendable, Hashable {
         }
         let container = try range(containerText, "containerPort")
         let host = hostText.isEmpty ? nil : try range(hostText, "hostPort")
-        self = try PortSpec.validated(proto: proto, hostIP: hostIP, host: host, container: container, operation: op, object: text)
+        self = try PortSpec.validated(proto: proto, hostIP: hostIP, hostIP6: hostIP6, host: host, container: container, operation: op, object: text)
     }
 
     /// Re-checks a request built directly (ranges of the same length, or a host range to one
     /// container port; no port 0).
     /// - Throws: `BerthError(.invalidArgument)`.
     public func check(operation: OperationName, object: String) throws(BerthError) {
-        _ = try PortSpec.validated(proto: proto.rawValue, hostIP: hostIP, host: hostPorts.map { (Int($0.lowerBound), Int($0.upperBound)) },
+        _ = try PortSpec.validated(proto: proto.rawValue, hostIP: hostIP, hostIP6: hostIP6, host: hostPorts.map { (Int($0.lowerBound), Int($0.upperBound)) },
                                    container: (Int(containerPorts.lowerBound), Int(containerPorts.upperBound)),
                                    operation: operation, object: object)
     }
@@ -151,15 +171,15 @@ public struct PortSpec: Sendable, Hashable {
         func clash(_ m: PortMapping) -> PortMapping? { taken.first { $0.overlaps(m) } }
         func allocated(_ m: PortMapping, _ other: PortMapping) -> BerthError {
             let port = max(m.hostPort, other.hostPort)
-            let address = m.hostIP ?? other.hostIP
             return BerthError(.portAllocated, operation: operation, object: object,
-                              detail: "Bind for \(address.map { "\($0)" } ?? "0.0.0.0"):\(port) failed: port is already allocated")
+                              detail: "Bind for \(m.hostText ?? other.hostText ?? "0.0.0.0"):\(port) failed: port is already allocated")
         }
-        func firstFree(_ range: ClosedRange<UInt16>, proto: PortMapping.TransportProtocol, ip: IPv4Address?, containerPort: UInt16) -> PortMapping? {
+        func firstFree(_ range: ClosedRange<UInt16>, proto: PortMapping.TransportProtocol, ip: IPv4Address?, ip6: IPv6Address?,
+                       containerPort: UInt16) -> PortMapping? {
             // Jump past each clash instead of probing port by port (a full range is walked once).
             var port = Int(range.lowerBound)
             while port <= Int(range.upperBound) {
-                let candidate = PortMapping(proto: proto, hostIP: ip, hostPort: UInt16(port), containerPort: containerPort)
+                let candidate = PortMapping(proto: proto, hostIP: ip, hostPort: UInt16(port), containerPort: containerPort, hostIP6: ip6)
                 guard let other = clash(candidate) else { return candidate }
                 port = Int(other.hostPortEnd) + 1
             }
@@ -169,22 +189,22 @@ public struct PortSpec: Sendable, Hashable {
             let count = Int(spec.containerPorts.upperBound) - Int(spec.containerPorts.lowerBound) + 1
             if let host = spec.hostPorts, host.count == count {
                 let m = PortMapping(proto: spec.proto, hostIP: spec.hostIP, hostPort: host.lowerBound, containerPort: spec.containerPorts.lowerBound,
-                                    count: UInt16(count))
+                                    count: UInt16(count), hostIP6: spec.hostIP6)
                 if let other = clash(m) { throw allocated(m, other) }
                 taken.append(m)
                 out.append(m)
             } else if let host = spec.hostPorts {
-                guard let m = firstFree(host, proto: spec.proto, ip: spec.hostIP, containerPort: spec.containerPorts.lowerBound) else {
+                guard let m = firstFree(host, proto: spec.proto, ip: spec.hostIP, ip6: spec.hostIP6, containerPort: spec.containerPorts.lowerBound) else {
                     let first = PortMapping(proto: spec.proto, hostIP: spec.hostIP, hostPort: host.lowerBound, containerPort: spec.containerPorts.lowerBound,
-                                            count: UInt16(host.count))
+                                            count: UInt16(host.count), hostIP6: spec.hostIP6)
                     throw BerthError(.portAllocated, operation: operation, object: object,
-                                     detail: "Bind for \(first.hostIP.map { "\($0)" } ?? "0.0.0.0"):\(host.lowerBound)-\(host.upperBound) failed: every port of the range is already allocated")
+                                     detail: "Bind for \(first.hostText ?? "0.0.0.0"):\(host.lowerBound)-\(host.upperBound) failed: every port of the range is already allocated")
                 }
                 taken.append(m)
                 out.append(m)
             } else {
                 for container in spec.containerPorts {
-                    guard let m = firstFree(ephemeral, proto: spec.proto, ip: spec.hostIP, containerPort: container) else {
+                    guard let m = firstFree(ephemeral, proto: spec.proto, ip: spec.hostIP, ip6: spec.hostIP6, containerPort: container) else {
                         throw BerthError(.portAllocated, operation: operation, object: object,
                                          detail: "no free port in the ephemeral range \(ephemeral.lowerBound)-\(ephemeral.upperBound) for \(container)/\(spec.proto.rawValue)")
                     }
@@ -194,5 +214,13 @@ public struct PortSpec: Sendable, Hashable {
             }
         }
         return out
+    }
+}
+
+extension PortMapping {
+    /// The host address as Docker prints it in "Bind for ADDR:PORT failed" (`[x::y]` for IPv6), nil for 0.0.0.0 / none.
+    var hostText: String? {
+        if let hostIP6 { return "[\(hostIP6)]" }
+        return hostIP.map { "\($0)" }
     }
 }

@@ -9,10 +9,11 @@ import Berth
 /// `berth_network_attach` sandbox and options → `SandboxSpec`, `AttachOptions`.
 func attachArguments(network: String, sandbox: String?, json: String?) throws(CallError) -> (SandboxSpec, AttachOptions) {
     let op = OperationName.attach
-    let o = try JSONOptions(json, allowed: ["interface", "ip", "mac", "ports", "create_sandbox"], operation: op, object: network)
+    let o = try JSONOptions(json, allowed: ["interface", "ip", "ip6", "mac", "ports", "create_sandbox"], operation: op, object: network)
     var options = AttachOptions()
     if let name = try o.string("interface") { options.interfaceName = name }
     options.address = try o.string("ip")
+    options.address6 = try o.string("ip6")
     options.mac = try o.string("mac")
     options.publish = try portRequests(o, operation: op, network: network)
     let create = try o.bool("create_sandbox") ?? false
@@ -45,15 +46,17 @@ func portRequests(_ o: JSONOptions, operation op: OperationName, network: String
         let hostPort = try p.integer("host_port", in: 0...Int(Int32.max))
         let hostEnd = try p.integer("host_port_end", in: 0...Int(Int32.max))
         var hostIP: IPv4Address?
+        var hostIP6: IPv6Address?
         if let text = try p.string("host_ip") {
-            guard let address = IPv4Address(text) else { throw CallError.invalid(op, network, "ports[\(i)].host_ip '\(text)' is not an IPv4 address") }
-            hostIP = address
+            if let address = IPv4Address(text) { hostIP = address } else if let address = IPv6Address(text) { hostIP6 = address } else {
+                throw CallError.invalid(op, network, "ports[\(i)].host_ip '\(text)' is not an IPv4 or IPv6 address")
+            }
         }
         let proto = try p.string("proto") ?? "tcp"
         // The one port-request validator (PortSpec): Docker's -p rules, with its wording.
         let host: (Int, Int)? = hostPort.map { ($0, hostEnd ?? $0) } ?? hostEnd.map { (0, $0) }
         ports.append(try api { () throws(BerthError) in
-            try PortSpec.validated(proto: proto, hostIP: hostIP, host: host,
+            try PortSpec.validated(proto: proto, hostIP: hostIP, hostIP6: hostIP6, host: host,
                                    container: (containerPort, containerEnd), operation: op, object: "\(network) ports[\(i)]")
         })
     }

@@ -26,6 +26,11 @@ struct EndpointJSON: Encodable {
     var ports: [PortJSON]
     var sequence: Int?
     var owner: OwnerJSON?
+    /// On an IPv6 network: the IPv6 address, its prefix length, `cidr6` and the IPv6 gateway.
+    var address6: String?
+    var prefixLength6: Int?
+    var cidr6: String?
+    var gateway6: String?
 
     /// The process a `berth run` sandbox lives for.
     struct OwnerJSON: Encodable {
@@ -57,6 +62,10 @@ struct EndpointJSON: Encodable {
         case ports
         case sequence
         case owner
+        case address6
+        case prefixLength6 = "prefix_length6"
+        case cidr6
+        case gateway6
     }
 
     init(_ e: Endpoint) {
@@ -78,5 +87,9 @@ struct EndpointJSON: Encodable {
         ports = e.ports.map(PortJSON.init)
         sequence = e.sequence
         owner = e.owner.map { OwnerJSON(pid: $0.pid, startTime: $0.startTime) }
+        address6 = e.address6?.description
+        prefixLength6 = e.prefixLength6
+        cidr6 = e.cidr6
+        gateway6 = e.gateway6?.description
     }
 }

@@ -33,6 +33,16 @@ struct NetworkJSON: Encodable {
     var subnetConfigured: Bool
     /// True while a removal is under way (or was interrupted: the next reconcile finishes it).
     var inDelete: Bool
+    /// `--ipv6`; then `subnet6` (`x::/n`), `gateway6` and, when set, `ip_range6`.
+    var enableIPv6: Bool
+    var subnet6: String?
+    var gateway6: String?
+    var ipRange6: String?
+    /// True when endpoints' IPv6 addresses derive from their MACs (default bridge, --fixed-cidr-v6).
+    var macDerived6: Bool
+    /// True when the IPv4 (IPv6) gateway was given at create rather than chosen.
+    var gatewayConfigured: Bool
+    var gateway6Configured: Bool
     /// Only in `inspect`, sorted by address (as the façade returns them).
     var endpoints: [EndpointJSON]?
 
@@ -60,6 +70,13 @@ struct NetworkJSON: Encodable {
         case ownsBridge = "owns_bridge"
         case subnetConfigured = "subnet_configured"
         case inDelete = "in_delete"
+        case enableIPv6 = "enable_ipv6"
+        case subnet6
+        case gateway6
+        case ipRange6 = "ip_range6"
+        case macDerived6 = "mac_derived6"
+        case gatewayConfigured = "gateway_configured"
+        case gateway6Configured = "gateway6_configured"
         case endpoints
     }
 
@@ -86,6 +103,13 @@ struct NetworkJSON: Encodable {
         ownsBridge = n.ownsBridge
         subnetConfigured = n.subnetConfigured
         inDelete = n.inDelete
+        enableIPv6 = n.enableIPv6
+        subnet6 = n.subnet6?.description
+        gateway6 = n.gateway6?.description
+        ipRange6 = n.ipRange6?.description
+        macDerived6 = n.macDerived6
+        gatewayConfigured = n.gatewayConfigured
+        gateway6Configured = n.gateway6Configured
         self.endpoints = endpoints.map { $0.map(EndpointJSON.init) }
     }
 }

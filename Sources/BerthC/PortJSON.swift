@@ -10,6 +10,8 @@
 struct PortJSON: Encodable {
     var proto: String
     var hostIP: String?
+    /// An IPv6 host address (the binding is IPv6 only; `::` for every address).
+    var hostIP6: String?
     var hostPort: UInt16
     var containerPort: UInt16
     var count: UInt16
@@ -18,6 +20,7 @@ struct PortJSON: Encodable {
     enum CodingKeys: String, CodingKey {
         case proto
         case hostIP = "host_ip"
+        case hostIP6 = "host_ip6"
         case hostPort = "host_port"
         case containerPort = "container_port"
         case count
@@ -26,6 +29,7 @@ struct PortJSON: Encodable {
     init(_ p: PortMapping) {
         proto = p.proto.rawValue
         hostIP = p.hostIP?.description
+        hostIP6 = p.hostIP6?.description
         hostPort = p.hostPort
         containerPort = p.containerPort
         count = p.count

@@ -36,6 +36,7 @@ extension BerthError.Code {
         case .tapBusy: .BERTH_ERR_TAP_BUSY
         case .tapFlagMismatch: .BERTH_ERR_TAP_FLAG_MISMATCH
         case .tunUnavailable: .BERTH_ERR_TUN_UNAVAILABLE
+        case .ipv6Unavailable: .BERTH_ERR_IPV6_UNAVAILABLE
         }
         return statusCode(code)
     }

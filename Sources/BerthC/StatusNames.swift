@@ -11,7 +11,7 @@ extension berth_status_code {
     /// The last status of berth.h. The values are exactly 0...last (append-only, see berth.h):
     /// whoever appends a status moves this to it. A status past it would be named
     /// "BERTH_ERR_UNKNOWN", which scripts/test-c-abi.sh catches (it names every enumerator).
-    static var last: berth_status_code { .BERTH_ERR_TUN_UNAVAILABLE }
+    static var last: berth_status_code { .BERTH_ERR_IPV6_UNAVAILABLE }
 
     /// The status of `value`, or nil for a value berth.h does not declare. Needed before any
     /// switch: Swift traps on an imported enum holding a value that is not one of its cases.
@@ -53,6 +53,7 @@ extension berth_status_code {
         case .BERTH_ERR_TAP_BUSY: "BERTH_ERR_TAP_BUSY"
         case .BERTH_ERR_TAP_FLAG_MISMATCH: "BERTH_ERR_TAP_FLAG_MISMATCH"
         case .BERTH_ERR_TUN_UNAVAILABLE: "BERTH_ERR_TUN_UNAVAILABLE"
+        case .BERTH_ERR_IPV6_UNAVAILABLE: "BERTH_ERR_IPV6_UNAVAILABLE"
         }
     }
 }

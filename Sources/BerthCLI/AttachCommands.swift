@@ -17,6 +17,7 @@ struct AttachCommand: ParsableCommand {
         commandName: "attach", abstract: "Attach a sandbox (network namespace) to a network; prints the endpoint.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Static IPv4 address.") var ip: [String] = []
+    @Option(help: "Static IPv6 address (IPv6 networks).") var ip6: [String] = []
     @Option(help: "MAC address.") var mac: [String] = []
     @Option(name: .customLong("ifname"), help: "Interface name inside the sandbox (default: the lowest free ethN).") var interfaceName: [String] = []
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp], as docker run -p.") var publish: [String] = []
@@ -32,6 +33,7 @@ struct AttachCommand: ParsableCommand {
 
     func validate() throws {
         _ = try singleValue(ip, "--ip", why: "an endpoint has one IPv4 address")
+        _ = try singleValue(ip6, "--ip6", why: "an endpoint has one IPv6 address")
         _ = try singleValue(mac, "--mac", why: "an endpoint has one MAC address")
         _ = try singleValue(interfaceName, "--ifname", why: "an endpoint has one interface")
         if !tap.isEmpty || !queues.isEmpty || !owner.isEmpty || !group.isEmpty || noVnetHeader {
@@ -46,7 +48,8 @@ struct AttachCommand: ParsableCommand {
         try Failure.guarded {
             let ports = try publish.map(PortSpec.init(parsing:))
             let spec = sandboxSpec(sandbox, create: create)
-            let options = AttachOptions(interfaceName: interfaceName.first, address: ip.first, mac: mac.first, publish: ports)
+            var options = AttachOptions(interfaceName: interfaceName.first, address: ip.first, mac: mac.first, publish: ports)
+            options.address6 = ip6.first
             try NetworkController.preflight(attach: network, sandbox: spec, options: options)  // before any host set-up
             let e = try global.controller().attach(network: network, sandbox: spec, options: options)
             print(global.json ? try JSONText.encode(e) : "\(e.id)\t\(e.cidr)\t\(e.mac)\t\(e.hostInterface)")

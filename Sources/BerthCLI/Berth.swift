@@ -52,6 +52,7 @@ struct GlobalOptions: ParsableArguments {
     enum Name: String, CaseIterable {
         case backend, stateDirectory = "state-dir", hostNamespace = "host-netns", json
         case userlandProxy = "userland-proxy", userlandProxyPath = "userland-proxy-path"
+        case fixedCIDRv6 = "fixed-cidr-v6"
 
         var takesValue: Bool { self != .json }
     }
@@ -76,6 +77,10 @@ struct GlobalOptions: ParsableArguments {
             help: "The berth-proxy executable (default: berth-proxy next to this berth, else /usr/local/bin/berth-proxy).")
     var userlandProxyPath: String?
 
+    @Option(name: .customLong(Name.fixedCIDRv6.rawValue),
+            help: "As dockerd's --ipv6 --fixed-cidr-v6: IPv6 on the default network (docker0), addresses derived from MACs (at most /80).")
+    var fixedCIDRv6: String?
+
     func validate() throws {
         if stateDirectory.isEmpty { throw ValidationError("--state-dir must name a directory (it is empty)") }
         if hostNamespace?.isEmpty == true { throw ValidationError("--host-netns must name a namespace (it is empty)") }
@@ -94,10 +99,12 @@ struct GlobalOptions: ParsableArguments {
     func controller(setUpHost: Bool = true, waitForKernel: Bool = false) throws -> NetworkController {
         // A bare name means /run/netns/NAME, as for sandbox arguments.
         let hostPath = hostNamespace.map { $0.contains("/") ? $0 : "/run/netns/\($0)" }
-        return try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostPath,
-                                                      setUpHost: setUpHost, waitForKernel: waitForKernel,
-                                                      reclaimInBackground: false, userlandProxy: userlandProxy,
-                                                      userlandProxyPath: resolvedProxyPath))
+        var configuration = ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostPath,
+                                                    setUpHost: setUpHost, waitForKernel: waitForKernel,
+                                                    reclaimInBackground: false, userlandProxy: userlandProxy,
+                                                    userlandProxyPath: resolvedProxyPath)
+        configuration.defaultBridgeIPv6 = fixedCIDRv6
+        return try NetworkController(configuration)
     }
 }
 

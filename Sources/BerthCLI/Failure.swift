@@ -15,7 +15,7 @@ enum Failure {
         case .permissionDenied: 5
         case .invalidName, .invalidInterfaceName, .invalidArgument, .gatewayOutsideSubnet, .ipRangeOutsideSubnet,
              .addressOutsideSubnet, .notANetworkNamespace: 64
-        case .state, .system, .multiple, .tunUnavailable: 1
+        case .state, .system, .multiple, .tunUnavailable, .ipv6Unavailable: 1
         }
     }
 

@@ -16,26 +16,37 @@ struct NetworkCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a bridge network.")
         @OptionGroup var global: GlobalOptions
         // Arrays, so that a repeated option is refused rather than silently the last one kept.
-        @Option(help: "Subnet in CIDR form.") var subnet: [String] = []
-        @Option(help: "Gateway address.") var gateway: [String] = []
-        @Option(name: .customLong("ip-range"), help: "Allocate addresses from this sub-range.") var ipRange: [String] = []
+        @Option(help: "Subnet in CIDR form (one IPv4, and one IPv6 with --ipv6).") var subnet: [String] = []
+        @Option(help: "Gateway address (one per family).") var gateway: [String] = []
+        @Option(name: .customLong("ip-range"), help: "Allocate addresses from this sub-range (one per family).") var ipRange: [String] = []
+        @Flag(name: .customLong("ipv6"), help: "Enable IPv6 (needs an IPv6 --subnet).") var ipv6 = false
         @Flag(help: "Restrict external access to the network.") var `internal` = false
         @Option(name: [.customShort("o"), .customLong("opt")], help: "Driver option key=value.") var opts: [String] = []
         @Option(name: .customLong("label"), help: "Label key=value.") var labels: [String] = []
         @Argument(help: "Network name.") var name: String
 
-        /// A bridge network has one IPv4 subnet, so one gateway and one range: Docker 20.10's
-        /// bridge driver refuses more ("bridge driver doesn't support multiple subnets").
+        /// A bridge network has one IPv4 subnet (and, with --ipv6, one IPv6 subnet), so one gateway
+        /// and one range per family: Docker 20.10's bridge driver refuses more ("bridge driver
+        /// doesn't support multiple subnets"). A value with a `:` is IPv6.
         func validate() throws {
-            _ = try singleValue(subnet, "--subnet", why: "bridge driver doesn't support multiple subnets")
-            _ = try singleValue(gateway, "--gateway", why: "a bridge network has one subnet, so one gateway")
-            _ = try singleValue(ipRange, "--ip-range", why: "a bridge network has one subnet, so one ip-range")
+            for family in [false, true] {
+                let f = family ? "IPv6" : "IPv4"
+                _ = try singleValue(subnet.filter { $0.contains(":") == family }, "--subnet", why: "bridge driver doesn't support multiple subnets (one \(f) subnet)")
+                _ = try singleValue(gateway.filter { $0.contains(":") == family }, "--gateway", why: "a bridge network has one \(f) subnet, so one \(f) gateway")
+                _ = try singleValue(ipRange.filter { $0.contains(":") == family }, "--ip-range", why: "a bridge network has one \(f) subnet, so one \(f) ip-range")
+            }
         }
 
         func run() throws {
             try Failure.guarded {
-                var options = NetworkOptions(name: name, subnet: subnet.first, gateway: gateway.first, ipRange: ipRange.first,
+                func v4(_ values: [String]) -> String? { values.first { !$0.contains(":") } }
+                func v6(_ values: [String]) -> String? { values.first { $0.contains(":") } }
+                var options = NetworkOptions(name: name, subnet: v4(subnet), gateway: v4(gateway), ipRange: v4(ipRange),
                                              isInternal: `internal`)
+                options.enableIPv6 = ipv6
+                options.subnet6 = v6(subnet)
+                options.gateway6 = v6(gateway)
+                options.ipRange6 = v6(ipRange)
                 for o in opts { let (k, v) = try pair(o, "-o"); try options.apply(option: k, value: v) }
                 for l in labels { let (k, v) = try pair(l, "--label"); options.labels[k] = v }
                 try NetworkController.preflight(options)   // bad input changes nothing, host set-up included

@@ -23,23 +23,25 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Network name or ID.") var network: String = NetworkController.defaultNetworkName
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO].") var publish: [String] = []
     @Option(help: "Static IPv4 address.") var ip: [String] = []
+    @Option(help: "Static IPv6 address (IPv6 networks).") var ip6: [String] = []
     @Argument(parsing: .postTerminator, help: "-- CMD ARGS...") var command: [String] = []
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("give a command after --") }
         _ = try singleValue(ip, "--ip", why: "an endpoint has one IPv4 address")
+        _ = try singleValue(ip6, "--ip6", why: "an endpoint has one IPv6 address")
     }
 
     func run() throws {
         let status: Int32 = try Failure.guarded {
             let ports = try publish.map(PortSpec.init(parsing:))
-            try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip.first, publish: ports))
+            try NetworkController.preflight(attach: network, sandbox: .create(name: nil), options: AttachOptions(address: ip.first, publish: ports).with(address6: ip6.first))
             // CMD's sandbox goes when CMD ends: nothing is left pending after the process.
             let c = try global.controller(waitForKernel: true)
             // The sandbox records this process as its owner: if it dies without cleaning up, any
             // later open of the state directory reclaims the sandbox.
             let endpoint = try c.attach(network: network, sandbox: .create(name: nil),
-                                        options: AttachOptions(address: ip.first, publish: ports, owner: ProcessOwner.current()))
+                                        options: AttachOptions(address: ip.first, publish: ports, owner: ProcessOwner.current()).with(address6: ip6.first))
             defer { _ = try? c.detach(endpoint: endpoint.id) }
             let pid: pid_t
             do {

@@ -72,6 +72,7 @@ extension CNIError {
         case .state: .ioFailure
         case .endpointNotFound: .unknownContainer
         case .system, .multiple, .tapBusy, .tapFlagMismatch, .tunUnavailable: .system
+        case .ipv6Unavailable: .invalidConfig
         }
         self.init(code, "\(error)")
     }

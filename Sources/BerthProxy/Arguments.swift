@@ -3,15 +3,18 @@ import Glibc
 #endif
 
 /// The command line of `berth-proxy`, modelled on docker-proxy's (libnetwork `cmd/proxy`):
-/// `-proto tcp|udp -host-ip A -host-port N -container-ip B -container-port M`, plus Berth's marks
+/// `-proto tcp|udp -host-ip A (IPv4 or IPv6) -host-port N -container-ip B -container-port M`, plus Berth's marks
 /// `-berth-state DIR -berth-endpoint ID`, which the library's reconciler reads back from
 /// `/proc/PID/cmdline` to find proxies no record explains. Values are given as separate words.
 struct ProxyArguments {
     enum Proto: String { case tcp, udp }
     var proto: Proto = .tcp
-    var hostIP: in_addr = in_addr(s_addr: 0)
+    /// 0.0.0.0 when `-host-ip` is not given.
+    var hostIP: ProxyAddress = .anyIPv4
     var hostPort: UInt16 = 0
-    var containerIP: in_addr = in_addr(s_addr: 0)
+    /// Either family, independent of the host address's (docker-proxy's `::` proxy forwards to
+    /// the container's IPv4 address when it has no IPv6 one).
+    var containerIP: ProxyAddress = .anyIPv4
     var containerPort: UInt16 = 0
 
     /// - Returns: the arguments, or a one-line reason they are wrong.
@@ -30,8 +33,7 @@ struct ProxyArguments {
                 guard let p = Proto(rawValue: value) else { return .failure(ProxyFailure("unsupported protocol \(value)")) }
                 a.proto = p
             case "-host-ip", "-container-ip":
-                var addr = in_addr()
-                guard inet_pton(AF_INET, value, &addr) == 1 else { return .failure(ProxyFailure("\(flag): not an IPv4 address: \(value)")) }
+                guard let addr = ProxyAddress(value) else { return .failure(ProxyFailure("\(flag): not an IPv4 or IPv6 address: \(value)")) }
                 if flag == "-host-ip" { a.hostIP = addr } else { a.containerIP = addr }
             case "-host-port", "-container-port":
                 guard let n = UInt16(value), n > 0 else { return .failure(ProxyFailure("\(flag): not a port 1-65535: \(value)")) }

@@ -4,20 +4,19 @@ import Glibc
 
 /// docker-proxy's UDP proxy: one connected socket to the container per client address, replies
 /// sent back from the listening socket, a flow forgotten after 90 s without traffic
-/// (libnetwork `UDPConnTrackTimeout`). One process, one poll loop.
+/// (libnetwork `UDPConnTrackTimeout`). One process, one poll loop. The listener's family and the
+/// container's may differ (a `::` proxy to an IPv4-only container).
 enum UDPProxy {
     static let idleSeconds = 90
 
     private struct Flow {
-        var client: sockaddr_in
+        var client: SocketAddress
         var backend: Int32
         var lastActive: Int
     }
 
-    private static func key(_ a: sockaddr_in) -> UInt64 { UInt64(a.sin_addr.s_addr) << 16 | UInt64(a.sin_port) }
-
     static func run(listener: Int32, _ a: ProxyArguments) -> Never {
-        var flows: [UInt64: Flow] = [:]
+        var flows: [[UInt8]: Flow] = [:]   // by the client's socket address bytes (either family)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 1)
         while true {
             let keys = Array(flows.keys)
@@ -27,7 +26,7 @@ enum UDPProxy {
             let now = Int(time(nil))
             if ready < 0 && errno != EINTR { continue }
             if fds[0].revents != 0, let (n, peer) = Sockets.receiveFrom(listener, buffer) {
-                let k = key(peer)
+                let k = peer.key
                 if flows[k] == nil, let backend = Sockets.connected(Int32(SOCK_DGRAM.rawValue), a.containerIP, a.containerPort) {
                     flows[k] = Flow(client: peer, backend: backend, lastActive: now)
                 }

@@ -157,7 +157,7 @@ struct CLIEndToEndTests {
         let attached = try berth(["attach", "--create", "-p", "8080:80", "-p", "127.0.0.1:8081:80", "px", sandbox])
         #expect(attached.status == 0, "\(attached.stderr)")
         defer { _ = try? berth(["detach", "px", sandbox]) }
-        #expect(try proxies().count == 2, "one proxy per binding, alive after berth exited")
+        #expect(try proxies().count == 3, "one proxy per binding and family (0.0.0.0:8080, [::]:8080, 127.0.0.1:8081), alive after berth exited")
         let server = try TCPServer(in: sandbox, port: 80, reply: .text("berth"))
         defer { server.stop() }
         #expect(try Traffic.tcpFetch(from: host, "127.0.0.1", 8080) == "berth")
@@ -168,7 +168,7 @@ struct CLIEndToEndTests {
         #expect(try proxies().isEmpty)
         #expect(try Traffic.tcpFetch(from: host, "127.0.0.1", 8080) == "berth", "served by the proxy-less rules")
         #expect(try berth(["network", "rm", "px2"]).status == 0)
-        #expect(try proxies().count == 2, "the default mode again: proxies restarted")
+        #expect(try proxies().count == 3, "the default mode again: proxies restarted")
         // A port another program holds: exit 4 (conflict), nothing recorded.
         let taken = try berth(["attach", "--create", "-p", "8080:80", "px", Sandbox.unique("bt-px-")])
         #expect(taken.status == 4 && taken.stderr.contains("8080"), "\(taken.stderr)")

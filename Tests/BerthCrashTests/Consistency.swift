@@ -100,6 +100,10 @@ enum Consistency {
         for n in rec.networks where seenBridges.contains(n.bridge) {
             let addrs = try Self.addresses(lab, n.bridge, netns: lab.hostName)
             if !addrs.contains("\(n.gateway)/\(n.subnet.prefixLength)") { problems.append("bridge \(n.bridge) lacks \(n.gateway)") }
+            if n.enableIPv6, let gateway6 = n.gateway6, let subnet6 = n.subnet6,
+               try !Self.addresses6(lab, n.bridge, netns: lab.hostName).contains("\(gateway6)/\(subnet6.prefixLength)") {
+                problems.append("bridge \(n.bridge) lacks \(gateway6)")
+            }
         }
         // Namespaces (ip netns list): the lab's own plus those Berth created and records.
         let netns = Set(try lab.run(["ip", "netns", "list"]).stdout.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
@@ -109,6 +113,9 @@ enum Consistency {
         for e in rec.endpoints where e.tap?.mode != .bridge {
             guard let name = e.sandboxName, netns.contains(name) else { problems.append("sandbox of \(e.id.prefix(12)) missing"); continue }
             if try !Self.addresses(lab, e.interfaceName, netns: name).contains(e.cidr) { problems.append("\(name) \(e.interfaceName) lacks \(e.cidr)") }
+            if let cidr6 = e.cidr6, try !Self.addresses6(lab, e.interfaceName, netns: name).contains(cidr6) {
+                problems.append("\(name) \(e.interfaceName) lacks \(cidr6)")
+            }
         }
         if try lab.hostExec(["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "1"
             && !rec.networks.isEmpty {
@@ -124,8 +131,23 @@ enum Consistency {
         if running != Set(recorded.map(\.process.pid)) {
             problems.append("proxies: running \(running.sorted()) recorded \(recorded.map(\.process.pid).sorted())")
         }
-        for e in rec.endpoints where (e.proxies ?? []).map(\.port) != e.ports.flatMap(\.singles) {   // one per port of a range
-            problems.append("endpoint \(e.id.prefix(12)): proxies \((e.proxies ?? []).map(\.port)) for ports \(e.ports)")
+        // One per port of a range and family, as Docker 20.10: 0.0.0.0 (or the IPv4 host address)
+        // and `::` (or the IPv6 host address); the implicit `::` one only where the host has IPv6.
+        let hostIPv6 = try ["all", "lo"].allSatisfy {
+            try lab.hostExec(["cat", "/proc/sys/net/ipv6/conf/\($0)/disable_ipv6"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+        }
+        for e in rec.endpoints {
+            let expected = e.ports.flatMap(\.singles).flatMap { p -> [PortMapping] in
+                let v4 = p.hostIP6 == nil ? [p] : []
+                let implicit = p.hostIP == nil || p.hostIP?.value == 0
+                let v6 = p.hostIP6 != nil || (implicit && hostIPv6)
+                    ? [PortMapping(proto: p.proto, hostPort: p.hostPort, containerPort: p.containerPort, hostIP6: p.hostIP6 ?? IPv6Address("::"))] : []
+                return v4 + v6
+            }
+            let actual = (e.proxies ?? []).map(\.port)
+            if Set(actual) != Set(expected) || actual.count != expected.count {
+                problems.append("endpoint \(e.id.prefix(12)): proxies \(actual) for ports \(e.ports)")
+            }
         }
         return problems
     }
@@ -171,9 +193,21 @@ enum Consistency {
         }
     }
 
+    /// The host's firewall: `iptables-save` and `ip6tables-save` (IPv6 networks, issue 15), or the
+    /// whole nftables ruleset (Berth's `ip` and `ip6` tables).
+    static func addresses6(_ lab: CrashLab, _ dev: String, netns: String) throws -> [String] {
+        try lab.ipJSON(["-6", "addr", "show", "dev", dev], netns: netns).flatMap { entry -> [String] in
+            ((entry["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
+                guard let local = info["local"] as? String, let len = info["prefixlen"] as? Int else { return nil }
+                return "\(local)/\(len)"
+            }
+        }
+    }
+
     static func firewallListing(_ lab: CrashLab) throws -> String {
         lab.backend == "iptables"
-            ? normalizeIptables(try lab.hostExec(["iptables-save"]).stdout)
+            ? normalizeIptables(try lab.hostExec(["iptables-save"]).stdout) + "\n# ip6tables\n"
+                + normalizeIptables(try lab.hostExec(["ip6tables-save"]).stdout)
             : normalizeNft(try lab.hostExec(["nft", "-j", "list", "ruleset"]).stdout)
     }
 
@@ -188,7 +222,8 @@ enum Consistency {
             try fw.reapply(state)
         }
         return backend == "iptables"
-            ? normalizeIptables(try Sandbox.exec(name, ["iptables-save"]).stdout)
+            ? normalizeIptables(try Sandbox.exec(name, ["iptables-save"]).stdout) + "\n# ip6tables\n"
+                + normalizeIptables(try Sandbox.exec(name, ["ip6tables-save"]).stdout)
             : normalizeNft(try Sandbox.exec(name, ["nft", "-j", "list", "ruleset"]).stdout)
     }
 

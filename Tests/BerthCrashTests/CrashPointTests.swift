@@ -111,6 +111,34 @@ struct CrashScenario: Sendable, CustomStringConvertible {
                           if try !recorded(lab, network: "n1") { guard try ok(lab, ["network", "create", "n1"]) else { return false } }
                           return try ok(lab, ["network", "rm", "-f", "n1"])
                       }),
+        CrashScenario(name: "create --ipv6", label: "create network", prepare: { lab in _ = try ok(lab, ["gc"]) },
+                      command: ["network", "create", "--ipv6", "--subnet", "fd00:1::/64", "n6"],
+                      repeatOperation: { lab in
+                          if try recorded(lab, network: "n6") { guard try ok(lab, ["network", "rm", "n6"]) else { return false } }
+                          return try ok(lab, ["network", "create", "--ipv6", "--subnet", "fd00:1::/64", "n6"])
+                      }),
+        CrashScenario(name: "attach -p (IPv6)", label: "attach",
+                      prepare: { lab in
+                          _ = try ok(lab, ["network", "create", "--ipv6", "--subnet", "fd00:1::/64", "n6"])
+                          try lab.addUserSandbox("s1")
+                      },
+                      command: ["attach", "-p", "8080:80", "n6", "s1"],
+                      repeatOperation: { lab in
+                          if try attached(lab, sandbox: "s1") { guard try ok(lab, ["detach", "n6", "s1"]) else { return false } }
+                          return try ok(lab, ["attach", "-p", "8080:80", "n6", "s1"])
+                      }),
+        CrashScenario(name: "rm (IPv6)", label: "delete network",
+                      prepare: { lab in
+                          _ = try ok(lab, ["network", "create", "--ipv6", "--subnet", "fd00:1::/64", "n6"])
+                          _ = try ok(lab, ["attach", "--create", "-p", "8080:80", "n6", "c1"])
+                      },
+                      command: ["network", "rm", "-f", "n6"],
+                      repeatOperation: { lab in
+                          if try !recorded(lab, network: "n6") {
+                              guard try ok(lab, ["network", "create", "--ipv6", "--subnet", "fd00:1::/64", "n6"]) else { return false }
+                          }
+                          return try ok(lab, ["network", "rm", "-f", "n6"])
+                      }),
         CrashScenario(name: "gc", label: "gc",
                       prepare: { lab in
                           _ = try ok(lab, ["network", "create", "n1"])
@@ -130,6 +158,8 @@ struct CrashPointTests {
     @Test(arguments: ["iptables", "nftables"], CrashScenario.all.map(\.name))
     func everyStep(_ backend: String, _ scenarioName: String) throws {
         let scenario = try #require(CrashScenario.all.first { $0.name == scenarioName })
+        // BERTH_CRASH_ONLY: a glob of scenario names, for running a few while debugging.
+        if let only = ProcessInfo.processInfo.environment["BERTH_CRASH_ONLY"], fnmatch(only, scenarioName, 0) != 0 { return }
         var points = 0
         for k in 1...40 {
             let lab = try CrashLab(backend: backend)

@@ -36,9 +36,9 @@ struct NftIPv6PacketTests {
         try ip(sandbox, ["addr", "add", "fd00:1::2/64", "dev", "eth0", "nodad"])
         try ip(sandbox, ["-6", "route", "add", "default", "via", "fd00:1::1"])
         try Sysctl.write("net.ipv6.conf.all.forwarding", "1", in: host.namespace)
-        let server = try TCPServer(in: sandbox, ports: [80, 81], reply: .peerAddress, ipv6: true)
+        let server = try TCPServer(in: sandbox, ports: [80, 81], reply: .peerAddress, address: "::")
         defer { server.stop() }
-        let outsideServer = try TCPServer(in: topo.outside, port: 7000, reply: .peerAddress, ipv6: true)
+        let outsideServer = try TCPServer(in: topo.outside, port: 7000, reply: .peerAddress, address: "::")
         defer { outsideServer.stop() }
         #expect(try Traffic.tcpFetch(from: topo.outside, "fd00:200::1", 8080, attempts: 3) == nil, "nothing published yet")
 

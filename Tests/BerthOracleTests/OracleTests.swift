@@ -79,6 +79,43 @@ struct OracleTests {
                      label: "oracle (no proxy)")
     }
 
+    /// IPv6 (issue 15), bounded: `Scenarios.ipv6` against a dockerd started with
+    /// `--experimental --ip6tables --ipv6 --fixed-cidr-v6 2001:db8:1::/64` (the flags 20.10 needs
+    /// for ip6tables rules and an IPv6 docker0) and `berth --fixed-cidr-v6 2001:db8:1::/64`.
+    @Test func ipv6ScenariosMatchDocker() throws {
+        guard Sandbox.isActive else { print("oracle (IPv6): SKIPPED (not inside the test sandbox)"); return }
+        let required = ProcessInfo.processInfo.environment["BERTH_ORACLE_REQUIRED"] == "1"
+        let script = Self.repository + "/scripts/oracle-dockerd.sh"
+        let deviations = try Deviation.load(Self.repository + "/docs/oracle-deviations.md")
+        let only = ProcessInfo.processInfo.environment["BERTH_ORACLE_ONLY"]
+        let work = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let names = ["oracle-v6-docker", "oracle-v6-berth"]
+        for ns in names {
+            try Run.check(["ip", "netns", "add", ns])
+            try Run.check(["ip", "-n", ns, "link", "set", "lo", "up"])
+        }
+        defer { for ns in names { _ = try? Run.run(["ip", "netns", "del", ns]) } }
+        let prefix = "2001:db8:1::/64"
+        let docker = DockerSide(netns: names[0], dir: work + "/docker")
+        setenv("BERTH_ORACLE_DOCKERD_ARGS", "--experimental --ip6tables --ipv6 --fixed-cidr-v6 \(prefix)", 1)
+        defer { unsetenv("BERTH_ORACLE_DOCKERD_ARGS") }
+        do {
+            try docker.start(script: script)
+        } catch {
+            docker.stop(script: script)
+            if required { Issue.record("oracle (IPv6): dockerd could not start: \(error)"); return }
+            print("oracle (IPv6): SKIPPED, dockerd cannot run here: \(error)")
+            return
+        }
+        defer { docker.stop(script: script) }
+        let berth = BerthSide(netns: names[1], stateDir: work + "/berth-state", binary: BerthBinary.path)
+        berth.globalArguments = ["--fixed-cidr-v6", prefix]
+        Self.compare(docker: docker, berth: berth,
+                     scenarios: Scenarios.ipv6.filter { scenario in only.map { fnmatch($0, scenario.name, 0) == 0 } ?? true },
+                     deviations: deviations, label: "oracle (IPv6)")
+    }
+
     /// Runs `scenarios` step by step on both sides and compares the observations after each step.
     static func compare(docker: DockerSide, berth: BerthSide, scenarios: [Scenario], deviations: [Deviation], label: String) {
         do {

@@ -51,5 +51,6 @@ struct Scenario: Sendable {
 extension EndpointOptions {
     static func ip(_ a: String) -> EndpointOptions { .init(ip: a) }
     static func mac(_ m: String) -> EndpointOptions { .init(mac: m) }
+    static func ip6(_ a: String) -> EndpointOptions { .init(ip6: a) }
     static func publish(_ p: String...) -> EndpointOptions { .init(publish: p) }
 }

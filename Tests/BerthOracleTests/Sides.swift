@@ -1,19 +1,22 @@
 import BerthTestSupport
 import Foundation
 
-/// What a scenario step asks of an endpoint: `--ip`, `--mac-address` (Berth `--mac`) and
+/// What a scenario step asks of an endpoint: `--ip`, `--ip6`, `--mac-address` (Berth `--mac`) and
 /// `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO]`, in command-line order.
 struct EndpointOptions: Sendable {
     var ip: String?
     var mac: String?
     var publish: [String] = []
+    var ip6: String? = nil
 
     func docker() -> [String] {
-        (ip.map { ["--ip", $0] } ?? []) + (mac.map { ["--mac-address", $0] } ?? []) + publish.flatMap { ["-p", $0] }
+        (ip.map { ["--ip", $0] } ?? []) + (ip6.map { ["--ip6", $0] } ?? []) + (mac.map { ["--mac-address", $0] } ?? [])
+            + publish.flatMap { ["-p", $0] }
     }
 
     func berth() -> [String] {
-        (ip.map { ["--ip", $0] } ?? []) + (mac.map { ["--mac", $0] } ?? []) + publish.flatMap { ["-p", $0] }
+        (ip.map { ["--ip", $0] } ?? []) + (ip6.map { ["--ip6", $0] } ?? []) + (mac.map { ["--mac", $0] } ?? [])
+            + publish.flatMap { ["-p", $0] }
     }
 }
 
@@ -146,7 +149,7 @@ final class DockerSide: Side {
     }
 
     func connect(_ network: String, _ container: String, _ options: EndpointOptions) throws -> Output {
-        let extra = (options.ip.map { ["--ip", $0] } ?? [])
+        let extra = (options.ip.map { ["--ip", $0] } ?? []) + (options.ip6.map { ["--ip6", $0] } ?? [])
         return try docker(["network", "connect"] + extra + [network, container])
     }
 

@@ -7,7 +7,8 @@ import Foundation
 /// - `host.link[NAME].FIELD` — kind, mtu, operstate, qdisc, txqlen, master, numtxqueues and the
 ///   bridge (`bridge.X`) and bridge-port (`port.X`) attributes that are configuration, not timers;
 /// - `host.addr[NAME]`, `host.route4`, `host.route6`, `host.sysctl[PATH]`;
-/// - `host.iptables.filter`, `host.iptables.nat` (iptables-save without counters and comments);
+/// - `host.iptables.filter`, `host.iptables.nat` (iptables-save without counters and comments),
+///   `host.ip6tables.filter`, `host.ip6tables.nat` (the same of ip6tables-save);
 /// - `sandbox[CONTAINER].link[NAME].FIELD`, `.addr[NAME]`, `.route4`, `.route6`, `.sysctl[PATH]`.
 ///
 /// Normalisation: `br-<12 hex>` becomes `br-<network>`, a host veth becomes `veth[CONTAINER/IFNAME]`
@@ -55,6 +56,9 @@ struct Snapshot {
         for table in ["filter", "nat"] {
             let text = try side.host(["iptables-save", "-t", table]).stdout
             s.facts["host.iptables.\(table)"] = normalizeRules(text, side.bridgeNames)
+            // ip6tables too (issue 15): empty on both sides until an IPv6 network exists.
+            let text6 = try side.host(["ip6tables-save", "-t", table]).stdout
+            s.facts["host.ip6tables.\(table)"] = normalizeRules(text6, side.bridgeNames)
         }
         return s
     }

@@ -36,6 +36,18 @@ extension Sandbox {
         }
     }
 
+    /// IPv6 addresses (`x::y/len`) of a link, from `ip -j -6 addr`; `globalOnly` leaves out the
+    /// link-local ones (`scope link`).
+    package static func ipv6Addresses(_ name: String, netns: String? = nil, globalOnly: Bool = false) throws -> [String] {
+        try ipJSON(["-6", "addr", "show", "dev", name], netns: netns).flatMap { entry -> [String] in
+            ((entry["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
+                guard let local = info["local"] as? String, let len = info["prefixlen"] as? Int else { return nil }
+                if globalOnly && info["scope"] as? String == "link" { return nil }
+                return "\(local)/\(len)"
+            }
+        }
+    }
+
     /// `bridge -d -j link show dev PORT` in `netns`: the bridge port's flags (hairpin, state…).
     package static func bridgePort(_ port: String, netns: String) throws -> [String: Any]? {
         let out = try check(["bridge", "-n", netns, "-d", "-j", "link", "show", "dev", port]).stdout

@@ -15,13 +15,14 @@ package final class TCPServer {
 
     private let process = Process()
 
-    package convenience init(in netns: String, port: Int, reply: Reply, ipv6: Bool = false) throws {
-        try self.init(in: netns, ports: [port], reply: reply, ipv6: ipv6)
+    package convenience init(in netns: String, port: Int, reply: Reply, address: String = "0.0.0.0") throws {
+        try self.init(in: netns, ports: [port], reply: reply, address: address)
     }
 
-    /// One server listening on every port of `ports`; with `ipv6`, on `::` (AF_INET6) instead
-    /// of 0.0.0.0, so `.peerAddress` answers the client's IPv6 address.
-    package init(in netns: String, ports: [Int], reply: Reply, ipv6: Bool = false) throws {
+    /// One server listening on every port of `ports`, bound to `address` (IPv4 or IPv6 text; an
+    /// IPv6 socket is IPv6 only, IPV6_V6ONLY=1, so it never holds the IPv4 port too).
+    package init(in netns: String, ports: [Int], reply: Reply, address: String = "0.0.0.0") throws {
+        let family = address.contains(":") ? "socket.AF_INET6" : "socket.AF_INET"
         let answer = switch reply {
         case .text(let text): "\(Array(text.utf8))"
         case .peerAddress: "list(a[0].encode())"
@@ -32,8 +33,9 @@ package final class TCPServer {
         import socket, select
         ls = []
         for p in \(ports):
-            s = socket.socket(\(ipv6 ? "socket.AF_INET6" : "socket.AF_INET")); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("\(ipv6 ? "::" : "0.0.0.0")", p)); s.listen(8); ls.append(s)
+            s = socket.socket(\(family)); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if s.family == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind(("\(address)", p)); s.listen(8); ls.append(s)
         while True:
             r, _, _ = select.select(ls, [], [], 30)
             if not r: break
@@ -61,8 +63,66 @@ package final class TCPServer {
     deinit { stop() }
 }
 
+/// A UDP server in a namespace: python3 bound to `address:port` (IPv4 or IPv6 text; IPv6 only
+/// for an IPv6 address), answering every datagram with `text` to its sender, until `stop()`
+/// (SIGKILL) or 30 s without a datagram. Its stdio is /dev/null.
+package final class UDPServer {
+    private let process = Process()
+
+    package init(in netns: String, address: String, port: Int, text: String) throws {
+        let family = address.contains(":") ? "socket.AF_INET6" : "socket.AF_INET"
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", netns, "python3", "-c", """
+        import socket
+        s = socket.socket(\(family), socket.SOCK_DGRAM)
+        if s.family == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind(("\(address)", \(port))); s.settimeout(30)
+        while True:
+            try:
+                d, a = s.recvfrom(2048)
+            except socket.timeout:
+                break
+            s.sendto(bytes(\(Array(text.utf8))), a)
+        """]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<50 {
+            let r = try Sandbox.exec(netns, ["ss", "-Hlun", "sport = :\(port)"])
+            if !r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
+            usleep(50_000)
+        }
+    }
+
+    package func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
 /// Clients for TCP and UDP between the test's namespaces.
 package enum Traffic {
+    /// Sends a datagram from `netns` to `address:port` (IPv4 or IPv6 text; up to `attempts`
+    /// tries, 0.5 s each) and returns the first reply's text, or nil when none came.
+    package static func udpExchange(from netns: String, _ address: String, _ port: Int, attempts: Int = 10) throws -> String? {
+        let client = """
+        import socket, sys
+        family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_DGRAM); s.settimeout(0.5)
+        for i in range(int(sys.argv[3])):
+            try:
+                s.sendto(b"hi", (sys.argv[1], int(sys.argv[2]))); print(s.recv(100).decode()); break
+            except OSError:
+                pass
+        """
+        let r = try Sandbox.exec(netns, ["python3", "-c", client, address, String(port), String(attempts)])
+        let text = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+
     /// Connects from `netns` to `address:port` (up to `attempts` tries, 1 s each); the text
     /// received, or nil when no connection answered.
     package static func tcpFetch(from netns: String, _ address: String, _ port: Int, attempts: Int = 30) throws -> String? {

@@ -64,8 +64,14 @@ struct UserlandProxyModeTests {
 
         let recorded = try #require(c.endpoints(network: "pa").first)
         if proxy {
+            // Docker 20.10: two docker-proxy processes for -p 8080:80 (0.0.0.0 and ::, the ::
+            // one to the container's IPv4 address), one for -p 127.0.0.1:8081:81.
             let running = recorded.proxies ?? []
-            #expect(running.map(\.port) == ea.ports)
+            let sixOf8080 = PortMapping(proto: .tcp, hostPort: 8080, containerPort: 80, hostIP6: IPv6Address("::"))
+            #expect(Set(running.map(\.port)) == Set(ea.ports + [sixOf8080]))
+            #expect(running.count == 3)
+            #expect(try Traffic.tcpFetch(from: f.hostName, "::1", 8080) == "berth", "host → [::1]:8080 (the :: proxy)")
+            #expect(try Traffic.tcpFetch(from: f.hostName, "::1", 8081, attempts: 2) == nil, "-p 127.0.0.1:8081:81 has no :: proxy")
             #expect(running.allSatisfy { $0.process.isAlive })
             #expect(try Sandbox.exec(f.hostName, ["cat", "/proc/sys/net/ipv4/conf/\(netA.bridge)/route_localnet"]).stdout == "0\n")
         } else {
@@ -122,15 +128,16 @@ struct UserlandProxyModeTests {
         let web = try TCPServer(in: s, port: 80, reply: .text("berth"))
         defer { web.stop() }
         let first = try #require(c.endpoints().first?.proxies)
-        #expect(first.count == 2)
+        #expect(first.count == 4, "0.0.0.0 and :: for each binding, as Docker 20.10")
         // kill -9 of one proxy: the next reconcile starts a new one for its binding.
-        let victim = try #require(first.first { $0.port.proto == .tcp })
+        let victim = try #require(first.first { $0.port.proto == .tcp && $0.port.hostIP6 == nil })
         kill(victim.process.pid, SIGKILL)
         while victim.process.isAlive { usleep(1_000) }
         let report = try c.reconcile()
         #expect(report.repaired.contains { $0.kind == "proxy" && $0.name == "8080/tcp" }, "\(report)")
         let second = try #require(c.endpoints().first?.proxies)
-        #expect(second.count == 2 && second.allSatisfy { $0.process.isAlive } && !second.contains(victim))
+        #expect(second.count == 4 && second.allSatisfy { $0.process.isAlive } && !second.contains(victim))
+        #expect(Set(second.map(\.port)) == Set(first.map(\.port)))
         #expect(try Traffic.tcpFetch(from: f.hostName, "127.0.0.1", 8080) == "berth")
         // A proxy whose starter died before writing the record (same mark, no record): stopped.
         let orphanArgv = [BerthProxyBinary.path, "-proto", "tcp", "-host-ip", "0.0.0.0", "-host-port", "8099", "-container-ip", "172.18.0.9",
@@ -166,7 +173,7 @@ struct UserlandProxyModeTests {
         // And back: the proxy is started again.
         let back = try NetworkController(on.configuration)
         try back.deleteNetwork("ms2")
-        #expect(try back.endpoints(network: "ms").first?.proxies?.count == 1)
+        #expect(try back.endpoints(network: "ms").first?.proxies?.count == 2, "0.0.0.0 and ::")
         #expect(try back.reconcile() == GCReport(dryRun: false))
     }
 

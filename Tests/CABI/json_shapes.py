@@ -58,8 +58,9 @@ def snake(key):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()
 
 
-# Keys the C ABI cannot set: the owner of a sandbox is only recorded by `berth run`.
-NOT_SETTABLE = {"owner"}
+# Keys the C ABI cannot set: the owner of a sandbox is only recorded by `berth run`. A port has
+# host_ip or host_ip6, never both (the IPv6 one is checked on its own below).
+NOT_SETTABLE = {"owner", "host_ip", "host_ip6"}
 
 
 def same_keys(obj, keys, what):
@@ -106,8 +107,10 @@ def main():
     proxy = os.environ.get("BERTH_PROXY_BIN")
     berth = Berth(state, backend, host, options={"userland_proxy_path": proxy} if proxy else {"userland_proxy": False})
     try:
-        # Every optional value set: ip_range, mtu; labels; a static address, a port with host_ip.
+        # Every optional value set: ip_range, mtu; labels; IPv6 with its gateway and range; a static
+        # address (both families), a port with host_ip and one with an IPv6 host_ip.
         net = berth.create_network("shapes", subnet="10.79.0.0/24", gateway="10.79.0.1", ip_range="10.79.0.128/25",
+                                   ipv6=True, subnet6="fd00:79::/64", gateway6="fd00:79::1", ip_range6="fd00:79::/80",
                                    options={"com.docker.network.driver.mtu": "1400",
                                             "com.docker.network.bridge.hairpin": "true"},
                                    labels={"camelCase.key": "v"})
@@ -125,10 +128,14 @@ def main():
             same_keys(mine[0], shapes["network"], "list: shapes")
             record_keys_present(os.path.join(state, "networks", net["id"] + ".json"), mine[0], "list")
 
-        ep = berth.attach("shapes", "shapes-sbx", create_sandbox=True, ip="10.79.0.5", mac="02:42:0a:4f:00:05",
-                          ports=[{"host_port": 8081, "container_port": 80, "proto": "tcp", "host_ip": "0.0.0.0"}])
+        ep = berth.attach("shapes", "shapes-sbx", create_sandbox=True, ip="10.79.0.5", ip6="fd00:79::5", mac="02:42:0a:4f:00:05",
+                          ports=[{"host_port": 8081, "container_port": 80, "proto": "tcp", "host_ip": "0.0.0.0"},
+                                 {"host_port": 8082, "container_port": 80, "proto": "tcp", "host_ip": "::"}])
         same_keys(ep, shapes["endpoint"], "attach")
-        check(len(ep["ports"]) == 1, "attach: one port")
+        check(net.get("subnet6") == "fd00:79::/64" and net.get("enable_ipv6") is True, "create: IPv6 subnet as given")
+        check(ep.get("cidr6") == "fd00:79::5/64" and ep.get("gateway6") == "fd00:79::1", "attach: IPv6 address and gateway")
+        check(len(ep["ports"]) == 2 and ep["ports"][1].get("host_ip6") == "::" and "host_ip" not in ep["ports"][1]
+              and ep["ports"][0].get("host_ip") == "0.0.0.0", "attach: two ports, the second IPv6 only on ::")
         for p in ep["ports"]:
             same_keys(p, shapes["port"], "attach: port")
         record = record_keys_present(os.path.join(state, "endpoints", ep["id"] + ".json"), ep, "attach")

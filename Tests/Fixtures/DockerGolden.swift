@@ -31,6 +31,12 @@ package enum DockerGolden {
     package static var cContainersNatS: String { file("docker-c-containers.iptables-nat-S.txt") }
     package static var dNetrmSave: String { file("docker-d-netrm.iptables-save.txt") }
 
+    /// dockerd 20.10 `--experimental --ip6tables --ipv6 --fixed-cidr-v6 2001:db8:1::/64`
+    /// (`ipv6/`, see its README): a dump file by name (`b-netcreate.ip6tables-save.txt`).
+    package static func ipv6(_ name: String) -> String { file("ipv6/\(name)") }
+    /// The same, as bytes (JSON).
+    package static func ipv6Data(_ name: String) -> Data? { data("ipv6/\(name)") }
+
     /// dockerd 20.10 `--userland-proxy=false` (`noproxy/`, see its README): the iptables-save
     /// text after step `a-start`, `b-netcreate`, `c-containers`, `d-rm`, `e-netrm`.
     package static func noProxySave(_ step: String) -> String { file("noproxy/\(step).iptables-save.txt") }

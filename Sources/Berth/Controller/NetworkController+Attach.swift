@@ -37,6 +37,8 @@ extension NetworkController {
             let bindings = try resolvePorts(requested, in: state, operation: op, object: network.name)
             let peers = state.endpoints(of: network.id)
             let (address, mac) = try chooseAddress(network, state: state, staticAddress: staticAddress, staticMAC: staticMAC, operation: op)
+            let address6 = try chooseAddress6(network, state: state, staticAddress: try Self.parseAddress6(options, network: nameOrID),
+                                              mac: mac, operation: op)
             let createdName: String? = if case .create(let name) = sandbox { name ?? "berth-" + RandomID.hex(12) } else { nil }
             if let createdName, access("\(NetworkNamespace.runDirectory)/\(createdName)", F_OK) == 0 {
                 throw BerthError(.duplicateName, operation: op, object: createdName, detail: "network namespace \(createdName) exists already")
@@ -51,7 +53,7 @@ extension NetworkController {
             let ports = bindings.isEmpty ? nil
                 : EndpointPorts(endpointID: endpointID, networkID: network.id, bridge: network.bridge, address: address,
                                 ports: PortMapping.dockerOrder(bindings), hairpin: hairpinMode,
-                                loopbackLocal: network.loopbackLocal)
+                                loopbackLocal: network.loopbackLocal, address6: address6)
             // One durable write only where no kernel-side mark would explain a leftover (a
             // namespace has none): a plain attach stays off the fsync path.
             let intent = createdName.map { name in
@@ -116,11 +118,16 @@ extension NetworkController {
                     try hostSession.setBridgePortIsolated(hostName)
                     CrashPoint.step(op)
                 }
-                try Self.disableIPv6(in: namespace, interface: interfaceName, all: false)
+                if address6 == nil { try Self.disableIPv6(in: namespace, interface: interfaceName, all: false) }
                 let eth = try inside.link(named: interfaceName)
                 try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
                                                        linkIndex: eth.index, broadcast: network.subnet.broadcast), device: interfaceName)
                 CrashPoint.step(op)
+                if let address6, let subnet6 = network.subnet6 {
+                    try Self.configureIPv6(address6, prefixLength: subnet6.prefixLength, interface: interfaceName, linkIndex: eth.index,
+                                           session: inside, namespace: namespace)
+                    CrashPoint.step(op)
+                }
                 try inside.setLink(index: eth.index, LinkChange(up: true), operation: .setLinkUp, object: interfaceName)
                 try inside.setLink(index: 1, LinkChange(up: true), operation: .setLinkUp, object: "lo")  // lo is ifindex 1 in every netns
                 CrashPoint.step(op)
@@ -129,12 +136,14 @@ extension NetworkController {
                 let sandboxPeers = state.endpoints.values.filter { $0.sandboxInode == namespace.inode && $0.sandboxDevice == namespace.device }
                 let before = Self.gatewayCandidates(Array(sandboxPeers), in: state)
                 let mine = GatewayCandidate(endpointID: endpointID, networkName: network.name, isInternal: network.isInternal,
-                                            gateway: network.gateway, interfaceName: interfaceName)
+                                            gateway: network.gateway, interfaceName: interfaceName,
+                                            gateway6: address6 != nil && !network.isInternal ? network.gateway6 : nil)
                 if let winner = Self.electGateway(before + [mine]), winner.endpointID == endpointID {
+                    let ipv6 = (before + [mine]).contains { $0.gateway6 != nil }
                     if let previous = Self.electGateway(before) {
-                        undo.push(.setDefaultRoute, previous.interfaceName) { try Self.installDefaultRoute(previous, session: inside) }
+                        undo.push(.setDefaultRoute, previous.interfaceName) { try Self.installDefaultRoute(previous, session: inside, ipv6: ipv6) }
                     }
-                    try Self.installDefaultRoute(winner, session: inside)
+                    try Self.installDefaultRoute(winner, session: inside, ipv6: ipv6)
                     CrashPoint.step(op)
                 }
                 let endpoint = Endpoint(id: endpointID, networkID: network.id, networkName: network.name,
@@ -143,7 +152,9 @@ extension NetworkController {
                                         createdSandbox: createdName != nil, hostInterface: hostName, interfaceName: interfaceName,
                                         address: address, prefixLength: network.subnet.prefixLength,
                                         gateway: network.gateway, mac: mac, ports: ports?.ports ?? [],
-                                        sequence: state.nextSequence, owner: options.owner, proxies: started.isEmpty ? nil : started)
+                                        sequence: state.nextSequence, owner: options.owner, proxies: started.isEmpty ? nil : started,
+                                        address6: address6, prefixLength6: address6 != nil ? network.subnet6?.prefixLength : nil,
+                                        gateway6: address6 != nil && !network.isInternal ? network.gateway6 : nil)
                 if let ports {
                     undo.push(.removePorts, String(endpoint.id.prefix(12))) { try self.firewall.removePorts(ports) }
                     try firewall.addPorts(ports)

@@ -14,6 +14,8 @@ extension NetworkController {
         var isInternal: Bool
         var gateway: IPv4Address?
         var interfaceName: String
+        /// The endpoint's IPv6 gateway (an IPv6 endpoint of a non-internal network), else nil.
+        var gateway6: IPv6Address? = nil
     }
 
     /// The elected endpoint among `candidates`, or nil when none has a gateway.
@@ -27,14 +29,17 @@ extension NetworkController {
         peers.compactMap { e in
             guard let n = state.networks[e.networkID] else { return nil }
             return GatewayCandidate(endpointID: e.id, networkName: n.name, isInternal: n.isInternal, gateway: e.gateway,
-                                    interfaceName: e.interfaceName)
+                                    interfaceName: e.interfaceName, gateway6: e.gateway6)
         }
     }
 
     /// Makes `winner` the sandbox's default route (`ip route del default; ip route add default via
     /// GW dev IF`), as libnetwork's `updateGateway` (UnsetGateway, then SetGateway).
+    /// With `ipv6` (some endpoint of the sandbox has IPv6) the IPv6 default route follows the same
+    /// winner (UnsetGatewayIPv6, SetGatewayIPv6): via its `gateway6`, or none when it has none.
     /// - Throws: `NetlinkError` from the route requests.
-    static func installDefaultRoute(_ winner: GatewayCandidate, session inside: NetlinkSession) throws {
+    static func installDefaultRoute(_ winner: GatewayCandidate, session inside: NetlinkSession, ipv6: Bool = false) throws {
+        if ipv6 { try installDefaultRoute6(winner, session: inside) }
         guard let gateway = winner.gateway else { return }
         let current = try inside.routes().filter { $0.destination == nil && $0.destinationPrefixLength == 0 }
         let eth = try inside.link(named: winner.interfaceName)
@@ -43,5 +48,18 @@ extension NetworkController {
             _ = try? inside.deleteRoute(r)   // already gone is fine; a failure shows in the add below
         }
         try inside.addRoute(.defaultRoute(via: .v4(gateway), outputIndex: eth.index), device: winner.interfaceName)
+    }
+
+    /// The IPv6 half of `installDefaultRoute`: the main table's `::/0` routes replaced by one via
+    /// the winner's `gateway6` on its interface (none when it has none).
+    private static func installDefaultRoute6(_ winner: GatewayCandidate, session inside: NetlinkSession) throws {
+        let current = try inside.routes(family: RTNL.AF_INET6).filter { $0.destination == nil && $0.destinationPrefixLength == 0 }
+        let eth = try inside.link(named: winner.interfaceName)
+        if let gateway6 = winner.gateway6, current.count == 1, current.first?.gateway == .v6(gateway6),
+           current.first?.outputIndex == eth.index { return }
+        for r in current { _ = try? inside.deleteRoute(r) }
+        guard let gateway6 = winner.gateway6 else { return }
+        try inside.addRoute(Route(destination: nil, gateway: .v6(gateway6), outputIndex: eth.index, family: RTNL.AF_INET6),
+                            device: winner.interfaceName)
     }
 }

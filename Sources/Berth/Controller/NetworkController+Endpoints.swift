@@ -25,6 +25,7 @@ extension NetworkController {
             guard let a = IPv4Address(text) else { throw BerthError(.invalidArgument, operation: op, object: network, detail: "invalid address '\(text)'") }
             return a
         }
+        _ = try parseAddress6(options, network: network)
         let mac = try options.mac.map { text throws(BerthError) -> MACAddress in
             guard let m = MACAddress(text), m.isValidUnicast else {
                 throw BerthError(.invalidArgument, operation: op, object: network, detail: "invalid MAC address '\(text)'")
@@ -65,6 +66,17 @@ extension NetworkController {
             let errors = releaseEndpoint(endpoint, store: store, operation: op)
             if !errors.isEmpty { throw BerthError(.multiple, operation: op, object: endpoint.id, errors: errors) }
             return true
+        }
+    }
+
+    /// `AttachOptions.address6` (`--ip6`) parsed: an IPv6 address that is neither multicast nor link-local.
+    /// - Throws: `.invalidArgument` naming the address.
+    static func parseAddress6(_ options: AttachOptions, network: String) throws(BerthError) -> IPv6Address? {
+        try options.address6.map { text throws(BerthError) -> IPv6Address in
+            guard let a = IPv6Address(text), !a.isMulticast, !a.isLinkLocal else {
+                throw BerthError(.invalidArgument, operation: .attach, object: network, detail: "invalid IPv6 address '\(text)'")
+            }
+            return a
         }
     }
 
@@ -149,7 +161,7 @@ extension NetworkController {
             let network = state?.networks[endpoint.networkID]
             let ports = EndpointPorts(endpointID: endpoint.id, networkID: endpoint.networkID, bridge: network?.bridge ?? "",
                                       address: endpoint.address, ports: endpoint.ports, hairpin: hairpinMode,
-                                      loopbackLocal: network?.loopbackLocal ?? false)
+                                      loopbackLocal: network?.loopbackLocal ?? false, address6: endpoint.address6)
             do { try firewall.removePorts(ports) } catch {
                 errors.append(BerthError.wrap(error, operation: .removePorts, object: endpoint.id))
             }
@@ -169,9 +181,11 @@ extension NetworkController {
         if !peers.isEmpty, let state {
             // libnetwork re-elects the gateway endpoint when one leaves (NetworkController+DefaultRoute).
             do {
-                if let winner = Self.electGateway(Self.gatewayCandidates(peers, in: state)), let peer = peers.first,
+                let candidates = Self.gatewayCandidates(peers, in: state)
+                if let winner = Self.electGateway(candidates), let peer = peers.first,
                    let ns = liveSandbox(peer) {
-                    try Self.installDefaultRoute(winner, session: try NetlinkSession.route(in: ns))
+                    let ipv6 = endpoint.gateway6 != nil || candidates.contains { $0.gateway6 != nil }
+                    try Self.installDefaultRoute(winner, session: try NetlinkSession.route(in: ns), ipv6: ipv6)
                     CrashPoint.step(op)
                 }
             } catch {
@@ -221,6 +235,10 @@ extension NetworkController {
             // sandbox could still reach its old address until the reclaim).
             let address = InterfaceAddress(address: .v4(endpoint.address), prefixLength: endpoint.prefixLength, linkIndex: inner.index)
             do { try session.deleteAddress(address) } catch where error.code == .notFound {}
+            if let address6 = endpoint.address6 {
+                let v6 = InterfaceAddress(address: .v6(address6), prefixLength: endpoint.prefixLength6 ?? 64, linkIndex: inner.index)
+                do { try session.deleteAddress(v6) } catch where error.code == .notFound {}
+            }
             try session.setLink(index: inner.index, LinkChange(up: false, group: Pending.group), operation: .unplug,
                                 object: endpoint.interfaceName)
             try session.setLink(index: inner.index, LinkChange(name: Pending.sandboxName(hostInterface: endpoint.hostInterface)),

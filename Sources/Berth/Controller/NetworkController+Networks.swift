@@ -86,6 +86,7 @@ extension NetworkController {
                 }
             }
         }
+        _ = try preflight6(options)
         return subnet
     }
 
@@ -102,6 +103,7 @@ extension NetworkController {
         let op = OperationName.createNetwork
         let name = options.name
         let explicitSubnet = try Self.preflight(options)
+        let plan6 = try Self.preflight6(options)
         let id = RandomID.hex(64)
         let bridge = options.bridgeName ?? "br-" + id.prefix(12)
         return try mutate(op, name) { store throws -> Network in
@@ -111,6 +113,12 @@ extension NetworkController {
             }
             if state.networks.values.contains(where: { $0.bridge == bridge }) {
                 throw BerthError(.interfaceInUse, operation: op, object: name, detail: "bridge \(bridge) is used by another network")
+            }
+            if let plan6 {
+                try checkHostIPv6(operation: op, object: name)
+                if let clash = state.networks.values.compactMap(\.subnet6).first(where: { $0.overlaps(plan6.subnet) }) {
+                    throw BerthError(.subnetOverlap, operation: op, object: name, detail: "subnet \(plan6.subnet) overlaps network subnet \(clash)")
+                }
             }
             let routes = try hostSession.routes().compactMap { r -> IPv4Subnet? in
                 guard case .v4(let d)? = r.destination, r.destinationPrefixLength > 0 else { return nil }
@@ -172,7 +180,9 @@ extension NetworkController {
                                   created: Self.timestamp(), isDefault: false, ownsBridge: preexisting == nil,
                                   hairpin: options.hairpin, subnetConfigured: explicitSubnet != nil, isolated: options.isolated,
                                   loopbackLocal: options.loopbackLocal, directRouting: options.directRouting,
-                                  trustedInterfaces: options.trustedInterfaces)
+                                  trustedInterfaces: options.trustedInterfaces, enableIPv6: plan6 != nil, subnet6: plan6?.subnet,
+                                  gateway6: plan6?.gateway, ipRange6: plan6?.range, gatewayConfigured: options.gateway != nil,
+                                  gateway6Configured: options.gateway6 != nil)
             try realize(network, store: store, operation: op)
             return network
         }
@@ -284,6 +294,10 @@ extension NetworkController {
             // The gateway address and its local route go now (a new network may take the subnet at once).
             let gateway = InterfaceAddress(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength, linkIndex: link.index)
             do { try hostSession.deleteAddress(gateway) } catch where error.code == .notFound {}
+            if let gateway6 = network.gateway6, let subnet6 = network.subnet6 {
+                let address = InterfaceAddress(address: .v6(gateway6), prefixLength: subnet6.prefixLength, linkIndex: link.index)
+                do { try hostSession.deleteAddress(address) } catch where error.code == .notFound {}
+            }
             try hostSession.setLink(index: link.index, LinkChange(up: false, group: Pending.group), operation: .unplug, object: bridge)
             try hostSession.setLink(index: link.index, LinkChange(name: Pending.bridgeName()), operation: .renameLink, object: bridge)
             CrashPoint.step(op)

@@ -47,6 +47,13 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// dockerd's `--userland-proxy-path`: the `berth-proxy` executable (absolute path). Default
     /// `/usr/local/bin/berth-proxy` (scripts/install.sh puts it there).
     public var userlandProxyPath: String
+    /// dockerd's `--ipv6 --fixed-cidr-v6 PREFIX` for the default network `bridge` (docker0):
+    /// IPv6 on docker0 (gateway `PREFIX::1`, `fe80::1/64`), endpoints' IPv6 addresses derived
+    /// from their MACs (the prefix must be /80 or shorter: 48 bits for the MAC, as Docker 20.10
+    /// requires). nil (default): docker0 is IPv4 only. Applied when the host set-up creates the
+    /// default network; a state directory whose default network was set up otherwise refuses
+    /// another value (`.stateConflict`).
+    public var defaultBridgeIPv6: String? = nil
 
     /// Where scripts/install.sh installs the proxy.
     public static let defaultUserlandProxyPath = "/usr/local/bin/berth-proxy"
@@ -289,6 +296,13 @@ public final class NetworkController: Sendable {
     func setUpHostSteps(_ store: StateStore, firewallTrusted: Bool = false) throws {
         let op = OperationName.setUpHost
         let state = try store.load()
+        let defaultIPv6 = configuration.createsDefaultNetwork ? try Self.defaultBridgeIPv6Prefix(configuration.defaultBridgeIPv6) : nil
+        if let existing = state.networks.values.first(where: \.isDefault), existing.subnet6 != defaultIPv6 {
+            throw BerthError(.stateConflict, operation: op, object: Self.defaultBridge,
+                             detail: "the default network was set up with IPv6 prefix \(existing.subnet6.map { "\($0)" } ?? "none"), "
+                                + "not \(defaultIPv6.map { "\($0)" } ?? "none") (defaultBridgeIPv6 / --fixed-cidr-v6); nothing was changed")
+        }
+        if defaultIPv6 != nil { try checkHostIPv6(operation: op, object: Self.defaultBridge) }
         if firewallTrusted, !configuration.createsDefaultNetwork || state.networks.values.contains(where: \.isDefault) { return }
         do { try Sysctl.checkWritable("net.ipv4.ip_forward", in: host) } catch {
             throw BerthError(error.code == .permissionDenied ? .permissionDenied : .system, operation: op, object: "net.ipv4.ip_forward",
@@ -305,7 +319,8 @@ public final class NetworkController: Sendable {
             let network = Network(id: RandomID.hex(64), name: Self.defaultNetworkName, bridge: Self.defaultBridge, subnet: subnet,
                                   gateway: IPv4Address(subnet.network.value + 1), ipRange: nil, mtu: nil, isInternal: false,
                                   icc: true, masquerade: true, labels: [:], bridgeMAC: mac, created: Self.timestamp(),
-                                  isDefault: true, ownsBridge: true)
+                                  isDefault: true, ownsBridge: true, enableIPv6: defaultIPv6 != nil, subnet6: defaultIPv6,
+                                  gateway6: defaultIPv6.map(AddressAllocator6.defaultGateway(of:)), macDerived6: defaultIPv6 != nil)
             try realize(network, store: store, operation: op)
         } catch {
             guard fresh else { throw error }
@@ -371,6 +386,7 @@ public final class NetworkController: Sendable {
                                                         linkIndex: link.index, broadcast: network.subnet.broadcast))
             CrashPoint.step(op)
         }
+        try ensureBridgeIPv6(network, linkIndex: link.index, operation: op)
         if !link.isUp {
             try hostSession.setLink(index: link.index, LinkChange(up: true), operation: .setLinkUp, object: network.bridge)
             CrashPoint.step(op)

@@ -60,5 +60,8 @@ extension BerthError {
         case tapFlagMismatch
         /// `/dev/net/tun` is missing or cannot be opened: no TAP can be made.
         case tunUnavailable
+        /// IPv6 was asked for (`--ipv6`) but the host namespace has none
+        /// (`net.ipv6.conf.all.disable_ipv6=1`, or a kernel booted with `ipv6.disable=1`).
+        case ipv6Unavailable
     }
 }

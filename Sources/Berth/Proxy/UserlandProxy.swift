@@ -14,7 +14,9 @@ import Glibc
 public struct ProxyProcess: Sendable, Codable, Equatable, Hashable {
     /// The process: pid and `/proc/PID/stat` start time.
     public var process: ProcessOwner
-    /// The binding it serves (host address nil: 0.0.0.0).
+    /// The binding it serves: an IPv4 proxy's has `hostIP6` nil (`hostIP` nil: 0.0.0.0); an IPv6
+    /// proxy's has `hostIP6` set (`::` when the published binding named no host address) and
+    /// `hostIP` nil. Records written before IPv6 proxies existed decode as IPv4 proxies.
     public var port: PortMapping
 
     public init(process: ProcessOwner, port: PortMapping) {
@@ -33,6 +35,8 @@ struct UserlandProxies {
     /// The state directory as `realpath(3)` resolves it (the mark).
     let stateMark: String
     let host: NetworkNamespace
+    /// Whether `host` can listen on IPv6, read once and shared by copies of this value.
+    let ipv6 = IPv6Listenability()
 
     init(executable: String, stateDirectory: String, host: NetworkNamespace) {
         self.executable = executable
@@ -41,23 +45,44 @@ struct UserlandProxies {
         self.host = host
     }
 
-    /// docker-proxy's arguments plus Berth's mark.
+    /// docker-proxy's arguments plus Berth's mark, for an IPv4 proxy to `container`.
     func arguments(_ port: PortMapping, container: IPv4Address, endpointID: String) -> [String] {
-        [executable, "-proto", port.proto.rawValue, "-host-ip", (port.hostIP ?? IPv4Address(0)).description,
-         "-host-port", String(port.hostPort), "-container-ip", container.description, "-container-port", String(port.containerPort),
-         "-berth-state", stateMark, "-berth-endpoint", endpointID]
+        arguments(port, target: .v4(container), endpointID: endpointID)
     }
 
-    /// Starts one proxy per binding in the host namespace, each holding its host port before
-    /// this returns. All or nothing: when one cannot bind, the ones started are stopped.
+    /// docker-proxy's arguments plus Berth's mark: `-host-ip` is `port.hostIP6` when set (an IPv6
+    /// proxy; `::` for all), else `port.hostIP` (nil: 0.0.0.0); `-container-ip` is `target`, of
+    /// either family (libnetwork portmapper/proxy_linux.go passes both as `IP.String()`).
+    func arguments(_ port: PortMapping, target: IPAddress, endpointID: String) -> [String] {
+        let hostIP = port.hostIP6?.description ?? (port.hostIP ?? IPv4Address(0)).description
+        return [executable, "-proto", port.proto.rawValue, "-host-ip", hostIP,
+                "-host-port", String(port.hostPort), "-container-ip", target.description, "-container-port", String(port.containerPort),
+                "-berth-state", stateMark, "-berth-endpoint", endpointID]
+    }
+
+    /// The proxies `start` runs for `ports` (single bindings): `ProxyPlan.proxies`, with this
+    /// value's check of the host namespace's IPv6 (`IPv6Listenability`, read once).
+    func plan(_ ports: [PortMapping], container: IPv4Address, container6: IPv6Address?) -> [ProxyPlan] {
+        ProxyPlan.proxies(for: ports, container: container, container6: container6) { ipv6.check(in: host) }
+    }
+
+    /// Starts the proxies of `ports` (single bindings, `PortMapping.singles`) in the host
+    /// namespace, each holding its host port before this returns: per binding the IPv4 proxy
+    /// (`bindsIPv4`, to `container`) and the IPv6 one (`bindsIPv6`, host address `::` unless the
+    /// binding names one, to `container6 ?? container`; the implicit `::` one only where the host
+    /// can listen on IPv6), as Docker 20.10 starts two docker-proxy processes for `-p 8080:80`.
+    /// All or nothing: when one cannot bind, the ones started are stopped.
+    /// - Returns: one `ProxyProcess` per proxy, in `plan` order; an IPv6 proxy's `port` has
+    ///   `hostIP6` set and `hostIP` nil.
     /// - Throws: `BerthError` `.portAllocated` (the port is taken: EADDRINUSE, named), `.system`
-    ///   (the executable is missing or fails; the message names `userlandProxyPath`).
-    func start(_ ports: [PortMapping], container: IPv4Address, endpointID: String, operation op: OperationName,
-               object: String) throws(BerthError) -> [ProxyProcess] {
+    ///   (the executable is missing or fails, e.g. an IPv6 host address where IPv6 is off; the
+    ///   message names `userlandProxyPath`).
+    func start(_ ports: [PortMapping], container: IPv4Address, container6: IPv6Address? = nil, endpointID: String,
+               operation op: OperationName, object: String) throws(BerthError) -> [ProxyProcess] {
         var started: [ProxyProcess] = []
-        for port in ports {
+        for proxy in plan(ports, container: container, container6: container6) {
             do {
-                started.append(try startOne(port, container: container, endpointID: endpointID, operation: op, object: object))
+                started.append(try startOne(proxy, endpointID: endpointID, operation: op, object: object))
             } catch {
                 stop(started)
                 throw error
@@ -66,12 +91,21 @@ struct UserlandProxies {
         return started
     }
 
+    /// Starts the IPv4 proxy of one binding to `container` (see `start`).
     func startOne(_ port: PortMapping, container: IPv4Address, endpointID: String, operation op: OperationName,
                   object: String) throws(BerthError) -> ProxyProcess {
-        let binding = "\(port.hostIP.map { "\($0):" } ?? "")\(port.hostPort)/\(port.proto.rawValue)"
+        try startOne(ProxyPlan(port: port, target: .v4(container)), endpointID: endpointID, operation: op, object: object)
+    }
+
+    /// Starts one proxy of a plan and returns once it holds its host port.
+    /// - Throws: as `start`.
+    func startOne(_ proxy: ProxyPlan, endpointID: String, operation op: OperationName,
+                  object: String) throws(BerthError) -> ProxyProcess {
+        let port = proxy.port
+        let binding = port.proxyBindingName
         let pid: pid_t
         do {
-            pid = try ProcessRunner.spawnDetached(arguments(port, container: container, endpointID: endpointID), in: host)
+            pid = try ProcessRunner.spawnDetached(arguments(port, target: proxy.target, endpointID: endpointID), in: host)
         } catch {
             let detail = error.detail ?? error.description
             if detail.contains("Address already in use") {

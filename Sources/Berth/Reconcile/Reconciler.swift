@@ -208,9 +208,12 @@ extension NetworkController {
             let wantsProxies = configuration.userlandProxy && !network.isInternal
             var kept: [ProxyProcess] = []
             var changed = false
-            let bindings = endpoint.ports.flatMap(\.singles)   // one proxy per port, ranges included
+            // One proxy per port and family, ranges included (the `::` one of a dual binding
+            // too). container6 nil: endpoint records carry no IPv6 address yet (issue 15), and
+            // Docker's `::` proxy of an IPv4-only container forwards to its IPv4 address.
+            let planned = proxies.plan(endpoint.ports.flatMap(\.singles), container: endpoint.address, container6: nil)
             for p in endpoint.proxies ?? [] {
-                if wantsProxies && p.process.isAlive && bindings.contains(p.port) { kept.append(p); continue }
+                if wantsProxies && p.process.isAlive && planned.contains(where: { $0.port == p.port }) { kept.append(p); continue }
                 changed = true
                 if p.process.isAlive {
                     report.removed.append(.init(kind: "proxy", name: "pid \(p.process.pid)",
@@ -221,16 +224,15 @@ extension NetworkController {
                 }
             }
             if wantsProxies {
-                for port in bindings where !kept.contains(where: { $0.port == port }) {
+                for proxy in planned where !kept.contains(where: { $0.port == proxy.port }) {
                     changed = true
-                    let name = "\(port.hostIP.map { "\($0):" } ?? "")\(port.hostPort)/\(port.proto.rawValue)"
+                    let name = proxy.port.proxyBindingName
                     if options.dryRun {
                         report.repaired.append(.init(kind: "proxy", name: name, reason: "endpoint \(endpoint.id.prefix(12)) publishes it"))
                         continue
                     }
                     do {
-                        kept.append(try proxies.startOne(port, container: endpoint.address, endpointID: endpoint.id, operation: op,
-                                                         object: endpoint.id))
+                        kept.append(try proxies.startOne(proxy, endpointID: endpoint.id, operation: op, object: endpoint.id))
                         report.repaired.append(.init(kind: "proxy", name: name, reason: "endpoint \(endpoint.id.prefix(12)) publishes it"))
                     } catch {
                         report.removed.append(.init(kind: "proxy", name: name, reason: "not restarted: \(error.description)"))

@@ -46,7 +46,7 @@ struct StateSnapshot: Sendable {
         let ports = endpointsInAttachOrder.filter { !$0.ports.isEmpty }.compactMap { e -> EndpointPorts? in
             guard let n = networks[e.networkID] else { return nil }
             return EndpointPorts(endpointID: e.id, networkID: n.id, bridge: n.bridge, address: e.address, ports: e.ports,
-                                 hairpin: hairpinMode, loopbackLocal: n.loopbackLocal)
+                                 hairpin: hairpinMode, loopbackLocal: n.loopbackLocal, address6: e.address6)
         }
         return FirewallState(networks: ordered.map { $0.firewallRules(hairpinMode: hairpinMode) }, endpoints: ports)
     }
