@@ -21,10 +21,10 @@ check() {  # check WHAT EXPECT(ok|refused) IMPORTS CODE
   if [ "$got" = "$2" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL  $1 (expected $2, got $got)"; sed 's/^/      | /' "$work/out" | head -5; fi
 }
 check "README types with import Berth" ok "import Berth" \
-  'let c = ControllerConfiguration(backend: .nftables); let s = IPv4Subnet("10.0.0.0/24"); let m = MACAddress("02:42:0a:00:00:02"); let p = PortMapping(hostPort: 80, containerPort: 80); let e: BerthError? = nil; let n: NetlinkError? = nil; let f: FirewallError? = nil; let ns: NamespaceError? = nil; _ = (c, s, m, p, e, n, f, ns)'
+  'let c = ControllerConfiguration(backend: .nftables); let s = IPv4Subnet("10.0.0.0/24"); let m = MACAddress("02:42:0a:00:00:02"); let p = PortMapping(hostPort: 80, containerPort: 80); let e: BerthError? = nil; let n: NetlinkError? = nil; let f: FirewallError? = nil; let ns: NamespaceError? = nil; let s6 = IPv6Subnet("fd00:1::/64"); let a6 = IPv6Address("fd00:1::2"); _ = (c, s, m, p, e, n, f, ns, s6, a6)'
 for name in RTNL NetlinkSession NetlinkEngine NetlinkMessageBuilder NetlinkParser NetlinkTransport MnlSocket \
             NamespaceThread NetworkNamespace ProcessRunner Sysctl LinkRequest VethPeer NftChannel IptablesBackend \
-            NftablesBackend FirewallBackend NetworkRules AddressAllocator SubnetPools StateStore; do
+            NftablesBackend FirewallBackend NetworkRules AddressAllocator AddressAllocator6 SubnetPools StateStore; do
   check "$name not reachable through import Berth" refused "import Berth" "let _ = $name.self"
   check "$name not reachable through the lower layers without @_spi" refused \
     "import Berth\nimport BerthNamespace\nimport BerthNetlink\nimport BerthFirewall" "let _ = $name.self"

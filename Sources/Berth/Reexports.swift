@@ -5,6 +5,7 @@
 @_exported import struct BerthNetlink.IPv6Address
 @_exported import enum BerthNetlink.IPAddress
 @_exported import struct BerthNetlink.IPv4Subnet
+@_exported import struct BerthNetlink.IPv6Subnet
 @_exported import struct BerthNetlink.MACAddress
 @_exported import struct BerthNetlink.NetlinkError
 @_exported import struct BerthFirewall.PortMapping

@@ -99,7 +99,7 @@ public struct PortMapping: Sendable, Hashable, Codable {
     public var hostIP: IPv4Address?
     /// The IPv6 host address to bind (`-p [::]:8080:80`, `-p [fd00:1::1]:8080:80`); such a
     /// binding is IPv6 only (`::` = every host address). nil: the binding is IPv4 (`hostIP`),
-    /// and, when `hostIP` is nil or 0.0.0.0 and the endpoint has an IPv6 address, also IPv6 on
+    /// and, when `hostIP` is nil (no host address given) and the endpoint has IPv6, also IPv6 on
     /// `::` (Docker 20.10's second binding, drivers/bridge/port_mapping.go). Records written
     /// before this field existed decode as nil.
     public var hostIP6: IPv6Address? = nil
@@ -145,8 +145,10 @@ public struct PortMapping: Sendable, Hashable, Codable {
     public var bindsIPv4: Bool { hostIP6 == nil }
 
     /// True when the binding has IPv6 rules for an endpoint with an IPv6 address: an IPv6 host
-    /// address, or none / 0.0.0.0 (Docker 20.10 adds the binding on `::`).
-    public var bindsIPv6: Bool { hostIP6 != nil || hostIP == nil || hostIP?.value == 0 }
+    /// address, or none (Docker 20.10 adds the binding on `::` only when no host address was
+    /// given: an explicit `0.0.0.0` is IPv4 only, `validatePortBindingIPv6` in
+    /// drivers/bridge/port_mapping.go).
+    public var bindsIPv6: Bool { hostIP6 != nil || hostIP == nil }
 
     /// The IPv6 host address of the binding's IPv6 rules: `hostIP6`, or nil for `::` (all).
     public var hostIP6ForRules: IPv6Address? { hostIP6.flatMap { $0.value == 0 ? nil : $0 } }

@@ -148,6 +148,26 @@ struct IPv6Tests {
         #expect(try Sandbox.sysctl("net.ipv6.conf.all.forwarding", netns: f.hostName) == "1")
     }
 
+    @Test("-p 8080:80 on an IPv6 endpoint: a 0.0.0.0 and a :: proxy, the :: one to its IPv6 address (golden c6); [::]:P IPv6 only, 0.0.0.0:P and 127.0.0.1:P IPv4 only")
+    func proxiesPerFamily() throws {
+        let f = try Fixture(.iptables)
+        let c = try f.controller()
+        try c.createNetwork(Self.v6("six"))
+        let s = try f.sandbox()
+        let e = try c.attach(network: "six", sandbox: .name(s), options: AttachOptions(publish: [
+            try PortSpec(parsing: "8080:80"), try PortSpec(parsing: "[::]:8082:82"), try PortSpec(parsing: "0.0.0.0:8083:83"),
+            try PortSpec(parsing: "127.0.0.1:8084:84"),
+        ]))
+        let proxies = (e.proxies ?? []).map { p in "\(p.port.hostIP6.map { "[\($0)]" } ?? p.port.hostIP.map { "\($0)" } ?? "*"):\(p.port.hostPort)" }
+        #expect(proxies.sorted() == ["*:8080", "0.0.0.0:8083", "127.0.0.1:8084", "[::]:8080", "[::]:8082"].sorted(), "\(proxies)")
+        let server = try TCPServer(in: s, port: 80, reply: .peerAddress, address: "::")
+        defer { server.stop() }
+        // The host reaches the endpoint over IPv6 through the :: proxy (its source is the proxy's, on the bridge).
+        #expect(try Traffic.tcpFetch(from: f.hostName, "::1", 8080)?.contains("fd00:1::1") == true)
+        #expect(try Traffic.tcpFetch(from: f.hostName, "::1", 8083, attempts: 2) == nil, "0.0.0.0:8083 has no :: proxy")
+        #expect(e.cidr6 == "fd00:1::2/64")
+    }
+
     @Test("network rm: the IPv6 subnet is free at once", arguments: backends)
     func removeFreesSubnet(_ backend: FirewallBackendKind) throws {
         let f = try Fixture(backend)

@@ -72,7 +72,8 @@ extension NetworkController {
                 // port, a range's too (Docker 20.10 starts one docker-proxy per port of a range).
                 var started: [ProxyProcess] = []
                 if let ports, configuration.userlandProxy {
-                    started = try proxies.start(ports.ports.flatMap(\.singles), container: address, endpointID: endpointID, operation: op, object: network.name)
+                    started = try proxies.start(ports.ports.flatMap(\.singles), container: address, container6: address6, endpointID: endpointID,
+                                                operation: op, object: network.name)
                     let running = started
                     undo.push(.stopProxy, String(endpointID.prefix(12))) { self.proxies.stop(running) }
                     CrashPoint.step(op)

@@ -209,9 +209,9 @@ extension NetworkController {
             var kept: [ProxyProcess] = []
             var changed = false
             // One proxy per port and family, ranges included (the `::` one of a dual binding
-            // too). container6 nil: endpoint records carry no IPv6 address yet (issue 15), and
-            // Docker's `::` proxy of an IPv4-only container forwards to its IPv4 address.
-            let planned = proxies.plan(endpoint.ports.flatMap(\.singles), container: endpoint.address, container6: nil)
+            // too), to the endpoint's IPv6 address; Docker's `::` proxy of an IPv4-only
+            // container forwards to its IPv4 address.
+            let planned = proxies.plan(endpoint.ports.flatMap(\.singles), container: endpoint.address, container6: endpoint.address6)
             for p in endpoint.proxies ?? [] {
                 if wantsProxies && p.process.isAlive && planned.contains(where: { $0.port == p.port }) { kept.append(p); continue }
                 changed = true
