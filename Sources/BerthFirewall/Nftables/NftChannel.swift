@@ -78,8 +78,8 @@ final class NftChannel {
     ///   `.missingCapability` for EPERM, `.system` for socket and reply failures (no errno when every
     ///   attempt was interrupted); the `NetlinkError` is the cause.
     func dump(_ type: nf_tables_msg_types, table: String?, set: String? = nil, chain: String? = nil,
-              operation: OperationName) throws(FirewallError) -> [Message] {
-        let request = try NftMessageEncoder.dumpRequest(type, table: table, set: set, chain: chain, seq: 0)
+              family: NftFamily = .ip, operation: OperationName) throws(FirewallError) -> [Message] {
+        let request = try NftMessageEncoder.dumpRequest(type, table: table, set: set, chain: chain, family: family, seq: 0)
         do {
             return try engine.dump(request, operation: operation, object: object).map(Message.init)
         } catch {
@@ -101,11 +101,16 @@ final class NftChannel {
     /// Sends every query (single-object GETs, each with NLM_F_ACK) in ONE sendmsg and collects
     /// each one's reply up to its acknowledgement: one round trip however many objects.
     /// - Throws: `.system` for socket and reply failures (a refusal is in the reply, not thrown).
-    func query(_ queries: [NftQuery], table: String, operation: OperationName) throws(FirewallError) -> [QueryReply] {
+    func query(_ queries: [NftQuery], table: String, family: NftFamily = .ip, operation: OperationName) throws(FirewallError) -> [QueryReply] {
+        try query(queries.map { (family, $0) }, table: table, operation: operation)
+    }
+
+    /// `query` of lookups in the tables of several families (`ip` and `ip6 <table>`): still ONE round trip.
+    func query(_ queries: [(family: NftFamily, query: NftQuery)], table: String, operation: OperationName) throws(FirewallError) -> [QueryReply] {
         guard !queries.isEmpty else { return [] }
         var requests: [[UInt8]] = []
         requests.reserveCapacity(queries.count)
-        for q in queries { requests.append(try NftMessageEncoder.queryRequest(q, table: table, seq: 0)) }
+        for q in queries { requests.append(try NftMessageEncoder.queryRequest(q.query, table: table, family: q.family, seq: 0)) }
         return try query(encoded: requests, operation: operation)
     }
 
@@ -127,13 +132,25 @@ final class NftChannel {
     ///   counted; a refusal of the whole batch names `batch`. `.system` for socket and reply
     ///   failures. The first `NetlinkError` is the cause.
     func commit(_ commands: [NftCommand], encoder: NftMessageEncoder, operation: OperationName) throws(FirewallError) {
-        guard !commands.isEmpty else { return }
+        try commit([(encoder, commands)], operation: operation)
+    }
+
+    /// `commit` of the commands of several tables (Berth's `ip` and `ip6` tables, each part with
+    /// its table's encoder) as ONE transaction: the kernel applies both tables' changes or none.
+    /// Errors name the failing command with its table (`ip6 berth: add chain …`) when the batch
+    /// spans two tables.
+    func commit(_ parts: [(encoder: NftMessageEncoder, commands: [NftCommand])], operation: OperationName) throws(FirewallError) {
+        let parts = parts.filter { !$0.commands.isEmpty }
+        guard !parts.isEmpty else { return }
         var messages: [[UInt8]] = []
-        messages.reserveCapacity(commands.count)
+        var summaries: [String] = []
         var setID: UInt32 = 0
-        for command in commands {
-            if case .addSet = command { setID += 1 }
-            messages.append(try encoder.encode(command, seq: 0, setID: setID))
+        for (encoder, part) in parts {
+            for command in part {
+                if case .addSet = command { setID += 1 }
+                messages.append(try encoder.encode(command, seq: 0, setID: setID))
+                summaries.append(parts.count > 1 ? "\(encoder.tableFamily.name) \(encoder.table): \(command.summary)" : command.summary)
+            }
         }
         let reply: NetlinkBatchReply
         do {
@@ -145,7 +162,7 @@ final class NftChannel {
         let failures = reply.failures
         let first: (what: String, error: NetlinkError)
         if let failed = failures.first {
-            first = (commands[failed.index].summary, failed.error)
+            first = (summaries[failed.index], failed.error)
         } else if let refusal = reply.refusal {
             first = ("batch", refusal)
         } else {

@@ -1,7 +1,9 @@
 @_spi(BerthInternal) import BerthNetlink
 
-/// Names and desired content of Berth's table `ip <table>` (family ip: every value Berth programs
-/// is IPv4, and an ip table needs no `meta nfproto` guard nor NAT family attribute).
+/// Names and desired content of Berth's tables `ip <table>` (IPv4) and `ip6 <table>` (IPv6, see
+/// below). One table per family rather than one `inet` table: each needs no `meta nfproto`
+/// guard, its address matches and DNAT expressions are those of one family, and the IPv4 table
+/// stays exactly what it was before IPv6 existed.
 ///
 /// ```
 /// table ip berth {
@@ -35,6 +37,26 @@
 ///     # per network BR: fwd-in-BR, fwd-out-BR, fwd-ports-BR, nat-BR (see networkRules)
 /// }
 /// ```
+///
+/// **IPv6.** `table ip6 <table>` has the same sets, maps and chains (no `prerouting-raw`), and
+/// its rules are the IPv4 ones with `ip6` matches: Docker 20.10's ip6tables rules
+/// (`--experimental --ip6tables`, Tests/Fixtures/docker-20.10/ipv6/) in Berth's layout. It holds
+/// only networks with an IPv6 subnet (`NetworkRules.subnet6`) and endpoints with an IPv6 address
+/// (`EndpointPorts.address6`), and exists only while at least one such network does: the first
+/// creates it, removing the last deletes it (user-chain rules included), so IPv4-only use never
+/// shows it. Differences from the IPv4 table, each for a reason:
+/// - `output`: `ip6 daddr != ::1 fib daddr type local jump published` (ip6tables'
+///   `! --dst ::1/128`); hairpin mode drops the condition, as for IPv4.
+/// - No loopback-local drop: the kernel already drops a packet to `::1` that did not come from
+///   a loopback device, before the prerouting hook (net/ipv6/ip6_input.c `ip6_rcv_core`,
+///   RFC 4291 §2.5.3), so a `::1`-bound port is local without a rule.
+/// - `berth-user` exists for IPv6 too, a deliberate deviation: Docker 20.10 has no DOCKER-USER
+///   for ip6tables (libnetwork firewall_linux.go "TODO IPv6 support").
+/// - IPv4-only networks: while the table exists, each one's bridge is in `bridges` (isolated
+///   from the IPv6 networks, as Docker 20.10 gives them the ip6tables isolation pair:
+///   Tests/Fixtures/docker-20.10/ipv6/README.md, `f-v4only`) and `fwd-in` / `fwd-out` send
+///   its IPv6 traffic to `chain no-ipv6 { drop }` (what ip6tables' FORWARD policy DROP does
+///   to it under Docker); it has no chain of its own and no NAT.
 struct NftLayout: Sendable {
     let table: String
 
@@ -46,6 +68,8 @@ struct NftLayout: Sendable {
     static let forwardInMap = "fwd-in"
     static let forwardOutMap = "fwd-out"
     static let natOutMap = "nat-out"
+    /// `ip6` table only: where `fwd-in` / `fwd-out` send an IPv4-only network's IPv6 traffic.
+    static let ipv4OnlyChain = "no-ipv6"
     /// The owner tag of the base rules.
     static let baseOwner = "berth"
 
@@ -66,6 +90,15 @@ struct NftLayout: Sendable {
         ("postrouting", NftHook(type: "nat", point: .postrouting, priority: 100)),
         (rawPreroutingChain, NftHook(type: "filter", point: .prerouting, priority: -300)),
     ]
+
+    /// The base chains of `family`'s table: IPv6 has no `prerouting-raw` (see the type's notes).
+    /// The `ip6` table adds `no-ipv6` (IPv4-only networks' IPv6 traffic, dropped).
+    static func baseChains(_ family: NftFamily) -> [(name: String, hook: NftHook?)] {
+        guard family == .ip6 else { return baseChains }
+        var chains = baseChains.filter { $0.name != rawPreroutingChain }
+        chains.insert((ipv4OnlyChain, nil), at: 2)  // after the other regular chains
+        return chains
+    }
 
     /// Prefixes of the per-network chains, each followed by the bridge name.
     static let networkChainPrefixes = ["fwd-in-", "fwd-out-", "fwd-ports-", "nat-"]
@@ -92,6 +125,25 @@ struct NftLayout: Sendable {
         [(bridgesSet, nil), (forwardInMap, forwardIn(bridge)), (forwardOutMap, forwardOut(bridge)), (natOutMap, nat(bridge))]
     }
 
+    /// `ip6` table: the elements of an IPv4-only network's bridge (no `nat-out`).
+    static func ipv4OnlyElements(_ bridge: String) -> [(set: String, jump: String?)] {
+        [(bridgesSet, nil), (forwardInMap, ipv4OnlyChain), (forwardOutMap, ipv4OnlyChain)]
+    }
+
+    /// The bridges of `state`'s networks without an IPv6 subnet (the `ip6` table's IPv4-only entries).
+    static func ipv4OnlyBridges(_ state: FirewallState) -> [String] {
+        state.networks.filter { $0.subnet6 == nil }.map(\.bridge)
+    }
+
+    /// The part of `state` the table of `family` holds: everything for `ip`; for `ip6` the
+    /// networks with an IPv6 subnet and the endpoints on their bridges (in the state's order).
+    static func state(_ state: FirewallState, family: NftFamily) -> FirewallState {
+        guard family == .ip6 else { return state }
+        let networks = state.networks.filter { $0.subnet6 != nil }
+        let bridges = Set(networks.map(\.bridge))
+        return FirewallState(networks: networks, endpoints: state.endpoints.filter { bridges.contains($0.bridge) })
+    }
+
     static func networkOwner(_ id: String) -> String { "net:" + id }
     /// Endpoint rules name the endpoint and its bridge (`ep:<id> br:<bridge>`, at most 86 bytes,
     /// within nft's 128-byte comment limit), so removing a network also drops its endpoints' DNAT
@@ -105,7 +157,8 @@ struct NftLayout: Sendable {
     /// The base rules. `hairpinMode` (Docker's `--userland-proxy=false`): the output rule has no
     /// `ip daddr != 127.0.0.0/8`, so the host reaches published ports via 127.0.0.1 (with
     /// `route_localnet` on the bridges and the host-source masquerade of `networkRules`).
-    static func baseRules(hairpinMode: Bool = false) -> [NftRule] {
+    /// IPv6 (`family` .ip6): the output rule's condition is `ip6 daddr != ::1`.
+    static func baseRules(hairpinMode: Bool = false, family: NftFamily = .ip) -> [NftRule] {
         var rules: [NftRule] = []
         var b = NftRuleBuilder()
         b.verdict(.jump(userChain))
@@ -121,8 +174,13 @@ struct NftLayout: Sendable {
         b.verdict(.jump(publishedChain))
         rules.append(b.rule(chain: "prerouting", owner: baseOwner))
         b = NftRuleBuilder()
-        if !hairpinMode, let loopback = IPv4Subnet(address: IPv4Address(127, 0, 0, 0), prefixLength: 8) {
-            b.ip(source: false, loopback, equal: false)
+        if !hairpinMode {
+            switch family {
+            case .ip:
+                if let loopback = IPv4Subnet(address: IPv4Address(127, 0, 0, 0), prefixLength: 8) { b.ip(source: false, loopback, equal: false) }
+            case .ip6:
+                b.ip6(source: false, IPv6Address(1), equal: false)
+            }
         }
         b.fibDaddrLocal()
         b.verdict(.jump(publishedChain))
@@ -130,6 +188,11 @@ struct NftLayout: Sendable {
         b = NftRuleBuilder()
         b.vmap(.iifname, natOutMap)
         rules.append(b.rule(chain: "postrouting", owner: baseOwner))
+        if family == .ip6 {
+            b = NftRuleBuilder()
+            b.verdict(.drop)
+            rules.append(b.rule(chain: ipv4OnlyChain, owner: baseOwner))
+        }
         return rules
     }
 
@@ -159,7 +222,10 @@ struct NftLayout: Sendable {
     /// ```
     /// chain postrouting { oifname "BR" fib saddr type local masquerade }
     /// ```
-    static func networkRules(_ n: NetworkRules) -> [NftRule] {
+    /// IPv6 (`family` .ip6): the same rules with `ip6 saddr SUBNET6` in the masquerade; none
+    /// when the network has no IPv6 subnet.
+    static func networkRules(_ n: NetworkRules, family: NftFamily = .ip) -> [NftRule] {
+        if family == .ip6 && n.subnet6 == nil { return [] }
         let owner = networkOwner(n.id)
         let br = n.bridge
         let inChain = forwardIn(br)
@@ -213,7 +279,10 @@ struct NftLayout: Sendable {
         rules.append(b.rule(chain: forwardOut(br), owner: owner))
         if n.masquerade {
             b = NftRuleBuilder()
-            b.ip(source: true, n.subnet)
+            switch family {
+            case .ip: b.ip(source: true, n.subnet)
+            case .ip6: if let subnet6 = n.subnet6 { b.ip6(source: true, subnet6) }
+            }
             b.oifname(br, equal: false)
             b.masquerade()
             rules.append(b.rule(chain: nat(br), owner: owner))
@@ -244,26 +313,46 @@ struct NftLayout: Sendable {
     /// so the bridge's own sandboxes reach the port through a host address too, and the hairpin
     /// masquerade moves to the base chain as
     /// `chain postrouting { oifname "BR" ip saddr IP ip daddr IP tcp dport PORT masquerade }`.
-    static func endpointRules(_ e: EndpointPorts) -> [NftRule] {
+    ///
+    /// IPv6 (`family` .ip6): the same rules to `address6` for the bindings that `bindsIPv6`
+    /// (`ip6 daddr HOSTIP6` when `hostIP6ForRules` names one, `dnat to [IP6]:PORT`), no
+    /// loopback-local drop (see the type's notes); none when the endpoint has no IPv6 address.
+    static func endpointRules(_ e: EndpointPorts, family: NftFamily = .ip) -> [NftRule] {
         let owner = endpointOwner(e)
         var rules: [NftRule] = []
+        if family == .ip6 && e.address6 == nil { return [] }
+        let bindings = e.ports.filter { family == .ip ? $0.bindsIPv4 : $0.bindsIPv6 }
+        // The endpoint's address match and DNAT target in this family.
+        func endpointAddress(_ b: inout NftRuleBuilder, source: Bool) {
+            switch family {
+            case .ip: b.ip(source: source, e.address)
+            case .ip6: if let a = e.address6 { b.ip6(source: source, a) }
+            }
+        }
         // A shifted run no offset mapping can express (rare: NftRuleBuilder.shiftedRange) is split into single ports.
-        let runs = e.ports.flatMap { p in
+        let runs = bindings.flatMap { p in
             p.count <= 1 || p.hostPort == p.containerPort
                 || NftRuleBuilder.shiftedRange(hostPort: p.hostPort, containerPort: p.containerPort, count: p.count) != nil ? [p] : p.singles
         }
         for p in runs {
             var b = NftRuleBuilder()
             if !e.hairpin { b.iifnameInSet(bridgesSet, equal: false) }
-            if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
-            b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
-            b.dnat(to: e.address, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count)
+            switch family {
+            case .ip:
+                if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
+                b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
+                b.dnat(to: e.address, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count)
+            case .ip6:
+                if let hostIP6 = p.hostIP6ForRules { b.ip6(source: false, hostIP6) }
+                b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
+                if let a = e.address6 { b.dnat(to: a, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count) }
+            }
             rules.append(b.rule(chain: publishedChain, owner: owner))
         }
         for p in runs {
             var b = NftRuleBuilder()
             b.iifname(e.bridge, equal: false)
-            b.ip(source: false, e.address)
+            endpointAddress(&b, source: false)
             b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
             b.verdict(.accept)
             rules.append(b.rule(chain: forwardPorts(e.bridge), owner: owner))
@@ -274,15 +363,15 @@ struct NftLayout: Sendable {
             // br_netfilter DNATs back out of the bridge reaches postrouting without an input
             // interface, so `iifname vmap @nat-out` never sends it to nat-BR.
             if e.hairpin { b.oifname(e.bridge) }
-            b.ip(source: true, e.address)
-            b.ip(source: false, e.address)
+            endpointAddress(&b, source: true)
+            endpointAddress(&b, source: false)
             b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
             b.masquerade()
             rules.append(b.rule(chain: e.hairpin ? "postrouting" : nat(e.bridge), owner: owner))
         }
         // Loopback-published ports stay local (EndpointPorts.loopbackLocal): dropped before NAT
         // unless they come from lo, as Docker 28's raw PREROUTING rule.
-        for p in runs where e.loopbackLocal && p.isLoopback {
+        for p in runs where family == .ip && e.loopbackLocal && p.isLoopback {
             guard let hostIP = p.hostIP else { continue }
             var b = NftRuleBuilder()
             b.iifname("lo", equal: false)

@@ -10,8 +10,17 @@ import Glibc
 /// C objects. Every message asks for an ACK (NLM_F_ACK) so each one's outcome is checked by seq.
 struct NftMessageEncoder {
     let table: String
-    /// NFPROTO_IPV4: Berth's table is `ip <table>`.
-    static let family = UInt16(NFPROTO_IPV4)
+    /// The table's family (`ip <table>` or `ip6 <table>`): every message's `nfgen_family`, the
+    /// object family attributes and the NAT expressions' NFTA_NAT_FAMILY.
+    let tableFamily: NftFamily
+
+    init(table: String, family: NftFamily = .ip) {
+        self.table = table
+        tableFamily = family
+    }
+
+    /// The `nfgen_family` of the messages (NFPROTO_IPV4 or NFPROTO_IPV6).
+    var family: UInt16 { tableFamily.nfproto }
     /// nftables' `TYPE_IFNAME` (enum datatypes, include/datatype.h of nftables): userspace's own
     /// number, which `nft list` uses to print the set's key type; no kernel header defines it.
     static let nftTypeIfname: UInt32 = 41
@@ -33,9 +42,11 @@ struct NftMessageEncoder {
     /// A dump request (NLM_F_DUMP) of tables, chains, sets or rules of our family; rules and
     /// set elements are filtered by table (and set) in the kernel.
     /// With `chain` (GETRULE only), the kernel dumps that chain's rules alone (a hash lookup).
+    /// `family`: the kernel dumps only that family's objects.
     static func dumpRequest(_ type: nf_tables_msg_types, table: String?, set: String? = nil, chain: String? = nil,
-                            seq: UInt32) throws(FirewallError) -> [UInt8] {
+                            family tableFamily: NftFamily = .ip, seq: UInt32) throws(FirewallError) -> [UInt8] {
         let flags = UInt16(NLM_F_DUMP)
+        let family = tableFamily.nfproto
         switch type {
         case NFT_MSG_GETRULE:
             guard let r = nftnl_rule_alloc() else { throw allocFailure("rule") }
@@ -64,8 +75,9 @@ struct NftMessageEncoder {
 
     /// A single-object GET (no NLM_F_DUMP, NLM_F_ACK set): the kernel answers with the object
     /// (when found) followed by an NLMSG_ERROR carrying 0 or the errno (ENOENT: absent).
-    static func queryRequest(_ query: NftQuery, table: String, seq: UInt32) throws(FirewallError) -> [UInt8] {
+    static func queryRequest(_ query: NftQuery, table: String, family tableFamily: NftFamily = .ip, seq: UInt32) throws(FirewallError) -> [UInt8] {
         let flags = UInt16(NLM_F_ACK)
+        let family = tableFamily.nfproto
         switch query {
         case .table:
             guard let t = nftnl_table_alloc() else { throw allocFailure("table") }
@@ -117,7 +129,7 @@ struct NftMessageEncoder {
     func encode(_ command: NftCommand, seq: UInt32, setID: UInt32) throws(FirewallError) -> [UInt8] {
         let ack = UInt16(NLM_F_ACK)
         let create = UInt16(NLM_F_CREATE)
-        let family = Self.family
+        let family = self.family
         switch command {
         case .addTable, .deleteTable:
             guard let t = nftnl_table_alloc() else { throw Self.allocFailure("table") }
@@ -183,7 +195,7 @@ struct NftMessageEncoder {
         defer { nftnl_set_free(s) }
         nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table)
         nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), spec.name)
-        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(Self.family))
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(family))
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), spec.isVerdictMap ? UInt32(NFT_SET_MAP.rawValue) : 0)
         // nft's datatype TYPE_IFNAME (41, nftables' include/datatype.h, not a kernel header):
         // `type ifname`, IFNAMSIZ bytes.
@@ -205,7 +217,7 @@ struct NftMessageEncoder {
         }
         nftnl_set_set_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), nftnl_udata_buf_data(udata), nftnl_udata_buf_len(udata))
         return Self.message { buf in
-            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWSET.rawValue), Self.family, UInt16(NLM_F_CREATE | NLM_F_ACK), seq)
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWSET.rawValue), family, UInt16(NLM_F_CREATE | NLM_F_ACK), seq)
             nftnl_set_nlmsg_build_payload(nlh, s)
             return nlh
         }
@@ -216,7 +228,7 @@ struct NftMessageEncoder {
         defer { nftnl_set_free(s) }
         nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table)
         nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), set)
-        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(Self.family))
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(family))
         guard let e = nftnl_set_elem_alloc() else { throw Self.allocFailure("set element") }
         let keyBytes = NftRuleBuilder.ifnameBytes(key)
         keyBytes.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
@@ -227,7 +239,7 @@ struct NftMessageEncoder {
         nftnl_set_elem_add(s, e)  // the set owns the element from here on
         let (type, flags) = delete ? (NFT_MSG_DELSETELEM, UInt16(NLM_F_ACK)) : (NFT_MSG_NEWSETELEM, UInt16(NLM_F_CREATE | NLM_F_ACK))
         return Self.message { buf in
-            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(type.rawValue), Self.family, flags, seq)
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(type.rawValue), family, flags, seq)
             nftnl_set_elems_nlmsg_build_payload(nlh, s)
             return nlh
         }
@@ -238,9 +250,9 @@ struct NftMessageEncoder {
         defer { nftnl_rule_free(r) }
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table)
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), rule.chain)
-        nftnl_rule_set_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue), UInt32(Self.family))
+        nftnl_rule_set_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue), UInt32(family))
         for expr in rule.exprs {
-            guard let e = Self.makeExpr(expr) else { throw Self.allocFailure("expression") }
+            guard let e = Self.makeExpr(expr, family: tableFamily) else { throw Self.allocFailure("expression") }
             nftnl_rule_add_expr(r, e)  // the rule owns the expression
         }
         // The comment, exactly as `nft ... comment "..."` stores it (NFTNL_UDATA_RULE_COMMENT).
@@ -252,7 +264,7 @@ struct NftMessageEncoder {
         }
         nftnl_rule_set_data(r, UInt16(NFTNL_RULE_USERDATA.rawValue), nftnl_udata_buf_data(udata), nftnl_udata_buf_len(udata))
         return Self.message { buf in
-            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWRULE.rawValue), Self.family,
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWRULE.rawValue), family,
                                             UInt16(NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK), seq)
             nftnl_rule_nlmsg_build_payload(nlh, r)
             return nlh
@@ -266,7 +278,9 @@ struct NftMessageEncoder {
     private static let reg3 = UInt32(NFT_REG_3.rawValue)
     private static let regVerdict = UInt32(NFT_REG_VERDICT.rawValue)
 
-    private static func makeExpr(_ expr: NftExpr) -> OpaquePointer? {
+    /// `family`: the table's, which is the NAT family of the DNAT expressions (NFPROTO_IPV6 makes
+    /// the kernel read 16-byte addresses from the address registers, nft_nat.c).
+    private static func makeExpr(_ expr: NftExpr, family: NftFamily) -> OpaquePointer? {
         func alloc(_ name: String) -> OpaquePointer? { nftnl_expr_alloc(name) }
         func setU32(_ e: OpaquePointer, _ attr: Int, _ v: UInt32) { nftnl_expr_set_u32(e, UInt16(attr), v) }
         func setBytes(_ e: OpaquePointer, _ attr: Int, _ bytes: [UInt8]) {
@@ -355,7 +369,7 @@ struct NftMessageEncoder {
         case .dnat:
             guard let e = alloc("nat") else { return nil }
             setU32(e, NFTNL_EXPR_NAT_TYPE, UInt32(NFT_NAT_DNAT.rawValue))
-            setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(NFPROTO_IPV4))
+            setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(family.nfproto))
             setU32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg1)
             setU32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg2)
             setU32(e, NFTNL_EXPR_NAT_FLAGS, UInt32(NF_NAT_RANGE_PROTO_SPECIFIED))  // as nft sets it
@@ -363,13 +377,13 @@ struct NftMessageEncoder {
         case .dnatAddress:
             guard let e = alloc("nat") else { return nil }
             setU32(e, NFTNL_EXPR_NAT_TYPE, UInt32(NFT_NAT_DNAT.rawValue))
-            setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(NFPROTO_IPV4))
+            setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(family.nfproto))
             setU32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg1)
             return e
         case .dnatShifted:
             guard let e = alloc("nat") else { return nil }
             setU32(e, NFTNL_EXPR_NAT_TYPE, UInt32(NFT_NAT_DNAT.rawValue))
-            setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(NFPROTO_IPV4))
+            setU32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(family.nfproto))
             setU32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg1)
             setU32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg2)
             setU32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, reg3)

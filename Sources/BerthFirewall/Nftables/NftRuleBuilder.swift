@@ -38,17 +38,38 @@ struct NftRuleBuilder {
     /// Like nft: a prefix loads only its ceil(LEN/8) leading bytes, with a bitwise mask when LEN
     /// is not a multiple of 8; a /32 is printed as a plain address.
     mutating func ip(source: Bool, _ subnet: IPv4Subnet, equal: Bool = true) {
-        let length = subnet.prefixLength
+        let value = subnet.prefixLength == 32 ? subnet.network.description : "\(subnet.network)/\(subnet.prefixLength)"
+        address(.ip, source: source, network: subnet.network.bytes, prefixLength: subnet.prefixLength, equal: equal, text: value)
+    }
+
+    /// `ip6 saddr X::[/LEN]` (source) or `ip6 daddr ...` (destination), optionally `!=`: the
+    /// same shape as `ip(source:_:equal:)` on the IPv6 header (saddr at 8, daddr at 24, 16
+    /// bytes: RFC 8200 §3); a /128 is printed as a plain address.
+    mutating func ip6(source: Bool, _ subnet: IPv6Subnet, equal: Bool = true) {
+        let value = subnet.prefixLength == 128 ? subnet.network.description : "\(subnet.network)/\(subnet.prefixLength)"
+        address(.ip6, source: source, network: subnet.network.bytes, prefixLength: subnet.prefixLength, equal: equal, text: value)
+    }
+
+    /// `ip6 saddr X` / `ip6 daddr X`
+    mutating func ip6(source: Bool, _ address: IPv6Address, equal: Bool = true) {
+        guard let host = IPv6Subnet(address: address, prefixLength: 128) else { return }
+        ip6(source: source, host, equal: equal)
+    }
+
+    /// The address match of either family: the leading ceil(LEN/8) bytes of the address field,
+    /// masked when LEN is not a multiple of 8, compared with the network's bytes.
+    private mutating func address(_ family: NftFamily, source: Bool, network: [UInt8], prefixLength length: Int, equal: Bool, text: String) {
         let byteCount = (length + 7) / 8
-        let network = subnet.network.bytes
-        exprs.append(.payload(.network, offset: source ? 12 : 16, length: UInt32(byteCount)))
+        exprs.append(.payload(.network, offset: source ? family.sourceOffset : family.destinationOffset, length: UInt32(byteCount)))
         if length % 8 != 0 {
-            let maskBytes = IPv4Address(subnet.mask).bytes
-            exprs.append(.bitwise(mask: Array(maskBytes.prefix(byteCount)), xor: [UInt8](repeating: 0, count: byteCount)))
+            let mask = (0..<byteCount).map { i -> UInt8 in
+                let bits = min(8, length - 8 * i)
+                return bits >= 8 ? 0xff : UInt8(truncatingIfNeeded: 0xff << (8 - bits))
+            }
+            exprs.append(.bitwise(mask: mask, xor: [UInt8](repeating: 0, count: byteCount)))
         }
         exprs.append(.cmp(equal: equal, data: Array(network.prefix(byteCount))))
-        let value = length == 32 ? subnet.network.description : "\(subnet.network)/\(length)"
-        words.append("ip \(source ? "saddr" : "daddr") \(equal ? "" : "!= ")\(value)")
+        words.append("\(family.addressKeyword) \(source ? "saddr" : "daddr") \(equal ? "" : "!= ")\(text)")
     }
 
     /// `ip saddr A.B.C.D` / `ip daddr A.B.C.D`
@@ -112,8 +133,7 @@ struct NftRuleBuilder {
 
     /// `dnat to A.B.C.D:PORT`
     mutating func dnat(to address: IPv4Address, port: UInt16) {
-        exprs += [.immediate(register: 1, data: address.bytes), .immediate(register: 2, data: NftRuleBuilder.bigEndian(port)), .dnat]
-        words.append("dnat to \(address):\(port)")
+        dnat(to: .v4(address), port: port)
     }
 
     /// The DNAT of a run of `count` host ports from `hostPort` to container ports from
@@ -124,6 +144,27 @@ struct NftRuleBuilder {
     ///   rule per port of that run.
     @discardableResult
     mutating func dnat(to address: IPv4Address, hostPort: UInt16, containerPort: UInt16, count: UInt16) -> Bool {
+        dnat(to: .v4(address), hostPort: hostPort, containerPort: containerPort, count: count)
+    }
+
+    /// `dnat to [X]:PORT` (IPv6: the address fills the 16-byte register 1, the NAT expression's
+    /// family, NFPROTO_IPV6, comes from the table's encoder).
+    mutating func dnat(to address: IPv6Address, port: UInt16) {
+        dnat(to: .v6(address), port: port)
+    }
+
+    /// `dnat(to:hostPort:containerPort:count:)` of an IPv6 address (`dnat to X`, `dnat to [X]:MIN-MAX`).
+    @discardableResult
+    mutating func dnat(to address: IPv6Address, hostPort: UInt16, containerPort: UInt16, count: UInt16) -> Bool {
+        dnat(to: .v6(address), hostPort: hostPort, containerPort: containerPort, count: count)
+    }
+
+    private mutating func dnat(to address: IPAddress, port: UInt16) {
+        exprs += [.immediate(register: 1, data: address.bytes), .immediate(register: 2, data: NftRuleBuilder.bigEndian(port)), .dnat]
+        words.append("dnat to \(Self.withPort(address)):\(port)")
+    }
+
+    private mutating func dnat(to address: IPAddress, hostPort: UInt16, containerPort: UInt16, count: UInt16) -> Bool {
         if count <= 1 {
             dnat(to: address, port: containerPort)
             return true
@@ -136,8 +177,14 @@ struct NftRuleBuilder {
         guard let (low, high) = NftRuleBuilder.shiftedRange(hostPort: hostPort, containerPort: containerPort, count: count) else { return false }
         exprs += [.immediate(register: 1, data: address.bytes), .immediate(register: 2, data: NftRuleBuilder.bigEndian(low)),
                   .immediate(register: 3, data: NftRuleBuilder.bigEndian(high)), .dnatShifted]
-        words.append("dnat to \(address):\(low)-\(high) offset")
+        words.append("dnat to \(Self.withPort(address)):\(low)-\(high) offset")
         return true
+    }
+
+    /// An address as nft writes it before `:PORT`: IPv6 in brackets.
+    private static func withPort(_ address: IPAddress) -> String {
+        if case .v6 = address { return "[\(address)]" }
+        return address.description
     }
 
     /// MIN and MAX of the kernel's offset port mapping that sends host port `hostPort + i` to

@@ -7,13 +7,14 @@ import Glibc
 /// `NftExpr`, the inverse of `NftMessageEncoder.makeExpr`. A rule using anything Berth never
 /// writes (other registers, operators or expressions) decodes to nil, so it never compares equal.
 enum NftRuleDecoder {
-    static func expressions(of rule: OpaquePointer) -> [NftExpr]? {
+    /// `family`: the table's; a NAT expression of another family decodes to nil.
+    static func expressions(of rule: OpaquePointer, family: NftFamily = .ip) -> [NftExpr]? {
         guard let iter = nftnl_expr_iter_create(rule) else { return nil }
         defer { nftnl_expr_iter_destroy(iter) }
         var out: [NftExpr] = []
         var next = nftnl_expr_iter_next(iter)
         while let e = next {
-            guard let decoded = decode(e) else { return nil }
+            guard let decoded = decode(e, family: family) else { return nil }
             out.append(decoded)
             next = nftnl_expr_iter_next(iter)
         }
@@ -25,7 +26,7 @@ enum NftRuleDecoder {
     private static let reg3 = UInt32(NFT_REG_3.rawValue)
     private static let regVerdict = UInt32(NFT_REG_VERDICT.rawValue)
 
-    private static func decode(_ e: OpaquePointer) -> NftExpr? {
+    private static func decode(_ e: OpaquePointer, family: NftFamily) -> NftExpr? {
         func has(_ attr: Int) -> Bool { nftnl_expr_is_set(e, UInt16(attr)) }
         func u32(_ attr: Int) -> UInt32 { nftnl_expr_get_u32(e, UInt16(attr)) }
         func bytes(_ attr: Int) -> [UInt8] {
@@ -110,7 +111,7 @@ enum NftRuleDecoder {
             guard dreg == reg1 || dreg == reg2 || dreg == reg3 else { return nil }
             return .immediate(register: dreg == reg1 ? 1 : dreg == reg2 ? 2 : 3, data: bytes(NFTNL_EXPR_IMM_DATA))
         case "nat":
-            guard u32(NFTNL_EXPR_NAT_TYPE) == UInt32(NFT_NAT_DNAT.rawValue), u32(NFTNL_EXPR_NAT_FAMILY) == UInt32(NFPROTO_IPV4),
+            guard u32(NFTNL_EXPR_NAT_TYPE) == UInt32(NFT_NAT_DNAT.rawValue), u32(NFTNL_EXPR_NAT_FAMILY) == UInt32(family.nfproto),
                   u32(NFTNL_EXPR_NAT_REG_ADDR_MIN) == reg1,
                   !has(NFTNL_EXPR_NAT_REG_ADDR_MAX) || u32(NFTNL_EXPR_NAT_REG_ADDR_MAX) == reg1 else { return nil }
             // The kernel adds NF_NAT_RANGE_MAP_IPS (1) to the flags we give.

@@ -29,11 +29,16 @@ struct NftReadScope: Sendable, Equatable {
     var chains: [String] = []
     var ruleChains: [String] = []
     var elementKeys: [String] = []
+    /// Sets read whole (every element), after the GETs: the `ip6` table's `fwd-in`, which
+    /// decides whether the table goes (`NftPlanner.removeTableIfNoNetworks`), and the `ip`
+    /// table's `bridges` when an IPv6 network is added (its IPv4-only neighbours).
+    var fullSets: [String] = []
 
     /// The base chains' existence and the base rules (owner `berth`, in the hooked chains;
     /// `postrouting` also holds hairpin rules, which ensureNetwork/ensureEndpoint compare).
+    /// `no-ipv6` is the `ip6` table's (absent from the `ip` table: one more GET, no dump).
     static let base = NftReadScope(chains: NftLayout.baseChains.map(\.name),
-                                   ruleChains: ["forward", "prerouting", "output", "postrouting"])
+                                   ruleChains: ["forward", "prerouting", "output", "postrouting", NftLayout.ipv4OnlyChain])
 
     /// A network's chains and elements, and the rules its `net:` owner can have
     /// (`fwd-in-BR`, `fwd-out-BR`, `nat-BR`, hairpin `postrouting`).
@@ -62,6 +67,18 @@ struct NftReadScope: Sendable, Equatable {
         return scope
     }
 
+    /// The scope plus every element of `set`.
+    func withAllElements(of set: String) -> NftReadScope {
+        var s = self
+        if !s.fullSets.contains(set) { s.fullSets.append(set) }
+        return s
+    }
+
+    /// The scope plus every element of `fwd-in`: which bridges have a network's chain there
+    /// (what the `ip6` table's `addNetwork` and `removeNetwork` need to know whether the
+    /// table stays, `NftPlanner.removeTableIfNoNetworks`).
+    var withAllNetworks: NftReadScope { withAllElements(of: NftLayout.forwardInMap) }
+
     /// Both scopes, each name once (first occurrence kept).
     func union(_ other: NftReadScope) -> NftReadScope {
         func merge(_ a: [String], _ b: [String]) -> [String] {
@@ -69,6 +86,6 @@ struct NftReadScope: Sendable, Equatable {
             return (a + b).filter { seen.insert($0).inserted }
         }
         return NftReadScope(chains: merge(chains, other.chains), ruleChains: merge(ruleChains, other.ruleChains),
-                            elementKeys: merge(elementKeys, other.elementKeys))
+                            elementKeys: merge(elementKeys, other.elementKeys), fullSets: merge(fullSets, other.fullSets))
     }
 }

@@ -6,8 +6,8 @@ internal import CMnl
 import Glibc
 #endif
 
-/// Reads `NftSnapshot` from the kernel: tables, chains and sets of family ip (attributes parsed
-/// directly), set elements and rules of our table (parsed with libnftnl, rules decoded back into
+/// Reads `NftSnapshot` from the kernel: tables, chains and sets of one family, ip or ip6
+/// (attributes parsed directly), set elements and rules of our table of that family (parsed with libnftnl, rules decoded back into
 /// `NftExpr` so they can be compared with what Berth wants).
 enum NftSnapshotReader {
     // linux/netfilter/nf_tables.h: the attributes of the names we read.
@@ -17,7 +17,7 @@ enum NftSnapshotReader {
     private static let setTable = UInt16(NFTA_SET_TABLE.rawValue)
     private static let setName = UInt16(NFTA_SET_NAME.rawValue)
 
-    static func read(table: String, channel: NftChannel) throws(FirewallError) -> NftSnapshot {
+    static func read(table: String, family: NftFamily = .ip, channel: NftChannel) throws(FirewallError) -> NftSnapshot {
         let op = OperationName.readNftablesTable
         var snapshot = NftSnapshot()
         func names(_ messages: [NftChannel.Message], tableAttr: UInt16, nameAttr: UInt16) throws(FirewallError) -> [String] {
@@ -33,21 +33,30 @@ enum NftSnapshotReader {
             }
             return out
         }
-        let tables = try channel.dump(NFT_MSG_GETTABLE, table: nil, operation: op)
+        let tables = try channel.dump(NFT_MSG_GETTABLE, table: nil, family: family, operation: op)
         guard try names(tables, tableAttr: tableName, nameAttr: tableName).contains(table) else { return snapshot }
         snapshot.tableExists = true
-        snapshot.chains = Set(try names(try channel.dump(NFT_MSG_GETCHAIN, table: nil, operation: op), tableAttr: chainTable, nameAttr: chainName))
-        snapshot.sets = Set(try names(try channel.dump(NFT_MSG_GETSET, table: nil, operation: op), tableAttr: setTable, nameAttr: setName))
+        snapshot.chains = Set(try names(try channel.dump(NFT_MSG_GETCHAIN, table: nil, family: family, operation: op),
+                                        tableAttr: chainTable, nameAttr: chainName))
+        snapshot.sets = Set(try names(try channel.dump(NFT_MSG_GETSET, table: nil, family: family, operation: op),
+                                      tableAttr: setTable, nameAttr: setName))
         for spec in NftLayout.sets where snapshot.sets.contains(spec.name) {
-            let messages = try channel.dump(NFT_MSG_GETSETELEM, table: table, set: spec.name, operation: op)
+            let messages = try channel.dump(NFT_MSG_GETSETELEM, table: table, set: spec.name, family: family, operation: op)
             var elements: [String: String?] = [:]
             for m in messages { try parseElements(m, into: &elements) }
             snapshot.elements[spec.name] = elements
         }
-        for m in try channel.dump(NFT_MSG_GETRULE, table: table, operation: op) {
-            if let rule = try parseRule(m, table: table) { snapshot.rules.append(rule) }
+        for m in try channel.dump(NFT_MSG_GETRULE, table: table, family: family, operation: op) {
+            if let rule = try parseRule(m, table: table, family: family) { snapshot.rules.append(rule) }
         }
         return snapshot
+    }
+
+    /// The full read (`read(table:family:channel:)`) of each family's table, in `families`' order.
+    static func read(table: String, families: [NftFamily], channel: NftChannel) throws(FirewallError) -> [NftSnapshot] {
+        var out: [NftSnapshot] = []
+        for family in families { out.append(try read(table: table, family: family, channel: channel)) }
+        return out
     }
 
     /// Reads only what `scope` names, so the cost does not grow with the number of networks:
@@ -56,15 +65,42 @@ enum NftSnapshotReader {
     /// (filtered by table and chain in the kernel). The snapshot holds exactly those objects;
     /// the planner only looks at what the operation touches, which the scope must cover.
     static func read(table: String, scope: NftReadScope, channel: NftChannel) throws(FirewallError) -> NftSnapshot {
+        try read(table: table, scopes: [(.ip, scope)], channel: channel)[0]
+    }
+
+    /// The scoped read of several families' tables (`ip` and `ip6 <table>`) with their GETs in
+    /// the same ONE round trip, so a table that does not exist costs no extra round trip (and
+    /// no rule dump). Returns one snapshot per scope, in order. `scope.fullSets` are dumped
+    /// whole when the table exists.
+    static func read(table: String, scopes: [(family: NftFamily, scope: NftReadScope)],
+                     channel: NftChannel) throws(FirewallError) -> [NftSnapshot] {
         let op = OperationName.readNftablesTable
-        var queries: [NftQuery] = [.table]
-        for spec in NftLayout.sets { queries.append(.set(spec.name)) }
-        for chain in scope.chains { queries.append(.chain(chain)) }
-        for chain in scope.ruleChains where !scope.chains.contains(chain) { queries.append(.chain(chain)) }
-        for key in scope.elementKeys {
-            for spec in NftLayout.sets { queries.append(.element(set: spec.name, key: key)) }
+        var queries: [(family: NftFamily, query: NftQuery)] = []
+        var ranges: [Range<Int>] = []
+        for (family, scope) in scopes {
+            let start = queries.count
+            queries.append((family, .table))
+            for spec in NftLayout.sets { queries.append((family, .set(spec.name))) }
+            for chain in scope.chains { queries.append((family, .chain(chain))) }
+            for chain in scope.ruleChains where !scope.chains.contains(chain) { queries.append((family, .chain(chain))) }
+            for key in scope.elementKeys {
+                for spec in NftLayout.sets { queries.append((family, .element(set: spec.name, key: key))) }
+            }
+            ranges.append(start..<queries.count)
         }
         let replies = try channel.query(queries, table: table, operation: op)
+        var out: [NftSnapshot] = []
+        for ((family, scope), range) in zip(scopes, ranges) {
+            out.append(try snapshot(table: table, family: family, scope: scope, queries: queries[range].map(\.query),
+                                    replies: Array(replies[range]), channel: channel))
+        }
+        return out
+    }
+
+    /// One family's snapshot from its share of the GET replies, then its rule and full-set dumps.
+    private static func snapshot(table: String, family: NftFamily, scope: NftReadScope, queries: [NftQuery],
+                                 replies: [NftChannel.QueryReply], channel: NftChannel) throws(FirewallError) -> NftSnapshot {
+        let op = OperationName.readNftablesTable
         var snapshot = NftSnapshot()
         for (query, reply) in zip(queries, replies) {
             if reply.errno == ENOENT { continue }
@@ -72,7 +108,9 @@ enum NftSnapshotReader {
                 if case .element(let set, _) = query, reply.errno == EOPNOTSUPP, snapshot.sets.contains(set) {
                     // A set type without single-element lookup: read the whole set instead.
                     var elements: [String: String?] = [:]
-                    for m in try channel.dump(NFT_MSG_GETSETELEM, table: table, set: set, operation: op) { try parseElements(m, into: &elements) }
+                    for m in try channel.dump(NFT_MSG_GETSETELEM, table: table, set: set, family: family, operation: op) {
+                        try parseElements(m, into: &elements)
+                    }
                     for key in scope.elementKeys { if let v = elements[key] { snapshot.elements[set, default: [:]][key] = v } }
                     continue
                 }
@@ -96,9 +134,16 @@ enum NftSnapshotReader {
             }
         }
         guard snapshot.tableExists else { return NftSnapshot() }
+        for set in scope.fullSets where snapshot.sets.contains(set) {
+            var elements: [String: String?] = [:]
+            for m in try channel.dump(NFT_MSG_GETSETELEM, table: table, set: set, family: family, operation: op) {
+                try parseElements(m, into: &elements)
+            }
+            snapshot.elements[set] = elements
+        }
         for chain in scope.ruleChains where snapshot.chains.contains(chain) {
-            for m in try channel.dump(NFT_MSG_GETRULE, table: table, chain: chain, operation: op) {
-                if let rule = try parseRule(m, table: table) { snapshot.rules.append(rule) }
+            for m in try channel.dump(NFT_MSG_GETRULE, table: table, chain: chain, family: family, operation: op) {
+                if let rule = try parseRule(m, table: table, family: family) { snapshot.rules.append(rule) }
             }
         }
         return snapshot
@@ -129,7 +174,7 @@ enum NftSnapshotReader {
         }
     }
 
-    private static func parseRule(_ m: NftChannel.Message, table: String) throws(FirewallError) -> NftSnapshot.Rule? {
+    private static func parseRule(_ m: NftChannel.Message, table: String, family: NftFamily) throws(FirewallError) -> NftSnapshot.Rule? {
         guard let r = nftnl_rule_alloc() else { throw FirewallError(.system, operation: .parseRule, object: table, detail: "out of memory") }
         defer { nftnl_rule_free(r) }
         let ok = m.bytes.withUnsafeBytes { raw -> Bool in
@@ -139,7 +184,7 @@ enum NftSnapshotReader {
         guard ok, let t = nftnl_rule_get_str(r, UInt16(NFTNL_RULE_TABLE.rawValue)), String(cString: t) == table,
               let c = nftnl_rule_get_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue)) else { return nil }
         var rule = NftSnapshot.Rule(chain: String(cString: c), handle: nftnl_rule_get_u64(r, UInt16(NFTNL_RULE_HANDLE.rawValue)),
-                                    owner: nil, exprs: NftRuleDecoder.expressions(of: r))
+                                    owner: nil, exprs: NftRuleDecoder.expressions(of: r, family: family))
         var length: UInt32 = 0
         if nftnl_rule_is_set(r, UInt16(NFTNL_RULE_USERDATA.rawValue)),
            let data = nftnl_rule_get_data(r, UInt16(NFTNL_RULE_USERDATA.rawValue), &length) {

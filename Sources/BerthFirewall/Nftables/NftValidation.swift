@@ -39,6 +39,12 @@ enum NftValidation {
             throw FirewallError(.invalidArgument, operation: operation, object: n.bridge,
                                 detail: "subnet \(n.subnet) must have a prefix of 1-32 and no host bits")
         }
+        if let subnet6 = n.subnet6 {
+            guard subnet6.prefixLength >= 1, subnet6.prefixLength <= 128, subnet6.address == subnet6.network else {
+                throw FirewallError(.invalidArgument, operation: operation, object: n.bridge,
+                                    detail: "IPv6 subnet \(subnet6) must have a prefix of 1-128 and no host bits")
+            }
+        }
     }
 
     static func endpoint(_ e: EndpointPorts, operation: OperationName) throws(FirewallError) {
@@ -49,8 +55,16 @@ enum NftValidation {
             throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
                                 detail: "endpoint address \(e.address) is not a unicast address")
         }
+        if let address6 = e.address6, address6.value == 0 || address6.isMulticast || address6.value == 1 {
+            throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
+                                detail: "endpoint IPv6 address \(address6) is not a unicast address")
+        }
         for p in e.ports {
             if let problem = p.problem { throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID, detail: problem) }
+            if let hostIP6 = p.hostIP6, hostIP6.isMulticast {
+                throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
+                                    detail: "port mapping \(p.hostPort)/\(p.proto.rawValue): host address \(hostIP6) is a multicast address")
+            }
         }
     }
 
@@ -64,11 +78,16 @@ enum NftValidation {
                                     detail: "network ID or bridge \(n.bridge) appears twice")
             }
         }
+        let bridges6 = Set(s.networks.filter { $0.subnet6 != nil }.map(\.bridge))
         for e in s.endpoints {
             try endpoint(e, operation: operation)
             guard endpoints.insert(e.endpointID).inserted else {
                 throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
                                     detail: "endpoint ID appears twice")
+            }
+            if let address6 = e.address6, bridges.contains(e.bridge), !bridges6.contains(e.bridge) {
+                throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
+                                    detail: "endpoint has IPv6 address \(address6) but the network of bridge \(e.bridge) has no IPv6 subnet")
             }
         }
     }

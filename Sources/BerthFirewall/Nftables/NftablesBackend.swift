@@ -8,8 +8,9 @@ import Glibc
 /// The native nftables firewall: Docker 20.10's bridge-network filtering and NAT, programmed as
 /// libnftnl objects over a NETLINK_NETFILTER socket (libmnl) — no process is spawned.
 ///
-/// **Table.** Everything lives in Berth's own table `ip <tableName>` (default `ip berth`); no
-/// other table is ever read for writing, flushed or changed. Base chains sit at the standard
+/// **Table.** Everything lives in Berth's own tables `ip <tableName>` (default `ip berth`) and,
+/// for IPv6, `ip6 <tableName>` (see **IPv6**); no other table is ever read for writing, flushed
+/// or changed. Base chains sit at the standard
 /// priorities: `forward` (filter, hook forward, priority filter = 0), `prerouting` (nat, dstnat =
 /// -100), `output` (nat, -100), `postrouting` (nat, srcnat = 100). Per-network chains
 /// (`fwd-in-BR`, `fwd-out-BR`, `fwd-ports-BR`, `nat-BR`) are reached through verdict maps keyed
@@ -35,6 +36,15 @@ import Glibc
 /// ruleset intact, and a removal costs one RCU grace period however many rules it deletes.
 /// Nothing is sent when nothing differs. Calls on one instance are serialized; the table is read
 /// fresh each time, so an external flush is repaired by `reapply(_:)` (or the next add).
+///
+/// **IPv6.** Networks with an IPv6 subnet and endpoints with an IPv6 address also get the same
+/// rules with `ip6` matches in Berth's table `ip6 <tableName>` (NftLayout's notes: Docker 20.10's
+/// ip6tables rules, plus `berth-user` for IPv6), which exists only while such a network does:
+/// IPv4-only use leaves `nft list ruleset` as it was. Each call still sends ONE batch, holding
+/// both tables' changes, and reads both tables in the same round trip (a missing `ip6` table
+/// costs no further read). No IPv6 sysctl is written but `bridge-nf-call-ip6tables` (as
+/// `bridge-nf-call-iptables`): forwarding is the caller's (Docker 28's rule: never
+/// `net.ipv6.conf.all.forwarding=1` behind the user's back).
 ///
 /// **Errors.** Bad input → `FirewallError(.invalidArgument)` before anything is sent; a kernel
 /// refusal → `.rejected` (errno plus the extended-ack text and the failing `nft`-style command),
@@ -90,9 +100,10 @@ import Glibc
     /// add rule ip berth postrouting iifname vmap @nat-out comment "berth"
     /// ```
     /// - Throws: `FirewallError` (`.rejected`, `.missingCapability`, `.system`, `.namespace`).
+    /// The `ip6` table is not created here but with the first network with an IPv6 subnet.
     public func setUpBase() throws(FirewallError) {
         let op = OperationName.setUpNftablesBase
-        try transact(op, scope: .base) { (p: inout NftPlanner) throws(FirewallError) in p.ensureBase() }
+        try transact(op, scope: .base) { (p: inout NftPlanner, _: inout NftPlanner) throws(FirewallError) in p.ensureBase() }
         try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
     }
 
@@ -119,17 +130,23 @@ import Glibc
     /// Other networks stay isolated from its published ports, as in Docker's mode.
     /// A network already present with the same rules is left alone (nothing is sent); one whose
     /// rules differ has them replaced in the same single batch.
-    /// - Throws: `.invalidArgument` (ID, bridge name, subnet) before anything is sent; kernel errors.
+    /// With `subnet6`, the same in `ip6 berth` (created with its base if missing) in the same
+    /// batch, with `ip6 saddr SUBNET6` in the masquerade; without, the network's rules in
+    /// `ip6 berth`, if any, are removed (and the table with its last network).
+    /// - Throws: `.invalidArgument` (ID, bridge name, subnets) before anything is sent; kernel errors.
     public func addNetwork(_ network: NetworkRules) throws(FirewallError) {
         let op = OperationName.addNftablesNetwork
         try NftValidation.network(network, operation: op)
-        try transact(op, scope: NftReadScope.base.union(.network(network.bridge))) { (p: inout NftPlanner) throws(FirewallError) in
+        let scope = NftReadScope.base.union(.network(network.bridge))
+        let ipv6 = network.subnet6 != nil
+        // An IPv6 network learns its IPv4-only neighbours from the ip table's `bridges`.
+        try transact(op, scope: ipv6 ? scope.withAllElements(of: NftLayout.bridgesSet) : scope, scope6: scope.withAllNetworks) {
+            (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
             p.ensureBase()
             p.ensureNetwork(network)
+            p6.addNetwork(network, ipv4Bridges: (p.snapshot.elements[NftLayout.bridgesSet] ?? [:]).keys)
         }
-        if !network.icc || (network.hairpin && !network.isInternal) {
-            try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true)
-        }
+        try bridgeFilteringSysctls([network], operation: op)
     }
 
     /// Removes a network's map elements, its four chains, and every rule it or its endpoints own,
@@ -137,11 +154,17 @@ import Glibc
     /// Equivalent to `delete element ip berth fwd-in { "BR" }` (each map), `flush chain` +
     /// `delete chain` for `fwd-in-BR`, `fwd-out-BR`, `fwd-ports-BR`, `nat-BR`, and `delete rule
     /// ip berth published handle H` for the endpoints' DNAT rules.
+    /// In `ip6 berth` likewise, whether or not `network.subnet6` is set; removing its last
+    /// network deletes the `ip6` table (`delete table ip6 berth`), in the same batch.
     public func removeNetwork(_ network: NetworkRules) throws(FirewallError) {
         let op = OperationName.removeNftablesNetwork
         try NftValidation.network(network, operation: op)
-        try transact(op, createIfMissing: false, scope: .networkRemoval(network.bridge)) { (p: inout NftPlanner) throws(FirewallError) in
+        let scope = NftReadScope.networkRemoval(network.bridge)
+        try transact(op, createIfMissing: false, scope: scope, scope6: scope.withAllNetworks) {
+            (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
             p.removeNetwork(network)
+            p6.removeNetwork(network)
+            p6.removeTableIfNoNetworks()
         }
     }
 
@@ -157,14 +180,18 @@ import Glibc
     /// (br_netfilter-bridged hairpin packets reach postrouting without an input interface).
     /// `published` is reached from prerouting/output only for local destinations
     /// (`fib daddr type local`). Same rules present: nothing is sent; different: replaced atomically.
-    /// - Throws: `.invalidArgument` (port 0, bad IDs or bridge, network not added); kernel errors.
+    /// With `address6`, the bindings that `bindsIPv6` get the same rules in `ip6 berth`
+    /// (`ip6 daddr HOSTIP6` for a named IPv6 host address, `dnat to [IP6]:PORT`), in the same batch.
+    /// - Throws: `.invalidArgument` (port 0, bad IDs, addresses or bridge, network not added, an
+    ///   IPv6 address on a network without IPv6 rules); kernel errors.
     public func addPorts(_ endpoint: EndpointPorts) throws(FirewallError) {
         let op = OperationName.addNftablesPorts
         try NftValidation.endpoint(endpoint, operation: op)
         let scope = NftReadScope.base.union(.endpoint(bridges: [endpoint.bridge]))
-        try transact(op, scope: scope, widen: Self.widening(scope, endpointID: endpoint.endpointID)) { (p: inout NftPlanner) throws(FirewallError) in
-            p.ensureBase()
-            try p.ensureEndpoint(endpoint, operation: op)
+        try transact(op, scope: scope, widen: Self.widening(endpointID: endpoint.endpointID)) {
+            (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
+            try p.addEndpoint(endpoint, operation: op)
+            try p6.addEndpoint(endpoint, operation: op)
         }
     }
 
@@ -174,89 +201,122 @@ import Glibc
         try NftValidation.identifier(endpoint.endpointID, what: "endpoint ID", operation: op)
         let scope = NftReadScope.endpoint(bridges: [endpoint.bridge])
         try transact(op, createIfMissing: false, scope: scope,
-                     widen: Self.widening(scope, endpointID: endpoint.endpointID)) { (p: inout NftPlanner) throws(FirewallError) in
+                     widen: Self.widening(endpointID: endpoint.endpointID)) { (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
             p.removeEndpoint(endpoint.endpointID)
+            p6.removeEndpoint(endpoint.endpointID)
         }
     }
 
     /// Makes the table equal `state` in one batch: recreates what is missing or different (after
     /// `nft flush ruleset`, everything), removes networks, elements and owned rules the state
     /// does not describe, keeps what is right and the user chain's rules. Also sets ip_forward.
+    /// `ip6 berth` likewise holds exactly the state's IPv6 part (`NftLayout.state(_:family:)`),
+    /// and is deleted when that part has no network.
     /// - Throws: `.invalidArgument` (any item invalid, duplicate IDs/bridges, an endpoint on a
-    ///   bridge that no network of `state` has); kernel errors.
+    ///   bridge that no network of `state` has, an IPv6 endpoint on a network without an IPv6
+    ///   subnet); kernel errors.
     public func reapply(_ state: FirewallState) throws(FirewallError) {
         let op = OperationName.reapplyNftablesState
-        try NftValidation.state(state, operation: op)
-        let bridges = Set(state.networks.map(\.bridge))
-        for e in state.endpoints where !bridges.contains(e.bridge) {
-            throw FirewallError(.invalidArgument, operation: op, object: e.endpointID,
-                                detail: "endpoint is on bridge \(e.bridge), which no network of the state has")
-        }
-        try transact(op) { (p: inout NftPlanner) throws(FirewallError) in
-            p.ensureBase()
-            for n in state.networks { p.ensureNetwork(n) }
-            for e in state.endpoints { try p.ensureEndpoint(e, operation: op) }
-            p.removeStale(keeping: state)
+        try Self.validate(state, operation: op)
+        try transact(op) { (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
+            try p.reapply(state, operation: op)
+            try p6.reapply(state, operation: op)
         }
         try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
-        if state.networks.contains(where: { !$0.icc || ($0.hairpin && !$0.isInternal) }) {
-            try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true)
-        }
+        try bridgeFilteringSysctls(state.networks, operation: op)
     }
 
-    /// Deletes Berth's table — base chains, maps, every network and endpoint rule, and the user
-    /// chain with it — in one batch (`delete table ip berth`); no table: no-op. Other tables are
-    /// untouched; sysctls are left as they are (Docker never turns ip_forward back off).
+    /// Deletes Berth's tables — base chains, maps, every network and endpoint rule, and the user
+    /// chain with it — in one batch (`delete table ip berth`, `delete table ip6 berth`); no
+    /// table: no-op. Other tables are untouched; sysctls are left as they are (Docker never turns
+    /// ip_forward back off).
     public func removeAll(_ state: FirewallState) throws(FirewallError) {
         let op = OperationName.removeNftablesTable
-        try NftValidation.tableName(tableName, operation: op)
-        try withChannel(op) { (ch: NftChannel) throws(FirewallError) in
-            let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
-            guard snapshot.tableExists else { return }
-            try ch.commit([.deleteTable], encoder: NftMessageEncoder(table: tableName), operation: op)
+        try transact(op, createIfMissing: false, scope: NftReadScope()) { (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
+            p.removeTable()
+            p6.removeTable()
         }
     }
 
     // MARK: - Plumbing
 
-    /// Reads the table — all of it (`scope` nil), or only what `scope` names, so that adding or
-    /// removing one network or endpoint costs the same however many networks exist — lets
-    /// `plan` compute the commands, sends them as one batch (if any). `widen` may name more to
-    /// read once the first read is seen (an endpoint's rules on another bridge); it is read again.
-    /// With `createIfMissing` false, a missing table means there is nothing to do.
+    /// Reads both tables (`ip` and `ip6 <tableName>`) — all of them (`scope` nil), or only what
+    /// `scope` (`scope6` for the `ip6` table, default `scope`) names, in one round trip, so that
+    /// adding or removing one network or endpoint costs the same however many networks exist —
+    /// lets `plan` compute each table's commands (`ip` planner first, `ip6` second), sends them
+    /// as ONE batch (if any). `widen` may name more bridges to read once the first read is seen
+    /// (an endpoint's rules on another bridge); both tables are read again.
+    /// With `createIfMissing` false, no table at all means there is nothing to do.
     private func transact(_ operation: OperationName, createIfMissing: Bool = true, scope: NftReadScope? = nil,
-                          widen: ((NftSnapshot) -> NftReadScope?)? = nil,
-                          _ plan: (inout NftPlanner) throws(FirewallError) -> Void) throws(FirewallError) {
+                          scope6: NftReadScope? = nil, widen: ((NftSnapshot) -> [String])? = nil,
+                          _ plan: (inout NftPlanner, inout NftPlanner) throws(FirewallError) -> Void) throws(FirewallError) {
         try NftValidation.tableName(tableName, operation: operation)
         try withChannel(operation) { (ch: NftChannel) throws(FirewallError) in
-            var snapshot: NftSnapshot
-            if let scope {
-                snapshot = try NftSnapshotReader.read(table: tableName, scope: scope, channel: ch)
-                if let widen, let wider = widen(snapshot) {
-                    snapshot = try NftSnapshotReader.read(table: tableName, scope: wider, channel: ch)
+            var snapshots: [NftSnapshot]
+            if var scope {
+                var scope6 = scope6 ?? scope
+                snapshots = try NftSnapshotReader.read(table: tableName, scopes: [(.ip, scope), (.ip6, scope6)], channel: ch)
+                if let widen {
+                    var extra: [String] = []
+                    for snapshot in snapshots {
+                        for bridge in widen(snapshot) where !scope.chains.contains(NftLayout.forwardPorts(bridge)) && !extra.contains(bridge) {
+                            extra.append(bridge)
+                        }
+                    }
+                    if !extra.isEmpty {
+                        scope = scope.union(.endpoint(bridges: extra))
+                        scope6 = scope6.union(.endpoint(bridges: extra))
+                        snapshots = try NftSnapshotReader.read(table: tableName, scopes: [(.ip, scope), (.ip6, scope6)], channel: ch)
+                    }
                 }
             } else {
-                snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
+                snapshots = try NftSnapshotReader.read(table: tableName, families: [.ip, .ip6], channel: ch)
             }
-            if !createIfMissing && !snapshot.tableExists { return }
-            var planner = NftPlanner(snapshot: snapshot, hairpinMode: hairpinMode)
-            try plan(&planner)
-            try ch.commit(planner.commands, encoder: NftMessageEncoder(table: tableName), operation: operation)
+            if !createIfMissing && !snapshots.contains(where: \.tableExists) { return }
+            var planner = NftPlanner(snapshot: snapshots[0], hairpinMode: hairpinMode, family: .ip, table: tableName)
+            var planner6 = NftPlanner(snapshot: snapshots[1], hairpinMode: hairpinMode, family: .ip6, table: tableName)
+            try plan(&planner, &planner6)
+            try ch.commit([(NftMessageEncoder(table: tableName), planner.commands),
+                           (NftMessageEncoder(table: tableName, family: .ip6), planner6.commands)], operation: operation)
         }
     }
 
-    /// For endpoint operations: an endpoint's rules found (in `published`/`postrouting`) on a
-    /// bridge other than the scope's — the endpoint moved — make its chains part of the read too.
-    private static func widening(_ scope: NftReadScope, endpointID: String) -> (NftSnapshot) -> NftReadScope? {
+    /// For endpoint operations: the bridges named by the endpoint's rules found (in
+    /// `published`/`postrouting`) — an endpoint that moved has rules on a bridge other than the
+    /// scope's, whose chains then become part of the read too.
+    private static func widening(endpointID: String) -> (NftSnapshot) -> [String] {
         { snapshot in
             let prefix = "ep:\(endpointID) br:"
-            var extra: [String] = []
+            var bridges: [String] = []
             for r in snapshot.rules {
                 guard let o = r.owner, o.hasPrefix(prefix) else { continue }
                 let bridge = String(o.dropFirst(prefix.count))
-                if !scope.chains.contains(NftLayout.forwardPorts(bridge)), !extra.contains(bridge) { extra.append(bridge) }
+                if !bridges.contains(bridge) { bridges.append(bridge) }
             }
-            return extra.isEmpty ? nil : scope.union(.endpoint(bridges: extra))
+            return bridges
+        }
+    }
+
+    /// `reapply` and `reconcile`'s checks: the state's items, and every endpoint on a network of it.
+    private static func validate(_ state: FirewallState, operation: OperationName) throws(FirewallError) {
+        try NftValidation.state(state, operation: operation)
+        let bridges = Set(state.networks.map(\.bridge))
+        for e in state.endpoints where !bridges.contains(e.bridge) {
+            throw FirewallError(.invalidArgument, operation: operation, object: e.endpointID,
+                                detail: "endpoint is on bridge \(e.bridge), which no network of the state has")
+        }
+    }
+
+    /// `net.bridge.bridge-nf-call-iptables=1` (and `-ip6tables` when a network has an IPv6
+    /// subnet) when br_netfilter is loaded and a network filters same-bridge traffic (icc=false)
+    /// or hairpins (Docker's `setupBridgeNetFiltering`).
+    private func bridgeFilteringSysctls(_ networks: [NetworkRules], operation: OperationName) throws(FirewallError) {
+        let filtering = networks.filter { !$0.icc || ($0.hairpin && !$0.isInternal) }
+        if !filtering.isEmpty {
+            try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: operation, optional: true)
+        }
+        if filtering.contains(where: { $0.subnet6 != nil }) {
+            try sysctl("net.bridge.bridge-nf-call-ip6tables", "1", operation: operation, optional: true)
         }
     }
 
@@ -303,29 +363,27 @@ import Glibc
     ///   handle H (OWNER)`, `delete chain …`, `delete element …`) and what was put back that it
     ///   describes (`ip berth CHAIN|REASON`, `chain ip berth …`, `element ip berth …`).
     /// - Throws: as `reapply(_:)`.
+    /// Both tables: `ip6 berth` holds exactly the state's IPv6 part and is deleted when that
+    /// part has no network (`delete table ip6 berth` in `removed`); its texts name `ip6 berth`.
     public func reconcile(_ state: FirewallState, dryRun: Bool) throws(FirewallError) -> FirewallReconciliation {
         let op = OperationName.reconcileNftablesState
-        try NftValidation.state(state, operation: op)
+        try Self.validate(state, operation: op)
         try NftValidation.tableName(tableName, operation: op)
-        let bridges = Set(state.networks.map(\.bridge))
-        for e in state.endpoints where !bridges.contains(e.bridge) {
-            throw FirewallError(.invalidArgument, operation: op, object: e.endpointID,
-                                detail: "endpoint is on bridge \(e.bridge), which no network of the state has")
-        }
         var removed = FirewallReconciliation()
         try withChannel(op) { (ch: NftChannel) throws(FirewallError) in
-            let snapshot = try NftSnapshotReader.read(table: tableName, channel: ch)
-            var planner = NftPlanner(snapshot: snapshot, hairpinMode: hairpinMode)
-            planner.reconcile(state)
-            removed = FirewallReconciliation(removed: planner.removals, repaired: planner.repairs)
+            let snapshots = try NftSnapshotReader.read(table: tableName, families: [.ip, .ip6], channel: ch)
+            var planner = NftPlanner(snapshot: snapshots[0], hairpinMode: hairpinMode, family: .ip, table: tableName)
+            var planner6 = NftPlanner(snapshot: snapshots[1], hairpinMode: hairpinMode, family: .ip6, table: tableName)
+            planner.reconcileTable(state)
+            planner6.reconcileTable(state)
+            removed = FirewallReconciliation(removed: planner.removals + planner6.removals, repaired: planner.repairs + planner6.repairs)
             if dryRun { return }
-            try ch.commit(planner.commands, encoder: NftMessageEncoder(table: tableName), operation: op)
+            try ch.commit([(NftMessageEncoder(table: tableName), planner.commands),
+                           (NftMessageEncoder(table: tableName, family: .ip6), planner6.commands)], operation: op)
         }
         if dryRun { return removed }
         try sysctl("net.ipv4.ip_forward", "1", operation: op, optional: false)
-        if state.networks.contains(where: { !$0.icc || ($0.hairpin && !$0.isInternal) }) {
-            try sysctl("net.bridge.bridge-nf-call-iptables", "1", operation: op, optional: true)
-        }
+        try bridgeFilteringSysctls(state.networks, operation: op)
         return removed
     }
 
