@@ -25,6 +25,18 @@ package final class Topology {
         try ip(outside, ["route", "add", "default", "via", Self.hostUplinkAddress])
     }
 
+    /// The host's IPv6 uplink address and the outside namespace's (on the same `up0` ↔ `eth0` pair).
+    package static let hostUplinkAddress6 = "fd99::1"
+    package static let outsideAddress6 = "fd99::2"
+
+    /// IPv6 on the uplink (DAD off, so both ends answer at once): host `up0` fd99::1/64, outside
+    /// `eth0` fd99::2/64 with its default route via the host.
+    package func addIPv6Uplink() throws {
+        try ip(host, ["addr", "add", "\(Self.hostUplinkAddress6)/64", "dev", "up0", "nodad"])
+        try ip(outside, ["addr", "add", "\(Self.outsideAddress6)/64", "dev", "eth0", "nodad"])
+        try ip(outside, ["-6", "route", "add", "default", "via", Self.hostUplinkAddress6])
+    }
+
     /// A bridge in the host with `gateway` (`a.b.c.d/len`) on it, up.
     package func bridge(_ name: String, gateway: String) throws {
         try ip(host, ["link", "add", name, "type", "bridge"])

@@ -168,6 +168,34 @@ struct IPv6Tests {
         #expect(e.cidr6 == "fd00:1::2/64")
     }
 
+    @Test("packets over IPv6: another network's sandbox unreachable, a published port reached from a neighbour, egress masqueraded",
+          arguments: backends)
+    func firewallOverIPv6(_ backend: FirewallBackendKind) throws {
+        let f = try Fixture(backend, userlandProxy: false)
+        let topology = try Topology(host: f.hostName)
+        defer { topology.close() }
+        try topology.addIPv6Uplink()
+        let c = try f.controller()
+        try c.createNetwork(Self.v6("six1", "fd00:11::/64"))
+        try c.createNetwork(Self.v6("six2", "fd00:12::/64"))
+        let a = try f.sandbox(), b = try f.sandbox(), d = try f.sandbox()
+        let ea = try c.attach(network: "six1", sandbox: .name(a), options: AttachOptions(publish: [try PortSpec(parsing: "8080:80")]))
+        let eb = try c.attach(network: "six2", sandbox: .name(b))
+        let ed = try c.attach(network: "six1", sandbox: .name(d))
+        #expect(try Sandbox.ping(from: d, ea.address6?.description ?? ""), "same network over IPv6")
+        #expect(try !Sandbox.ping(from: a, eb.address6?.description ?? ""), "another network over IPv6 is isolated")
+        #expect(try !Sandbox.ping(from: a, eb.address.description), "and over IPv4")
+        let server = try TCPServer(in: a, port: 80, reply: .peerAddress, address: "::")
+        defer { server.stop() }
+        // The neighbour reaches the published port over IPv6, DNAT'd, with its own source address.
+        #expect(try Traffic.tcpFetch(from: topology.outside, Topology.hostUplinkAddress6, 8080) == Topology.outsideAddress6)
+        // Egress is masqueraded to the host's uplink address.
+        let outsideServer = try TCPServer(in: topology.outside, port: 9000, reply: .peerAddress, address: "::")
+        defer { outsideServer.stop() }
+        #expect(try Traffic.tcpFetch(from: a, Topology.outsideAddress6, 9000) == Topology.hostUplinkAddress6)
+        _ = ed
+    }
+
     @Test("network rm: the IPv6 subnet is free at once", arguments: backends)
     func removeFreesSubnet(_ backend: FirewallBackendKind) throws {
         let f = try Fixture(backend)
