@@ -51,7 +51,7 @@ struct GlobalOptions: ParsableArguments {
     /// The long names, shared with `GlobalArguments`: the first three take a value, `json` is a flag.
     enum Name: String, CaseIterable {
         case backend, stateDirectory = "state-dir", hostNamespace = "host-netns", json
-        case userlandProxy = "userland-proxy", userlandProxyPath = "userland-proxy-path"
+        case userlandProxy = "userland-proxy", userlandProxyPath = "userland-proxy-path", forwardDrop = "forward-drop"
 
         var takesValue: Bool { self != .json }
     }
@@ -76,6 +76,10 @@ struct GlobalOptions: ParsableArguments {
             help: "The berth-proxy executable (default: berth-proxy next to this berth, else /usr/local/bin/berth-proxy).")
     var userlandProxyPath: String?
 
+    @Option(name: .customLong(Name.forwardDrop.rawValue),
+            help: "When the iptables FORWARD policy becomes DROP: docker (default, as dockerd: only when Berth turns net.ipv4.ip_forward on) or always. Taken at the state directory's first host set-up.")
+    var forwardDrop: ForwardDropMode = .docker
+
     func validate() throws {
         if stateDirectory.isEmpty { throw ValidationError("--state-dir must name a directory (it is empty)") }
         if hostNamespace?.isEmpty == true { throw ValidationError("--host-netns must name a namespace (it is empty)") }
@@ -97,8 +101,9 @@ struct GlobalOptions: ParsableArguments {
         return try NetworkController(ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostPath,
                                                       setUpHost: setUpHost, waitForKernel: waitForKernel,
                                                       reclaimInBackground: false, userlandProxy: userlandProxy,
-                                                      userlandProxyPath: resolvedProxyPath))
+                                                      userlandProxyPath: resolvedProxyPath, forwardDrop: forwardDrop))
     }
 }
 
 extension FirewallBackendKind: ExpressibleByArgument {}
+extension ForwardDropMode: ExpressibleByArgument {}

@@ -15,9 +15,10 @@ import BerthTestSupport
 struct IptablesForwardPolicyTests {
     typealias W = Walkthrough
 
+    /// `iptables -S FORWARD`'s policy (`ip6tables` with `ipv6`).
     static func forwardPolicy(_ host: IptablesHost, ipv6: Bool = false) throws -> String? {
-        let save = ipv6 ? try host.save6() : try host.save()
-        return save.first { $0.hasPrefix(":FORWARD ") }.map { String($0.split(separator: " ")[1]) }
+        let rules = try Sandbox.iptablesRules(netns: host.name, command: ipv6 ? host.ip6tables : host.iptables)
+        return rules.first { $0.hasPrefix("-P FORWARD ") }.map { String($0.dropFirst("-P FORWARD ".count)) }
     }
 
     static func ipForward(_ host: IptablesHost) throws -> String { try Sysctl.read("net.ipv4.ip_forward", in: host.namespace) }

@@ -194,7 +194,7 @@ import Glibc
     /// endpoint without `address6` leaves ip6tables alone.
     public func addPorts(_ endpoint: EndpointPorts) throws(FirewallError) {
         try IptablesValidation.endpoint(endpoint, operation: .addPortRules)
-        let v6: IPv6Need = DockerRules.allPortVariants(endpoint, family: .ipv6).isEmpty ? .none : .required
+        let v6: IPv6Need = endpoint.hasIPv6Rules ? .required : .none
         try apply(.addPortRules, object: endpoint.endpointID, ipv6: v6) { family, plan in IptablesPlanner.addPorts(endpoint, &plan, family: family) }
     }
 
@@ -202,7 +202,7 @@ import Glibc
     /// - Throws: as `addPorts`.
     public func removePorts(_ endpoint: EndpointPorts) throws(FirewallError) {
         try IptablesValidation.endpoint(endpoint, operation: .removePortRules)
-        let v6: IPv6Need = DockerRules.allPortVariants(endpoint, family: .ipv6).isEmpty ? .none : .required
+        let v6: IPv6Need = endpoint.hasIPv6Rules ? .required : .none
         try apply(.removePortRules, object: endpoint.endpointID, ipv6: v6) { family, plan in IptablesPlanner.removePorts(endpoint, &plan, family: family) }
     }
 

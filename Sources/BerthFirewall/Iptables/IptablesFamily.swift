@@ -23,3 +23,8 @@ enum IptablesFamily: String, Sendable, Hashable, CaseIterable {
         self == .ipv4 ? "\(address):\(port)" : "[\(address)]:\(port)"
     }
 }
+
+extension EndpointPorts {
+    /// True when the endpoint has IPv6 port rules: an IPv6 address and a binding with `bindsIPv6`.
+    var hasIPv6Rules: Bool { address6 != nil && ports.contains(where: \.bindsIPv6) }
+}
