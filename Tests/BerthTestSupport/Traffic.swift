@@ -15,12 +15,12 @@ package final class TCPServer {
 
     private let process = Process()
 
-    package convenience init(in netns: String, port: Int, reply: Reply) throws {
-        try self.init(in: netns, ports: [port], reply: reply)
+    package convenience init(in netns: String, port: Int, reply: Reply, ipv6: Bool = false) throws {
+        try self.init(in: netns, ports: [port], reply: reply, ipv6: ipv6)
     }
 
-    /// One server listening on every port of `ports`.
-    package init(in netns: String, ports: [Int], reply: Reply) throws {
+    /// One server listening on every port of `ports` (`ipv6`: on `::`, IPv6 only, else 0.0.0.0).
+    package init(in netns: String, ports: [Int], reply: Reply, ipv6: Bool = false) throws {
         let answer = switch reply {
         case .text(let text): "\(Array(text.utf8))"
         case .peerAddress: "list(a[0].encode())"
@@ -31,8 +31,9 @@ package final class TCPServer {
         import socket, select
         ls = []
         for p in \(ports):
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", p)); s.listen(8); ls.append(s)
+            s = socket.socket(\(ipv6 ? "socket.AF_INET6" : "socket.AF_INET")); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if \(ipv6 ? "True" : "False"): s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((\(ipv6 ? "\"::\"" : "\"0.0.0.0\""), p)); s.listen(8); ls.append(s)
         while True:
             r, _, _ = select.select(ls, [], [], 30)
             if not r: break
