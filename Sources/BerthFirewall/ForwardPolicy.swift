@@ -30,14 +30,31 @@ public struct ForwardPolicy: Sendable, Hashable, Codable {
     /// Berth turned `net.ipv6.conf.all.forwarding` on (the façade's decision and write; the
     /// backends never write IPv6 sysctls). Recorded here so the decision is one value.
     public var ipv6EnabledForwarding: Bool
+    /// The IPv6 half was decided (`decidingIPv6`), once, before the first IPv6 network: later
+    /// IPv6 networks keep it (forwarding reading 1 then may be Berth's own write).
+    public var ipv6Decided: Bool
 
     /// Defaults: Berth's behaviour before the setting existed (IPv4 DROP, owned; nothing else),
     /// which is also what a state directory without a recorded decision gets.
-    public init(ipv4Drop: Bool = true, ipv4EnabledForwarding: Bool = false, ipv6Drop: Bool = false, ipv6EnabledForwarding: Bool = false) {
+    public init(ipv4Drop: Bool = true, ipv4EnabledForwarding: Bool = false, ipv6Drop: Bool = false, ipv6EnabledForwarding: Bool = false,
+                ipv6Decided: Bool = false) {
         self.ipv4Drop = ipv4Drop
         self.ipv4EnabledForwarding = ipv4EnabledForwarding
         self.ipv6Drop = ipv6Drop
         self.ipv6EnabledForwarding = ipv6EnabledForwarding
+        self.ipv6Decided = ipv6Decided
+    }
+
+    private enum CodingKeys: String, CodingKey { case ipv4Drop, ipv4EnabledForwarding, ipv6Drop, ipv6EnabledForwarding, ipv6Decided }
+
+    /// Decodes a record; a field it lacks takes the default of `init()`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        ipv4Drop = try c.decodeIfPresent(Bool.self, forKey: .ipv4Drop) ?? true
+        ipv4EnabledForwarding = try c.decodeIfPresent(Bool.self, forKey: .ipv4EnabledForwarding) ?? false
+        ipv6Drop = try c.decodeIfPresent(Bool.self, forKey: .ipv6Drop) ?? false
+        ipv6EnabledForwarding = try c.decodeIfPresent(Bool.self, forKey: .ipv6EnabledForwarding) ?? false
+        ipv6Decided = try c.decodeIfPresent(Bool.self, forKey: .ipv6Decided) ?? false
     }
 
     /// The IPv4 decision, taken before Berth's first write of `net.ipv4.ip_forward`:
@@ -52,6 +69,7 @@ public struct ForwardPolicy: Sendable, Hashable, Codable {
         var p = self
         p.ipv6Drop = mode == .always || berthEnablesForwarding
         p.ipv6EnabledForwarding = berthEnablesForwarding
+        p.ipv6Decided = true
         return p
     }
 }

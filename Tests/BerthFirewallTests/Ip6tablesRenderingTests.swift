@@ -74,6 +74,6 @@ struct Ip6tablesRenderingTests {
         #expect(ForwardPolicy.deciding(.docker, ipv4ForwardingWasOn: true) == ForwardPolicy(ipv4Drop: false))
         #expect(ForwardPolicy.deciding(.always, ipv4ForwardingWasOn: true) == ForwardPolicy(ipv4Drop: true))
         let v6 = ForwardPolicy.deciding(.docker, ipv4ForwardingWasOn: true).decidingIPv6(.docker, berthEnablesForwarding: true)
-        #expect(v6 == ForwardPolicy(ipv4Drop: false, ipv6Drop: true, ipv6EnabledForwarding: true))
+        #expect(v6 == ForwardPolicy(ipv4Drop: false, ipv6Drop: true, ipv6EnabledForwarding: true, ipv6Decided: true))
     }
 }

@@ -54,7 +54,8 @@ enum Walkthrough6 {
 
     /// Berth with the decision of a host whose forwarding Berth turned on in both families
     /// (dockerd 20.10 sets both DROPs in the capture's fresh namespace).
-    static let policy = ForwardPolicy(ipv4Drop: true, ipv4EnabledForwarding: true, ipv6Drop: true, ipv6EnabledForwarding: true)
+    static let policy = ForwardPolicy(ipv4Drop: true, ipv4EnabledForwarding: true, ipv6Drop: true, ipv6EnabledForwarding: true,
+                                      ipv6Decided: true)
 
     /// The capture's `ip6tables-save` of a step, normalized.
     static func golden6(_ step: String) -> [String] {

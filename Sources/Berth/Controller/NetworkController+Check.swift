@@ -43,7 +43,9 @@ extension NetworkController {
             // Berth's base and chains without removing anything the records describe.
             applyRecordedForwardPolicy(store)
             let firewall = try self.firewall.reconcile(firewallState(state), dryRun: true)
-            let missing = firewall.repaired.filter { !$0.hasPrefix("filter base|") && !$0.hasSuffix("rules are out of the records' order") }
+            let missing = firewall.repaired.filter {
+                !$0.hasPrefix("filter base|") && !$0.hasPrefix("ip6tables filter base|") && !$0.hasSuffix("rules are out of the records' order")
+            }
             if !missing.isEmpty {
                 problems.append(EndpointProblem(kind: "rules", detail: "firewall rules the records describe are missing: "
                                                     + missing.joined(separator: "; ")))
