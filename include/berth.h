@@ -43,7 +43,7 @@
  *            "prefix_length","cidr","gateway","mac","ports":[port, ...],"sequence","owner":owner,
  *            "address6","prefix_length6","cidr6","gateway6"}
  *            (sequence: attach order; owner: only for the sandbox of a `berth run`; the *6 keys
- *            only on an IPv6 network, gateway6 not on an internal one)
+ *            only on an IPv6 network)
  * owner:    {"pid","start_time"}   (start_time: field 22 of /proc/PID/stat, clock ticks after boot)
  * port:     {"proto","host_ip","host_ip6","host_port","container_port","count"}
  *            (count consecutive ports: host_port+i goes to container_port+i; 1 for one port;

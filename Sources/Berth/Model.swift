@@ -176,7 +176,8 @@ public struct Endpoint: Sendable, Codable, Equatable {
     public var address6: IPv6Address? = nil
     /// The IPv6 prefix length (the network's `subnet6`), with `address6`.
     public var prefixLength6: Int? = nil
-    /// The IPv6 gateway (the bridge's `gateway6`); nil without IPv6 or on an internal network.
+    /// The IPv6 gateway (the bridge's `gateway6`, an internal network's too: Docker 20.10 gives an
+    /// internal network's sandbox its IPv6 default route, oracle v6-internal); nil without IPv6.
     public var gateway6: IPv6Address? = nil
 
     /// `a.b.c.d/len`.

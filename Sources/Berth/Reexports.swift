@@ -11,6 +11,7 @@
 @_exported import struct BerthFirewall.PortMapping
 @_exported import enum BerthFirewall.DirectRoutingProtection
 @_exported import enum BerthFirewall.FirewallBackendKind
+@_exported import enum BerthFirewall.ForwardDropMode
 @_exported import struct BerthFirewall.FirewallError
 @_exported import struct BerthNamespace.NamespaceError
 @_exported import struct BerthNamespace.ProcessFailure

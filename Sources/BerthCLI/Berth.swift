@@ -51,7 +51,7 @@ struct GlobalOptions: ParsableArguments {
     /// The long names, shared with `GlobalArguments`: the first three take a value, `json` is a flag.
     enum Name: String, CaseIterable {
         case backend, stateDirectory = "state-dir", hostNamespace = "host-netns", json
-        case userlandProxy = "userland-proxy", userlandProxyPath = "userland-proxy-path"
+        case userlandProxy = "userland-proxy", userlandProxyPath = "userland-proxy-path", forwardDrop = "forward-drop"
         case fixedCIDRv6 = "fixed-cidr-v6"
 
         var takesValue: Bool { self != .json }
@@ -81,6 +81,10 @@ struct GlobalOptions: ParsableArguments {
             help: "As dockerd's --ipv6 --fixed-cidr-v6: IPv6 on the default network (docker0), addresses derived from MACs (at most /80).")
     var fixedCIDRv6: String?
 
+    @Option(name: .customLong(Name.forwardDrop.rawValue),
+            help: "When the iptables FORWARD policy becomes DROP: docker (default, as dockerd: only when Berth turns net.ipv4.ip_forward on) or always. Taken at the state directory's first host set-up.")
+    var forwardDrop: ForwardDropMode = .docker
+
     func validate() throws {
         if stateDirectory.isEmpty { throw ValidationError("--state-dir must name a directory (it is empty)") }
         if hostNamespace?.isEmpty == true { throw ValidationError("--host-netns must name a namespace (it is empty)") }
@@ -102,10 +106,11 @@ struct GlobalOptions: ParsableArguments {
         var configuration = ControllerConfiguration(stateDirectory: stateDirectory, backend: backend, hostNamespacePath: hostPath,
                                                     setUpHost: setUpHost, waitForKernel: waitForKernel,
                                                     reclaimInBackground: false, userlandProxy: userlandProxy,
-                                                    userlandProxyPath: resolvedProxyPath)
+                                                    userlandProxyPath: resolvedProxyPath, forwardDrop: forwardDrop)
         configuration.defaultBridgeIPv6 = fixedCIDRv6
         return try NetworkController(configuration)
     }
 }
 
 extension FirewallBackendKind: ExpressibleByArgument {}
+extension ForwardDropMode: ExpressibleByArgument {}

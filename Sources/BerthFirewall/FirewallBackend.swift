@@ -312,6 +312,9 @@ public enum FirewallBackendKind: String, Sendable, Codable, CaseIterable {
     /// Undoes a `setUpBase()` that a failed host set-up made: Berth's base removed and (iptables)
     /// the FORWARD policy back to ACCEPT.
     func undoSetUpBase() throws(FirewallError)
+    /// The FORWARD policy decision every later call applies (`ForwardPolicy`; the caller keeps it
+    /// across restarts and passes it again after opening). Default: `ForwardPolicy()`.
+    func setForwardPolicy(_ policy: ForwardPolicy)
     /// The host namespace's nf_tables ruleset generation (`NFT_MSG_GETGEN`, see NftGeneration.swift),
     /// which every committed change of any nf_tables program (nft, iptables-nft, Berth) increments;
     /// nil when this backend's rules live outside nf_tables (iptables-legacy), whose changes

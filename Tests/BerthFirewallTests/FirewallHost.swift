@@ -40,9 +40,9 @@ extension FirewallHost where Backend == any FirewallBackend {
 }
 
 extension FirewallHost where Backend == IptablesBackend {
-    init(variant: IptablesVariant = .auto, hairpinMode: Bool = false) throws {
+    init(variant: IptablesVariant = .auto, hairpinMode: Bool = false, forwardPolicy: ForwardPolicy = ForwardPolicy()) throws {
         scratch = try ScratchNamespace(prefix: "ipt-")
-        backend = try IptablesBackend(host: scratch.namespace, variant: variant, hairpinMode: hairpinMode)
+        backend = try IptablesBackend(host: scratch.namespace, variant: variant, hairpinMode: hairpinMode, forwardPolicy: forwardPolicy)
     }
 
     /// The iptables command matching the backend's variant.
@@ -57,6 +57,20 @@ extension FirewallHost where Backend == IptablesBackend {
 
     func iptablesCommand(_ args: [String]) throws {
         let r = try Sandbox.exec(name, [iptables] + args)
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+    }
+
+    /// The ip6tables command matching the backend's variant.
+    var ip6tables: String { backend.variant == .legacy ? "ip6tables-legacy" : "ip6tables-nft" }
+
+    /// `ip6tables-save` without comments, counters zeroed (empty: no table was ever used).
+    func save6() throws -> [String] { try Sandbox.iptablesSave(netns: name, command: ip6tables + "-save") }
+
+    /// `ip6tables-save` exactly as printed (comments and counters included).
+    func rawSave6() throws -> String { try Sandbox.exec(name, [ip6tables + "-save"]).stdout }
+
+    func ip6tablesCommand(_ args: [String]) throws {
+        let r = try Sandbox.exec(name, [ip6tables] + args)
         #expect(r.status == 0, "\(args): \(r.stderr)")
     }
 }

@@ -36,8 +36,8 @@ struct IptablesKernelTests {
         #expect(try host.save() == IptablesText.normalizedSave(DockerGolden.dNetrmSave))
 
         try b.removeAll(FirewallState(networks: [W.docker0]))
-        // Everything gone but the FORWARD policy, which stays DROP as Docker leaves it.
-        #expect(try host.listing() == ["-P INPUT ACCEPT", "-P FORWARD DROP", "-P OUTPUT ACCEPT"])
+        // Everything gone, the FORWARD policy ACCEPT again: the default ForwardPolicy says the DROP is Berth's.
+        #expect(try host.listing() == ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"])
         #expect(try host.listing("nat") == ["-P PREROUTING ACCEPT", "-P INPUT ACCEPT", "-P OUTPUT ACCEPT", "-P POSTROUTING ACCEPT"])
     }
 
@@ -106,7 +106,7 @@ struct IptablesKernelTests {
         // removeAll keeps the user's chain, its rules and its jump.
         try host.backend.removeAll(FirewallState(networks: [W.docker0]))
         #expect(try host.listing() == [
-            "-P INPUT ACCEPT", "-P FORWARD DROP", "-P OUTPUT ACCEPT", "-N DOCKER-USER",
+            "-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT", "-N DOCKER-USER",
             "-A FORWARD -j DOCKER-USER", "-A FORWARD -i eth7 -j ACCEPT",
             "-A DOCKER-USER -s 10.9.0.0/16 -j DROP", "-A DOCKER-USER -j RETURN",
         ])

@@ -22,7 +22,7 @@ extension Scenarios {
                                      .run("c1", on: "na"), .run("c2", on: "nb"), .connect("nb", "c1"), .remove("c1"), .remove("c2"),
                                      .rm("na"), .rm("nb")]),
         Scenario("v6-and-v4-networks", [.create("n4", ["--subnet", "10.90.0.0/24"]), .create("n6", ["--ipv6", "--subnet", "fd00:68::/64"]),
-                                        .run("c1", on: "n4", .publish("8086:80")), .connect("n6", "c1"), .remove("c1"),
+                                        .run("c1", on: "n4"), .connect("n6", "c1"), .remove("c1"),
                                         .rm("n4"), .rm("n6")]),
         Scenario("v6-icc-off", [.create("n1", ["--ipv6", "--subnet", "fd00:69::/64", "-o", "\(icc)=false"]), .run("c1", on: "n1"),
                                 .remove("c1"), .rm("n1")]),
@@ -30,7 +30,11 @@ extension Scenarios {
                                  .remove("c1"), .rm("n1")]),
         Scenario("v6-masquerade-off", [.create("n1", ["--ipv6", "--subnet", "fd00:6b::/64", "-o", "\(masq)=false"]),
                                        .run("c1", on: "n1", .publish("8087:80")), .remove("c1"), .rm("n1")]),
-        Scenario("v6-errors", [.create("n1", ["--ipv6"]), .create("n2", ["--ipv6", "--subnet", "fd00:6c::/64"]),
-                               .run("c1", on: "n2", .ip6("fd00:6d::5")), .rm("n2")]),
+        Scenario("v6-errors", [.create("n1", ["--ipv6", "--subnet", "10.91.0.0/24"]),
+                               .create("n2", ["--ipv6", "--subnet", "10.92.0.0/24", "--subnet", "fd00:6c::/64"]),
+                               .run("c1", on: "n2", .ip6("fd00:6d::5")), .run("c2", on: "n2", .ip6("fd00:6c::1")), .rm("n2")]),
+        // A refused --ipv6 without an IPv6 subnet: dockerd's IPAM has taken the next automatic
+        // IPv4 pool before it fails (D4).
+        Scenario("v6-no-subnet-pool", [.create("n1", ["--ipv6"]), .create("n2"), .rm("n2")]),
     ]
 }

@@ -56,9 +56,14 @@ struct Snapshot {
         for table in ["filter", "nat"] {
             let text = try side.host(["iptables-save", "-t", table]).stdout
             s.facts["host.iptables.\(table)"] = normalizeRules(text, side.bridgeNames)
-            // ip6tables too (issue 15): empty on both sides until an IPv6 network exists.
-            let text6 = try side.host(["ip6tables-save", "-t", table]).stdout
-            s.facts["host.ip6tables.\(table)"] = normalizeRules(text6, side.bridgeNames)
+            // ip6tables too (issue 15): empty on both sides until an IPv6 network exists. The
+            // DOCKER-USER lines are a fact of their own (Berth has an IPv6 DOCKER-USER, 20.10
+            // none: a documented deviation that must not hide any other difference).
+            let rules6 = normalizeRules(try side.host(["ip6tables-save", "-t", table]).stdout, side.bridgeNames)
+                .split(separator: "\n", omittingEmptySubsequences: false)
+            s.facts["host.ip6tables.\(table)"] = rules6.filter { !$0.contains("DOCKER-USER") }.joined(separator: "\n")
+            let user = rules6.filter { $0.contains("DOCKER-USER") }
+            if !user.isEmpty { s.facts["host.ip6tables.\(table).DOCKER-USER"] = user.joined(separator: "\n") }
         }
         return s
     }

@@ -99,7 +99,10 @@ package enum IptablesText {
     }
 
     /// `iptables-save` output without comments, with zeroed counters and the tables in name
-    /// order (iptables-legacy-save prints nat before filter), for comparisons.
+    /// order (iptables-legacy-save prints nat before filter), for comparisons. A table that holds
+    /// nothing (built-in chains with policy ACCEPT only, no rule) is left out: it filters nothing,
+    /// and iptables cannot delete a table once a rule was in it (an SCTP port's mangle rule, the
+    /// first IPv6 network's ip6tables tables), so "as before" means no table of it.
     package static func normalizedSave(_ text: String) -> [String] {
         var blocks: [[String]] = []
         for line in lines(text) where !line.hasPrefix("#") {
@@ -108,7 +111,10 @@ package enum IptablesText {
             if line.hasPrefix("*") || blocks.isEmpty { blocks.append([]) }
             blocks[blocks.count - 1].append(line)
         }
-        return blocks.sorted { ($0.first ?? "") < ($1.first ?? "") }.flatMap { $0 }
+        let empty = { (block: [String]) in
+            block.allSatisfy { $0.hasPrefix("*") || $0 == "COMMIT" || ($0.hasPrefix(":") && $0.hasSuffix(" ACCEPT [0:0]")) }
+        }
+        return blocks.filter { !empty($0) }.sorted { ($0.first ?? "") < ($1.first ?? "") }.flatMap { $0 }
     }
 }
 

@@ -138,7 +138,7 @@ extension NetworkController {
                 let before = Self.gatewayCandidates(Array(sandboxPeers), in: state)
                 let mine = GatewayCandidate(endpointID: endpointID, networkName: network.name, isInternal: network.isInternal,
                                             gateway: network.gateway, interfaceName: interfaceName,
-                                            gateway6: address6 != nil && !network.isInternal ? network.gateway6 : nil)
+                                            gateway6: address6 != nil ? network.gateway6 : nil)
                 if let winner = Self.electGateway(before + [mine]), winner.endpointID == endpointID {
                     let ipv6 = (before + [mine]).contains { $0.gateway6 != nil }
                     if let previous = Self.electGateway(before) {
@@ -155,7 +155,7 @@ extension NetworkController {
                                         gateway: network.gateway, mac: mac, ports: ports?.ports ?? [],
                                         sequence: state.nextSequence, owner: options.owner, proxies: started.isEmpty ? nil : started,
                                         address6: address6, prefixLength6: address6 != nil ? network.subnet6?.prefixLength : nil,
-                                        gateway6: address6 != nil && !network.isInternal ? network.gateway6 : nil)
+                                        gateway6: address6 != nil ? network.gateway6 : nil)
                 if let ports {
                     undo.push(.removePorts, String(endpoint.id.prefix(12))) { try self.firewall.removePorts(ports) }
                     try firewall.addPorts(ports)

@@ -41,8 +41,11 @@ extension NetworkController {
             // Missing rules only: another tool's rules above Berth's (the reference `firewall`
             // plugin inserts its FORWARD jump first, as a DOCKER-USER rule would be) reorder
             // Berth's base and chains without removing anything the records describe.
+            applyRecordedForwardPolicy(store)
             let firewall = try self.firewall.reconcile(firewallState(state), dryRun: true)
-            let missing = firewall.repaired.filter { !$0.hasPrefix("filter base|") && !$0.hasSuffix("rules are out of the records' order") }
+            let missing = firewall.repaired.filter {
+                !$0.hasPrefix("filter base|") && !$0.hasPrefix("ip6tables filter base|") && !$0.hasSuffix("rules are out of the records' order")
+            }
             if !missing.isEmpty {
                 problems.append(EndpointProblem(kind: "rules", detail: "firewall rules the records describe are missing: "
                                                     + missing.joined(separator: "; ")))

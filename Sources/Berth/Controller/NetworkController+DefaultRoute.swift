@@ -18,10 +18,14 @@ extension NetworkController {
         var gateway6: IPv6Address? = nil
     }
 
-    /// The elected endpoint among `candidates`, or nil when none has a gateway.
+    /// The elected endpoint among `candidates`, or nil when none has a gateway: internal
+    /// networks last, then dual-stack endpoints (an IPv4 and an IPv6 gateway) before the others,
+    /// then the network name (libnetwork 20.10 `epHeap.Less`; the oracle's v6-and-v4-networks).
     static func electGateway(_ candidates: [GatewayCandidate]) -> GatewayCandidate? {
-        candidates.filter { $0.gateway != nil }
-            .min { ($0.isInternal ? 1 : 0, $0.networkName) < ($1.isInternal ? 1 : 0, $1.networkName) }
+        func key(_ c: GatewayCandidate) -> (Int, Int, String) {
+            (c.isInternal ? 1 : 0, c.gateway != nil && c.gateway6 != nil ? 0 : 1, c.networkName)
+        }
+        return candidates.filter { $0.gateway != nil }.min { key($0) < key($1) }
     }
 
     /// The candidates of the recorded endpoints `peers` (networks looked up in `state`).

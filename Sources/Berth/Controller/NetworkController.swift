@@ -54,6 +54,13 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// default network; a state directory whose default network was set up otherwise refuses
     /// another value (`.stateConflict`).
     public var defaultBridgeIPv6: String? = nil
+    /// When the iptables backend sets the filter FORWARD policy to DROP (issue 13). `.docker`
+    /// (default, dockerd 20.10): only when Berth turns `net.ipv4.ip_forward` on itself (it read
+    /// 0 at the state directory's first host set-up); a host that forwarded already keeps its
+    /// policy. `.always`: DROP whatever forwarding was (Berth before issue 13). The decision is
+    /// taken once and recorded in the state directory (`host.json`), so later processes keep it
+    /// and an undo puts back only what Berth changed. The nftables backend has no global policy.
+    public var forwardDrop: ForwardDropMode
 
     /// Where scripts/install.sh installs the proxy.
     public static let defaultUserlandProxyPath = "/usr/local/bin/berth-proxy"
@@ -61,7 +68,8 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public init(stateDirectory: String = "/var/lib/berth", backend: FirewallBackendKind = .iptables, hostNamespacePath: String? = nil,
                 setUpHost: Bool = true, waitForKernel: Bool = false, reclaimInBackground: Bool = true,
                 userlandProxy: Bool = true, userlandProxyPath: String = ControllerConfiguration.defaultUserlandProxyPath,
-                createsDefaultNetwork: Bool = true) {
+                createsDefaultNetwork: Bool = true, forwardDrop: ForwardDropMode = .docker) {
+        self.forwardDrop = forwardDrop
         self.createsDefaultNetwork = createsDefaultNetwork
         self.userlandProxy = userlandProxy
         self.userlandProxyPath = userlandProxyPath
@@ -236,6 +244,7 @@ public final class NetworkController: Sendable {
                 let needsClaim = !inner.hostClaimed
                 let needsModeCheck = !inner.modeChecked
                 let result = try store.locked(exclusive: true) { () throws -> T in
+                    applyRecordedForwardPolicy(store)
                     if needsClaim {
                         try HostClaim.claim(hostKey, for: configuration.stateDirectory, binding: binding)
                     }
@@ -310,6 +319,7 @@ public final class NetworkController: Sendable {
                              cause: .netlink(error))
         }
         let fresh = state.networks.isEmpty
+        try decideForwardPolicy(store, fresh: fresh)
         do {
             try firewall.setUpBase()
             CrashPoint.step(op)
@@ -340,6 +350,7 @@ public final class NetworkController: Sendable {
         CrashPoint.step(op)
         var undo = UndoStack()
         do {
+            if network.enableIPv6 { try decideIPv6ForwardPolicy(store) }
             try ensureBridge(network, undo: &undo, operation: op)
             // Undo first: removing absent rules is not an error, so a partly applied add is covered too.
             undo.push(.removeRules, network.bridge) { try self.firewall.removeNetwork(network.firewallRules) }

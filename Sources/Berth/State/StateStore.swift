@@ -64,6 +64,10 @@ struct HostBinding: Codable, Equatable {
     var hostNamespacePath: String?
     var hostDevice: UInt64
     var hostInode: UInt64
+    /// The FORWARD policy decision (`ControllerConfiguration.forwardDrop`), taken at the first
+    /// host set-up before Berth's first write of `net.ipv4.ip_forward`; nil in records written
+    /// before it existed and until that set-up.
+    var forwardPolicy: ForwardPolicy? = nil
 }
 
 /// Durable state: one person-readable JSON file per network (`networks/<id>.json`) and per
@@ -221,7 +225,33 @@ final class StateStore {
                              detail: "this state directory belongs to host namespace \(recorded.hostNamespacePath ?? "(the caller's, inode \(recorded.hostInode))"), "
                                  + "not \(wanted.hostNamespacePath ?? "(the caller's, inode \(wanted.hostInode))"); use another state directory")
         }
-        if (!sameNamespace || recorded.userlandProxy != wanted.userlandProxy) && update { try write(wanted, toFile: path) }
+        if (!sameNamespace || recorded.userlandProxy != wanted.userlandProxy) && update {
+            // The decision belongs to the namespace it was taken in: kept for the same one,
+            // taken again for a re-created one.
+            var updated = wanted
+            updated.forwardPolicy = sameNamespace ? recorded.forwardPolicy : nil
+            try write(updated, toFile: path)
+        }
+    }
+
+    /// The FORWARD policy decision `host.json` records (nil: none yet).
+    func recordedForwardPolicy() -> ForwardPolicy? {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/host.json"),
+              let recorded = try? JSONDecoder().decode(HostBinding.self, from: data) else { return nil }
+        return recorded.forwardPolicy
+    }
+
+    /// Records `policy` in `host.json` (call with the exclusive lock held, after `checkBinding`
+    /// wrote the binding). Atomic and fsync'd, like every host.json write.
+    /// - Throws: `.state` when there is no binding record or it cannot be written.
+    func recordForwardPolicy(_ policy: ForwardPolicy) throws(BerthError) {
+        let path = "\(directory)/host.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              var recorded = try? JSONDecoder().decode(HostBinding.self, from: data) else {
+            throw BerthError(.state, operation: .setUpHost, object: path, detail: "no host binding to record the FORWARD policy decision in")
+        }
+        recorded.forwardPolicy = policy
+        try write(recorded, toFile: path)
     }
 
     /// The userland-proxy mode `host.json` records (nil: no record, or one from before the setting).

@@ -23,14 +23,19 @@ enum DockerRules {
     static let userReturn = IptablesRule(.filter, DockerChain.user, "-j RETURN")
     /// nat `-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER`.
     static let preroutingToDocker = IptablesRule(.nat, "PREROUTING", "-m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
-    /// nat `-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER` (userland proxy on).
-    static let outputToDocker = IptablesRule(.nat, "OUTPUT", "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
+    /// nat `-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER` (userland proxy on;
+    /// IPv6: `! -d ::1/128`, libnetwork `LoopbackByVersion`).
+    static func outputToDocker(_ family: IptablesFamily) -> IptablesRule {
+        IptablesRule(.nat, "OUTPUT", "! -d \(family.loopback) -m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
+    }
     /// nat `-A OUTPUT -m addrtype --dst-type LOCAL -j DOCKER` (`--userland-proxy=false`: libnetwork
     /// drops the loopback exclusion in hairpin mode; Tests/Fixtures/docker-20.10/noproxy/).
     static let outputToDockerHairpin = IptablesRule(.nat, "OUTPUT", "-m addrtype --dst-type LOCAL -j \(DockerChain.docker)")
 
-    /// The OUTPUT jump of the mode (`hairpinMode` = Docker's `--userland-proxy=false`).
-    static func outputJump(hairpinMode: Bool) -> IptablesRule { hairpinMode ? outputToDockerHairpin : outputToDocker }
+    /// The OUTPUT jump of the mode (`hairpinMode` = Docker's `--userland-proxy=false`) and family.
+    static func outputJump(hairpinMode: Bool, family: IptablesFamily = .ipv4) -> IptablesRule {
+        hairpinMode ? outputToDockerHairpin : outputToDocker(family)
+    }
 
     /// A rule earlier Berth versions kept first in DOCKER-ISOLATION-STAGE-1 for hairpin networks
     /// (not Docker's: it opened published ports across networks). Deleted wherever it is found.
@@ -85,10 +90,15 @@ enum DockerRules {
     /// Docker), and no nat `DOCKER -i br -j RETURN`.
     /// Internal network: the icc rule and
     /// `-A DOCKER-ISOLATION-STAGE-1 ! -s S -o br -j DROP`, `-A DOCKER-ISOLATION-STAGE-1 ! -d S -i br -j DROP`.
-    static func network(_ network: NetworkRules) -> NetworkRuleSet {
+    ///
+    /// IPv6 (`family == .ipv6`, ip6tables): the same rules with `network.subnet6` in place of the
+    /// IPv4 subnet, as dockerd 20.10 `--experimental --ip6tables` writes them
+    /// (Tests/Fixtures/docker-20.10/ipv6/); none when the network has no IPv6 subnet.
+    static func network(_ network: NetworkRules, family: IptablesFamily = .ipv4) -> NetworkRuleSet {
         let br = network.bridge
-        let subnet = network.subnet.canonical.description
         var set = NetworkRuleSet()
+        let subnetText: String? = family == .ipv4 ? network.subnet.canonical.description : network.subnet6?.canonical.description
+        guard let subnet = subnetText else { return set }
         let iccAccept = IptablesRule(.filter, "FORWARD", "-i \(br) -o \(br) -j ACCEPT")
         let iccDrop = IptablesRule(.filter, "FORWARD", "-i \(br) -o \(br) -j DROP")
         if network.isInternal {
@@ -135,7 +145,8 @@ enum DockerRules {
     /// Every rule any option combination of a network on (`bridge`, `subnet`) can have, trusted
     /// interfaces aside: what removal deletes (with the network's own rules), so a removal with
     /// different options still cleans up completely.
-    static func allNetworkVariants(bridge: String, subnet: IPv4Subnet) -> [IptablesRule] {
+    static func allNetworkVariants(bridge: String, subnet: IPv4Subnet, subnet6: IPv6Subnet? = nil,
+                                   family: IptablesFamily = .ipv4) -> [IptablesRule] {
         var seen = Set<IptablesRule>()
         var rules: [IptablesRule] = []
         for isInternal in [false, true] {
@@ -143,8 +154,8 @@ enum DockerRules {
                 for hairpin in [false, true] {
                     for directRouting in DirectRoutingProtection.allCases {
                         let n = NetworkRules(id: "", bridge: bridge, subnet: subnet, icc: icc, masquerade: true, isInternal: isInternal,
-                                             hairpin: hairpin, directRouting: directRouting)
-                        for rule in network(n).all where seen.insert(rule).inserted { rules.append(rule) }
+                                             hairpin: hairpin, directRouting: directRouting, subnet6: subnet6)
+                        for rule in network(n, family: family).all where seen.insert(rule).inserted { rules.append(rule) }
                     }
                 }
             }
@@ -164,33 +175,72 @@ enum DockerRules {
     /// three rules per port, highest port first (oracle: `-p 8000-8002:8000-8002`; SCTP is
     /// `-p sctp -m sctp`). Duplicates (two host ports on one container port) appear once. With `endpoint.hairpin`
     /// the DNAT rule has no `! -i br` (Docker's `--userland-proxy=false`).
-    static func ports(_ endpoint: EndpointPorts) -> [IptablesRule] {
+    ///
+    /// SCTP also gets libnetwork's checksum rule (`iptables.Forward`, for veths that leave the
+    /// SCTP CRC to a NIC without it): mangle `-A POSTROUTING -p sctp -m sctp --sport CPORT -j
+    /// CHECKSUM --checksum-fill`, after the three.
+    ///
+    /// IPv6 (`family == .ipv6`): the bindings with `bindsIPv6` of an endpoint with `address6`,
+    /// as dockerd 20.10 `--ip6tables` writes them: `-d HIP6/128` for a host address other than
+    /// `::`, `--to-destination [CIP6]:CPORT`, `/128` host prefixes; none without `address6`.
+    /// The loopback-local drop has no IPv6 form: the kernel itself drops a packet to `::1` that
+    /// arrives on another interface than `lo` (ip6_rcv_core), so `-p [::1]:…` stays local.
+    static func ports(_ endpoint: EndpointPorts, family: IptablesFamily = .ipv4) -> [IptablesRule] {
         let br = endpoint.bridge
-        let cip = endpoint.address.description
+        let cip: String
+        switch family {
+        case .ipv4: cip = endpoint.address.description
+        case .ipv6:
+            guard let a6 = endpoint.address6 else { return [] }
+            cip = a6.description
+        }
+        let host = family.hostPrefix
         var seen = Set<IptablesRule>()
         var rules: [IptablesRule] = []
-        for port in endpoint.ports.flatMap(\.singles) {
+        let bindings = endpoint.ports.filter { family == .ipv4 ? $0.bindsIPv4 : $0.bindsIPv6 }
+        for port in bindings.flatMap(\.singles) {
             let p = port.proto.rawValue
             var dest = ""
-            if let hostIP = port.hostIP, hostIP.value != 0 { dest = "-d \(hostIP)/32 " }
+            switch family {
+            case .ipv4: if let hostIP = port.hostIP, hostIP.value != 0 { dest = "-d \(hostIP)\(host) " }
+            case .ipv6: if let hostIP6 = port.hostIP6ForRules { dest = "-d \(hostIP6)\(host) " }
+            }
             let notFromBridge = endpoint.hairpin ? "" : "! -i \(br) "
-            let candidates = [
+            var candidates = [
                 IptablesRule(.nat, DockerChain.docker,
-                             "\(dest)\(notFromBridge)-p \(p) -m \(p) --dport \(port.hostPort) -j DNAT --to-destination \(cip):\(port.containerPort)"),
+                             "\(dest)\(notFromBridge)-p \(p) -m \(p) --dport \(port.hostPort) -j DNAT --to-destination "
+                                 + family.destination(cip, port: port.containerPort)),
                 IptablesRule(.filter, DockerChain.docker,
-                             "-d \(cip)/32 ! -i \(br) -o \(br) -p \(p) -m \(p) --dport \(port.containerPort) -j ACCEPT"),
+                             "-d \(cip)\(host) ! -i \(br) -o \(br) -p \(p) -m \(p) --dport \(port.containerPort) -j ACCEPT"),
                 IptablesRule(.nat, "POSTROUTING",
-                             "-s \(cip)/32 -d \(cip)/32 -p \(p) -m \(p) --dport \(port.containerPort) -j MASQUERADE"),
+                             "-s \(cip)\(host) -d \(cip)\(host) -p \(p) -m \(p) --dport \(port.containerPort) -j MASQUERADE"),
             ]
+            if port.proto == .sctp { candidates.append(sctpChecksum(containerPort: port.containerPort)) }
             for rule in candidates where seen.insert(rule).inserted { rules.append(rule) }
-            // Loopback-published ports stay local (Berth hardening, Docker 28's raw rule).
-            if endpoint.loopbackLocal, port.isLoopback, let hostIP = port.hostIP {
+            // Loopback-local hardening (Berth hardening, Docker 28's raw rule); IPv4 only (above).
+            if family == .ipv4, endpoint.loopbackLocal, port.isLoopback, let hostIP = port.hostIP {
                 let rule = IptablesRule(.raw, "PREROUTING", "-d \(hostIP)/32 ! -i lo -p \(p) -m \(p) --dport \(port.hostPort) -j DROP")
                 if seen.insert(rule).inserted { rules.append(rule) }
             }
         }
         return rules
     }
+
+    /// libnetwork's SCTP checksum rule for container port `containerPort` (mangle POSTROUTING).
+    static func sctpChecksum(containerPort: UInt16) -> IptablesRule {
+        IptablesRule(.mangle, "POSTROUTING", "-p sctp -m sctp --sport \(containerPort) -j CHECKSUM --checksum-fill")
+    }
+
+    /// Whether `spec` in mangle POSTROUTING is an SCTP checksum rule (`sctpChecksum`).
+    static func isSCTPChecksum(_ spec: String) -> Bool {
+        let t = spec.split(separator: " ")
+        return t.count == 10 && t[0] == "-p" && t[1] == "sctp" && t[2] == "-m" && t[3] == "sctp" && t[4] == "--sport"
+            && spec.hasSuffix(" -j CHECKSUM --checksum-fill")
+    }
+
+    /// The filter DOCKER ACCEPT suffix of an SCTP container port: the checksum rule of that port
+    /// is still needed while some endpoint's ACCEPT ends so.
+    static func sctpAcceptSuffix(containerPort: String) -> String { "-p sctp -m sctp --dport \(containerPort) -j ACCEPT" }
 
     /// Whether `spec` in raw PREROUTING is a loopback-local drop (`-d 127.X.Y.Z/32 ! -i lo -p P -m P --dport N -j DROP`).
     static func isLoopbackDrop(_ spec: String) -> Bool {
@@ -201,11 +251,11 @@ enum DockerRules {
 
     /// The rules of `endpoint` in both the default and the hairpin variant: what removal deletes,
     /// so a removal with the other `hairpin` value still cleans up completely.
-    static func allPortVariants(_ endpoint: EndpointPorts) -> [IptablesRule] {
+    static func allPortVariants(_ endpoint: EndpointPorts, family: IptablesFamily = .ipv4) -> [IptablesRule] {
         var variant = endpoint
         variant.hairpin = !endpoint.hairpin
         variant.loopbackLocal = true
         var seen = Set<IptablesRule>()
-        return (ports(endpoint) + ports(variant)).filter { seen.insert($0).inserted }
+        return (ports(endpoint, family: family) + ports(variant, family: family)).filter { seen.insert($0).inserted }
     }
 }

@@ -1,9 +1,10 @@
-/// The iptables tables Berth programs (Docker 20.10 uses only filter and nat; raw holds the
-/// loopback-local hardening rules, as Docker 28 writes them).
+/// The iptables tables Berth programs (Docker 20.10 uses filter and nat, and mangle for its SCTP
+/// checksum rule; raw holds the loopback-local hardening rules, as Docker 28 writes them).
 enum IptablesTable: String, Sendable, Hashable, CaseIterable {
     case filter
     case nat
     case raw
+    case mangle
 
     /// The built-in chains of the table with their default policy, in `iptables-save` order.
     var builtinChains: [String] {
@@ -11,6 +12,7 @@ enum IptablesTable: String, Sendable, Hashable, CaseIterable {
         case .filter: ["INPUT", "FORWARD", "OUTPUT"]
         case .nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]
         case .raw: ["PREROUTING", "OUTPUT"]
+        case .mangle: ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]
         }
     }
 }

@@ -1,6 +1,6 @@
-/// The filter and nat tables as `iptables-save` shows them: chains in order, built-in policies,
-/// rules as canonical spec text. Other tables (mangle, raw, security) are ignored: Berth never
-/// touches them. Pure value; parsing never fails (unknown lines are skipped).
+/// The tables of `IptablesTable` (filter, nat, raw, mangle) as `iptables-save` shows them:
+/// chains in order, built-in policies, rules as canonical spec text. Other tables (security) are
+/// ignored: Berth never touches them. Pure value; parsing never fails (unknown lines are skipped).
 struct IptablesRuleset: Sendable, Equatable {
     struct Chain: Sendable, Equatable {
         /// `ACCEPT`/`DROP` for a built-in chain, nil for a user chain.

@@ -19,22 +19,32 @@ enum IptablesValidation {
         }
     }
 
-    /// Bridge name, and a subnet of prefix length 1–32 (a /0 would read as "any address").
+    /// Bridge name, and a subnet of prefix length 1–32 (a /0 would read as "any address"); an
+    /// IPv6 subnet of prefix length 1–128.
     static func network(_ network: NetworkRules, operation: OperationName) throws(FirewallError) {
         try interfaceName(network.bridge, operation: operation, object: network.bridge)
         if network.subnet.prefixLength < 1 || network.subnet.prefixLength > 32 {
             throw FirewallError(.invalidArgument, operation: operation, object: network.bridge,
                                 detail: "subnet \(network.subnet): prefix length must be 1-32")
         }
+        if let subnet6 = network.subnet6, subnet6.prefixLength < 1 {
+            throw FirewallError(.invalidArgument, operation: operation, object: network.bridge,
+                                detail: "IPv6 subnet \(subnet6): prefix length must be 1-128")
+        }
     }
 
-    /// Bridge name, a unicast endpoint address (not 0.0.0.0 / 255.255.255.255), ports 1–65535.
+    /// Bridge name, a unicast endpoint address (not 0.0.0.0 / 255.255.255.255; IPv6 not `::`,
+    /// `::1` or multicast), ports 1–65535.
     static func endpoint(_ endpoint: EndpointPorts, operation: OperationName) throws(FirewallError) {
         let object = endpoint.endpointID.isEmpty ? endpoint.bridge : endpoint.endpointID
         try interfaceName(endpoint.bridge, operation: operation, object: object)
         if endpoint.address.value == 0 || endpoint.address.value == UInt32.max {
             throw FirewallError(.invalidArgument, operation: operation, object: object,
                                 detail: "endpoint address \(endpoint.address) is not a unicast address")
+        }
+        if let a6 = endpoint.address6, a6.value == 0 || a6.value == 1 || a6.isMulticast {
+            throw FirewallError(.invalidArgument, operation: operation, object: object,
+                                detail: "endpoint IPv6 address \(a6) is not a unicast address")
         }
         for port in endpoint.ports {
             if let problem = port.problem { throw FirewallError(.invalidArgument, operation: operation, object: object, detail: problem) }

@@ -77,6 +77,21 @@ enum IptablesDetection {
                             detail: "iptables-\(suffix)-restore / iptables-\(suffix)-save not found in \(searchDirectories.joined(separator: ":"))")
     }
 
+    /// The ip6tables programs of a resolved variant (`ip6tables-nft-restore` …), or nil when they
+    /// are not installed; plain `ip6tables-restore` / `ip6tables-save` count when they resolve to
+    /// the same variant.
+    static func tools6(for resolved: IptablesVariant) -> IptablesTools? {
+        let suffix = resolved == .legacy ? "legacy" : "nft"
+        if let restore = find("ip6tables-\(suffix)-restore"), let save = find("ip6tables-\(suffix)-save") {
+            return IptablesTools(variant: resolved, restore: restore, save: save)
+        }
+        if let restore = find("ip6tables-restore"), let save = find("ip6tables-save"),
+           let path = resolve(restore), (variant(fromResolvedPath: path) ?? .legacy) == resolved {
+            return IptablesTools(variant: resolved, restore: restore, save: save)
+        }
+        return nil
+    }
+
     private static func detect() throws(FirewallError) -> IptablesVariant {
         guard let iptables = find("iptables") else {
             throw FirewallError(.toolMissing, operation: .detectIptables, object: "iptables",

@@ -8,11 +8,39 @@
 struct RestorePlan: Sendable {
     /// The ruleset as it will be after the plan is applied.
     private(set) var ruleset: IptablesRuleset
+    /// The ruleset the plan started from.
+    let original: IptablesRuleset
     private var declared: [IptablesTable: [String]] = [:]
     private var commands: [IptablesTable: [String]] = [:]
 
     init(current: IptablesRuleset) {
         ruleset = current
+        original = current
+    }
+
+    /// The plan that turns `applied` back into `original`: chains `original` has and `applied`
+    /// lacks are created, every chain whose rules differ is flushed and refilled with
+    /// `original`'s rules, built-in policies are set back, and chains only `applied` has are
+    /// deleted last (their references are gone by then). Used to revert one family's restore
+    /// when the other family's fails.
+    static func reverting(_ applied: IptablesRuleset, to original: IptablesRuleset) -> RestorePlan {
+        var plan = RestorePlan(current: applied)
+        for table in IptablesTable.allCases {
+            let before = original.tables[table]?.chainOrder ?? []
+            let after = applied.tables[table]?.chainOrder ?? []
+            for chain in before where !plan.ruleset.hasChain(table, chain) { plan.ensureChain(table, chain) }
+            for chain in before + after.filter({ !before.contains($0) }) {
+                let want = original.rules(table, chain)
+                if plan.ruleset.rules(table, chain) == want { continue }
+                plan.flushChain(table, chain)
+                for spec in want { plan.insert(IptablesRule(table, chain, spec), at: Int.max) }
+            }
+            for chain in before {
+                if let policy = original.policy(table, chain) { plan.setPolicy(table, chain, policy) }
+            }
+            for chain in after where !original.hasChain(table, chain) { plan.deleteChain(table, chain) }
+        }
+        return plan
     }
 
     /// True when applying would change nothing.

@@ -1,0 +1,66 @@
+import Berth
+@_spi(BerthInternal) import BerthFirewall
+@_spi(BerthInternal) import BerthNetlink
+@_spi(BerthInternal) import BerthNamespace
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// The FORWARD policy decision through the façade (issue 13): taken at the state directory's
+/// first host set-up from what `net.ipv4.ip_forward` read before Berth wrote it (dockerd 20.10,
+/// libnetwork setup_ip_forwarding.go), recorded in host.json, and kept by every later process.
+/// Observed with `iptables-save` and /proc/sys of the host namespace.
+@Suite("Façade: FORWARD policy as Docker decides it", .enabled(if: Sandbox.isActive), .serialized)
+struct ForwardPolicyTests {
+    static func policy(_ f: Fixture) throws -> String? {
+        try Sandbox.iptablesRules(netns: f.hostName).first { $0.hasPrefix("-P FORWARD ") }.map { String($0.dropFirst("-P FORWARD ".count)) }
+    }
+
+    static func ipForward(_ f: Fixture) throws -> String {
+        try Sysctl.read("net.ipv4.ip_forward", in: try NetworkNamespace.open(path: f.host.path))
+    }
+
+    static func config(_ f: Fixture, _ mode: ForwardDropMode) -> ControllerConfiguration {
+        var c = f.configuration
+        c.forwardDrop = mode
+        return c
+    }
+
+    @Test func forwardingOffBefore_DropKeptByTheNextProcess() throws {
+        let f = try Fixture(.iptables)
+        #expect(try Self.ipForward(f) == "0")
+        let first = try NetworkController(Self.config(f, .docker))
+        try first.setUpHost()
+        #expect(try Self.policy(f) == "DROP")
+        #expect(try Self.ipForward(f) == "1")
+        // The next one-shot process reads ip_forward 1 (Berth's) but keeps the recorded decision:
+        // its reconcile finds nothing to change, and puts the DROP back when someone removed it.
+        let next = try NetworkController(Self.config(f, .docker))
+        let report = try next.reconcile()
+        #expect(report.removed.isEmpty && report.repaired.isEmpty, "\(report)")
+        _ = try Sandbox.exec(f.hostName, ["iptables", "-P", "FORWARD", "ACCEPT"])
+        let third = try NetworkController(Self.config(f, .docker))
+        _ = try third.reconcile()
+        #expect(try Self.policy(f) == "DROP")
+        let recorded = try String(contentsOfFile: f.stateDirectory + "/host.json", encoding: .utf8)
+        #expect(recorded.contains("\"ipv4Drop\" : true") && recorded.contains("\"ipv4EnabledForwarding\" : true"), "\(recorded)")
+    }
+
+    @Test func forwardingOnBefore_PolicyUntouchedUnlessAlways() throws {
+        let f = try Fixture(.iptables)
+        try Sysctl.write("net.ipv4.ip_forward", "1", in: try NetworkNamespace.open(path: f.host.path))
+        let c = try NetworkController(Self.config(f, .docker))
+        try c.setUpHost()
+        _ = try c.reconcile()
+        #expect(try Self.policy(f) == "ACCEPT")
+        let next = try NetworkController(Self.config(f, .docker))
+        let report = try next.reconcile()
+        #expect(report.repaired.isEmpty, "\(report)")
+        #expect(try Self.policy(f) == "ACCEPT")
+        // "Always DROP" chosen later: the recorded decision becomes DROP at the next set-up.
+        let always = try NetworkController(Self.config(f, .always))
+        try always.setUpHost()
+        #expect(try Self.policy(f) == "DROP")
+        #expect(try Self.ipForward(f) == "1")
+    }
+}
