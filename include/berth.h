@@ -290,6 +290,11 @@ berth_status berth_controller_open(const char *BERTH_NULLABLE state_dir,
  *                        default network (docker0): an IPv6 prefix of at most /80, endpoints'
  *                        IPv6 addresses derived from their MACs. Fixed when the default network
  *                        is first set up (another value later: BERTH_ERR_STATE_CONFLICT).
+ *                      "forward_drop": "docker" (default) | "always" — when the iptables backend
+ *                        sets the filter FORWARD policy to DROP: as dockerd, only when Berth
+ *                        turns net.ipv4.ip_forward on itself (IPv6: all.forwarding, as Docker
+ *                        28), or always. Decided at the state directory's first host set-up and
+ *                        recorded there.
  * Other parameters and return values as berth_controller_open(); an unknown key, a value of the
  * wrong type or a relative userland_proxy_path is BERTH_ERR_INVALID_ARGUMENT naming it.
  * With the proxy on, berth_network_attach returns BERTH_ERR_PORT_ALLOCATED when another program

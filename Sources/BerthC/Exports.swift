@@ -113,10 +113,16 @@ private func openController(_ stateDir: UnsafePointer<CChar>?, _ backend: Unsafe
             guard !path.isEmpty else { throw CallError.invalid(op, "", "host_netns_path is empty") }
             configuration.hostNamespacePath = path
         }
-        let options = try JSONOptions(try optionalString(optionsJSON, "options_json", op), allowed: ["userland_proxy", "userland_proxy_path", "fixed_cidr_v6"],
+        let options = try JSONOptions(try optionalString(optionsJSON, "options_json", op), allowed: ["userland_proxy", "userland_proxy_path", "fixed_cidr_v6", "forward_drop"],
                                       operation: op, object: configuration.stateDirectory, context: "options_json")
         if let on = try options.bool("userland_proxy") { configuration.userlandProxy = on }
         configuration.defaultBridgeIPv6 = try options.string("fixed_cidr_v6")
+        if let text = try options.string("forward_drop") {
+            guard let mode = ForwardDropMode(rawValue: text) else {
+                throw CallError.invalid(op, configuration.stateDirectory, "options_json.forward_drop must be \"docker\" or \"always\", not '\(text)'")
+            }
+            configuration.forwardDrop = mode
+        }
         if let path = try options.string("userland_proxy_path") {
             guard path.hasPrefix("/") else {
                 throw CallError.invalid(op, configuration.stateDirectory, "options_json.userland_proxy_path must be an absolute path, not '\(path)'")
