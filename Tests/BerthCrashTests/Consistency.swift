@@ -123,7 +123,8 @@ enum Consistency {
         }
         // Firewall.
         let actual = try firewallListing(lab)
-        let expected = try referenceListing(rec.snapshot.firewallState(hairpinMode: false), backend: lab.backend, empty: rec.networks.isEmpty)
+        let expected = try referenceListing(rec.snapshot.firewallState(hairpinMode: false), backend: lab.backend, empty: rec.networks.isEmpty,
+                                            forwardPolicy: recordedForwardPolicy(lab.stateDirectory))
         if actual != expected { problems.append("firewall differs:\n--- kernel\n\(actual)\n--- expected\n\(expected)") }
         // Userland proxies (issue 13): exactly the recorded ones run, one per published binding.
         let running = Set(proxyPids(lab.stateDirectory))
@@ -211,14 +212,24 @@ enum Consistency {
             : normalizeNft(try lab.hostExec(["nft", "-j", "list", "ruleset"]).stdout)
     }
 
-    /// The records' rules applied by the backend in a fresh namespace, read with the same observer.
-    static func referenceListing(_ state: FirewallState, backend: String, empty: Bool) throws -> String {
+    /// The FORWARD policy decision the state directory records (`host.json`), or the default.
+    static func recordedForwardPolicy(_ stateDirectory: String) -> ForwardPolicy {
+        guard let data = FileManager.default.contents(atPath: stateDirectory + "/host.json"),
+              let binding = try? JSONDecoder().decode(HostBinding.self, from: data) else { return ForwardPolicy() }
+        return binding.forwardPolicy ?? ForwardPolicy()
+    }
+
+    /// The records' rules applied by the backend in a fresh namespace, read with the same observer,
+    /// with the recorded FORWARD policy decision (the IPv6 DROP is Berth's only when it decided so).
+    static func referenceListing(_ state: FirewallState, backend: String, empty: Bool,
+                                 forwardPolicy: ForwardPolicy = ForwardPolicy()) throws -> String {
         let name = Sandbox.unique("bt-ref-")
         try Sandbox.addNamespace(name)
         defer { Sandbox.deleteNamespace(name) }
         if !empty {
             let ns = try NetworkNamespace.open(name: name)
-            let fw: any FirewallBackend = backend == "iptables" ? try IptablesBackend(host: ns) : NftablesBackend(host: ns)
+            let fw: any FirewallBackend = backend == "iptables"
+                ? try IptablesBackend(host: ns, forwardPolicy: forwardPolicy) : NftablesBackend(host: ns)
             try fw.reapply(state)
         }
         return backend == "iptables"
@@ -227,8 +238,21 @@ enum Consistency {
             : normalizeNft(try Sandbox.exec(name, ["nft", "-j", "list", "ruleset"]).stdout)
     }
 
+    /// `iptables-save` text without comments, with zeroed counters and without tables that hold
+    /// nothing (builtin chains with policy ACCEPT only: iptables cannot delete a table once used,
+    /// so ip6tables keeps empty ones after the last IPv6 network; a fresh namespace has none).
     static func normalizeIptables(_ text: String) -> String {
-        text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        var kept: [Substring] = []
+        var block: [Substring] = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            block.append(line)
+            guard line == "COMMIT" else { continue }
+            let empty = block.dropFirst().dropLast().allSatisfy { $0.hasPrefix(":") && $0.contains(" ACCEPT ") }
+            if !empty { kept += block }
+            block = []
+        }
+        kept += block
+        return kept
             .map { $0.replacingOccurrences(of: #"\[\d+:\d+\]"#, with: "[0:0]", options: .regularExpression) }
             .joined(separator: "\n")
     }

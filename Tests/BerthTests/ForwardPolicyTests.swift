@@ -26,6 +26,21 @@ struct ForwardPolicyTests {
         return c
     }
 
+    /// Regression (crash-point run of this session): `gc` on a fresh state directory reconciles
+    /// before its host set-up, and the reconciler writes ip_forward=1; the decision taken after
+    /// it read that 1 as the host's own (no DROP recorded as Berth's, but a DROP in place).
+    @Test func gcFirstDecidesBeforeAnyWrite() throws {
+        let f = try Fixture(.iptables)
+        #expect(try Self.ipForward(f) == "0")
+        let c = try NetworkController(Self.config(f, .docker))
+        _ = try c.gc()
+        let data = try #require(FileManager.default.contents(atPath: f.stateDirectory + "/host.json"))
+        let host = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let policy = host?["forwardPolicy"] as? [String: Any]
+        #expect(policy?["ipv4Drop"] as? Bool == true && policy?["ipv4EnabledForwarding"] as? Bool == true, "\(policy ?? [:])")
+        #expect(try Self.policy(f) == "DROP" && Self.ipForward(f) == "1")
+    }
+
     @Test func forwardingOffBefore_DropKeptByTheNextProcess() throws {
         let f = try Fixture(.iptables)
         #expect(try Self.ipForward(f) == "0")

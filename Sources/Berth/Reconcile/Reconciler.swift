@@ -46,6 +46,10 @@ extension NetworkController {
         let dry = options.dryRun
         var report = GCReport(dryRun: dry)
         var view = ReconcileView()
+        // The FORWARD policy decision comes before the first firewall write of this state
+        // directory (the reconciler writes net.ipv4.ip_forward too): a `gc` or `reconcile()` that
+        // runs before any host set-up must not make Berth's own 1 read as the host's.
+        if !dry, store.recordedForwardPolicy() == nil { try decideForwardPolicy(store, fresh: try store.load().networks.isEmpty) }
         // Links unplugged by finished removals and not yet deleted (issue 11): deleted first, in
         // one RTM_DELLINK by group. Not report items (the removal that unplugged them already
         // succeeded and released its record; nothing is wrong); the dry run sees them as gone.
