@@ -72,6 +72,9 @@ public struct PortSpec: Sendable, Hashable {
         if let hostIP6, hostIP6.isMulticast || hostIP6.isLinkLocal {
             throw fail("invalid IP address: \(hostIP6) (multicast and link-local addresses cannot be published on)")
         }
+        if let hostIP6, hostIP6.isIPv4Mapped {
+            throw fail("invalid IP address: \(hostIP6) is an IPv4-mapped address; publish on the IPv4 address itself")
+        }
         var spec = PortSpec(proto: p, hostIP: hostIP6 == nil ? hostIP : nil, hostPorts: hostRange, containerPorts: UInt16(container.0)...UInt16(container.1))
         spec.hostIP6 = hostIP6
         return spec

@@ -52,7 +52,7 @@ struct AttachCommand: ParsableCommand {
             options.address6 = ip6.first
             try NetworkController.preflight(attach: network, sandbox: spec, options: options)  // before any host set-up
             let e = try global.controller().attach(network: network, sandbox: spec, options: options)
-            print(global.json ? try JSONText.encode(e) : "\(e.id)\t\(e.cidr)\t\(e.mac)\t\(e.hostInterface)")
+            print(global.json ? try JSONText.encode(e) : "\(e.id)\t\(e.cidr)\t\(e.mac)\t\(e.hostInterface)" + (e.cidr6.map { "\t\($0)" } ?? ""))
         }
     }
 }

@@ -82,7 +82,7 @@ struct GlobalOptions: ParsableArguments {
     var fixedCIDRv6: String?
 
     @Option(name: .customLong(Name.forwardDrop.rawValue),
-            help: "When the iptables FORWARD policy becomes DROP: docker (default, as dockerd: only when Berth turns net.ipv4.ip_forward on) or always. Taken at the state directory's first host set-up.")
+            help: "When the iptables FORWARD policy becomes DROP: docker (default, as dockerd: only when Berth turns net.ipv4.ip_forward on) or always. Taken at the state directory's first host set-up and recorded; always given later raises it to DROP.")
     var forwardDrop: ForwardDropMode = .docker
 
     func validate() throws {

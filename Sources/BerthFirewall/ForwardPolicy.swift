@@ -37,7 +37,8 @@ public struct ForwardPolicy: Sendable, Hashable, Codable {
     /// Defaults: Berth's behaviour before the setting existed (IPv4 DROP, owned; nothing else),
     /// which is also what a state directory without a recorded decision gets.
     public init(ipv4Drop: Bool = true, ipv4EnabledForwarding: Bool = false, ipv6Drop: Bool = false, ipv6EnabledForwarding: Bool = false,
-                ipv6Decided: Bool = false) {
+                ipv6Decided: Bool = false, always: Bool = false) {
+        self.always = always
         self.ipv4Drop = ipv4Drop
         self.ipv4EnabledForwarding = ipv4EnabledForwarding
         self.ipv6Drop = ipv6Drop
@@ -45,7 +46,12 @@ public struct ForwardPolicy: Sendable, Hashable, Codable {
         self.ipv6Decided = ipv6Decided
     }
 
-    private enum CodingKeys: String, CodingKey { case ipv4Drop, ipv4EnabledForwarding, ipv6Drop, ipv6EnabledForwarding, ipv6Decided }
+    /// The decision was taken (or later raised) in `ForwardDropMode.always`: the IPv6 half,
+    /// decided with the first IPv6 network, follows it whatever that later call's mode says.
+    /// Records written before it existed decode as false.
+    public var always: Bool
+
+    private enum CodingKeys: String, CodingKey { case ipv4Drop, ipv4EnabledForwarding, ipv6Drop, ipv6EnabledForwarding, ipv6Decided, always }
 
     /// Decodes a record; a field it lacks takes the default of `init()`.
     public init(from decoder: any Decoder) throws {
@@ -55,19 +61,20 @@ public struct ForwardPolicy: Sendable, Hashable, Codable {
         ipv6Drop = try c.decodeIfPresent(Bool.self, forKey: .ipv6Drop) ?? false
         ipv6EnabledForwarding = try c.decodeIfPresent(Bool.self, forKey: .ipv6EnabledForwarding) ?? false
         ipv6Decided = try c.decodeIfPresent(Bool.self, forKey: .ipv6Decided) ?? false
+        always = try c.decodeIfPresent(Bool.self, forKey: .always) ?? false
     }
 
     /// The IPv4 decision, taken before Berth's first write of `net.ipv4.ip_forward`:
     /// `ipv4ForwardingWasOn` is what that sysctl read then ("1").
     public static func deciding(_ mode: ForwardDropMode, ipv4ForwardingWasOn: Bool) -> ForwardPolicy {
-        ForwardPolicy(ipv4Drop: mode == .always || !ipv4ForwardingWasOn, ipv4EnabledForwarding: !ipv4ForwardingWasOn)
+        ForwardPolicy(ipv4Drop: mode == .always || !ipv4ForwardingWasOn, ipv4EnabledForwarding: !ipv4ForwardingWasOn, always: mode == .always)
     }
 
     /// This decision with its IPv6 half: `berthEnablesForwarding` when the façade turns
     /// `net.ipv6.conf.all.forwarding` on itself (it read 0 and will write 1).
     public func decidingIPv6(_ mode: ForwardDropMode, berthEnablesForwarding: Bool) -> ForwardPolicy {
         var p = self
-        p.ipv6Drop = mode == .always || berthEnablesForwarding
+        p.ipv6Drop = mode == .always || always || berthEnablesForwarding
         p.ipv6EnabledForwarding = berthEnablesForwarding
         p.ipv6Decided = true
         return p

@@ -83,7 +83,7 @@ struct IptablesForwardPolicyTests {
         defer { host.close() }
         try Sysctl.write("net.ipv4.ip_forward", "1", in: host.namespace)
         let policy = try Self.decide(host, .always)
-        #expect(policy == ForwardPolicy(ipv4Drop: true, ipv4EnabledForwarding: false))
+        #expect(policy == ForwardPolicy(ipv4Drop: true, ipv4EnabledForwarding: false, always: true))
         host.backend.setForwardPolicy(policy)
         try host.backend.setUpBase()
         #expect(try Self.forwardPolicy(host) == "DROP")

@@ -29,6 +29,23 @@ struct ForwardPolicyTests {
     /// Regression (crash-point run of this session): `gc` on a fresh state directory reconciles
     /// before its host set-up, and the reconciler writes ip_forward=1; the decision taken after
     /// it read that 1 as the host's own (no DROP recorded as Berth's, but a DROP in place).
+    /// Regression (trial): the IPv6 half was decided with the flag of the call that created the
+    /// first IPv6 network, not with the recorded mode.
+    @Test func ipv6HalfFollowsTheRecordedMode() throws {
+        let f = try Fixture(.iptables)
+        let ns = try NetworkNamespace.open(path: f.host.path)
+        _ = try Sysctl.write("net.ipv6.conf.all.forwarding", "1", in: ns)
+        let first = try NetworkController(Self.config(f, .always))
+        try first.setUpHost()
+        let later = try NetworkController(Self.config(f, .docker))
+        var six = NetworkOptions(name: "six")
+        six.enableIPv6 = true
+        six.subnet6 = "fd00:4::/64"
+        try later.createNetwork(six)
+        let policy6 = try Sandbox.iptablesRules(netns: f.hostName, command: "ip6tables").first { $0.hasPrefix("-P FORWARD ") }
+        #expect(policy6 == "-P FORWARD DROP", "recorded always: IPv6 DROP although forwarding was on")
+    }
+
     @Test func gcFirstDecidesBeforeAnyWrite() throws {
         let f = try Fixture(.iptables)
         #expect(try Self.ipForward(f) == "0")

@@ -114,9 +114,29 @@ struct IPv6Tests {
         #expect(code { try c.attach(network: "six", sandbox: .name(s), options: AttachOptions().with(address6: "fd00:3::1")) } == .addressInUse)
         #expect(code { try c.attach(network: "six", sandbox: .name(s), options: AttachOptions().with(address6: "fe80::5")) } == .invalidArgument)
         #expect(code { try c.attach(network: "six", sandbox: .name(s), options: AttachOptions().with(address6: "not-an-ip")) } == .invalidArgument)
+        #expect(code { try c.attach(network: "six", sandbox: .name(s), options: AttachOptions().with(address6: "::ffff:10.0.0.5")) } == .invalidArgument)
+        // Regression (trial): an IPv4-mapped host address was accepted, and its record did not decode.
+        #expect(code { _ = try PortSpec(parsing: "[::ffff:127.0.0.1]:8083:80") } == .invalidArgument)
+        #expect(code { _ = try PortSpec(parsing: "[0:0:0:0:0:ffff:7f00:1]:8083:80") } == .invalidArgument)
+        // Regression (trial): a /128 ip-range with no usable address was .addressesExhausted.
+        var single = Self.v6("x", "fd00:9::/64"); single.ipRange6 = "fd00:9::/128"
+        #expect(code { try c.createNetwork(single) } == .invalidArgument)
         #expect(try f.linkNames() == links && f.stateFiles("networks") == records)
         #expect(try f.ruleset() == rules)
         #expect(try Sandbox.linkNames(netns: s) == ["lo"])
+    }
+
+    @Test("attaching to an IPv6 network after the host turned IPv6 off is .ipv6Unavailable and changes nothing (trial)")
+    func attachAfterIPv6Disabled() throws {
+        let f = try Fixture(.iptables)
+        let c = try f.controller()
+        let network = try c.createNetwork(Self.v6("six"))
+        _ = try Sandbox.check(["ip", "netns", "exec", f.hostName, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
+        let links = try f.linkNames(), rules = try f.ruleset()
+        let s = try f.sandbox()
+        #expect { try c.attach(network: "six", sandbox: .name(s)) } throws: { ($0 as? BerthError)?.code == .ipv6Unavailable }
+        #expect(try f.linkNames() == links && f.ruleset() == rules)
+        #expect(try Sandbox.sysctl("net.ipv6.conf.\(network.bridge).disable_ipv6", netns: f.hostName) == "1")
     }
 
     @Test("a host with IPv6 disabled: IPv4 networks work, an IPv6 network is .ipv6Unavailable and changes nothing")
@@ -233,6 +253,12 @@ struct IPv6GoldenTests {
         let addresses = try Sandbox.ipv6Addresses("docker0", netns: f.hostName)
         #expect(addresses.contains("2001:db8:1::1/64") && addresses.contains("fe80::1/64"), "\(addresses)")
         #expect(try Sandbox.ping(from: s, "2001:db8:1::1"))
+        // A later call need not repeat the prefix (trial): the default network keeps its IPv6.
+        var without = configuration
+        without.defaultBridgeIPv6 = nil
+        let later = try NetworkController(without)
+        let t = try f.sandbox()
+        #expect(try later.attach(network: "bridge", sandbox: .name(t)).cidr6 == "2001:db8:1::242:ac11:3/64")
         // Another prefix for the same state directory is refused; above /80 is refused before anything.
         var other = configuration
         other.defaultBridgeIPv6 = "2001:db8:2::/64"

@@ -32,6 +32,8 @@ extension NetworkController {
         return try mutate(op, nameOrID) { store throws -> Endpoint in
             let state = try store.load()
             let network = try resolve(nameOrID, in: state, operation: op)
+            // An IPv6 network on a host that has turned IPv6 off since: refused, nothing changed.
+            if network.enableIPv6 { try checkHostIPv6(operation: op, object: network.name) }
             // Docker 20.10 (oracle): nothing is published on an internal network (no rule, no proxy).
             let requested = network.isInternal ? [] : options.ports.map(PortSpec.init) + options.publish
             let bindings = try resolvePorts(requested, in: state, operation: op, object: network.name)

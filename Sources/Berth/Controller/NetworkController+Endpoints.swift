@@ -73,8 +73,12 @@ extension NetworkController {
     /// - Throws: `.invalidArgument` naming the address.
     static func parseAddress6(_ options: AttachOptions, network: String) throws(BerthError) -> IPv6Address? {
         try options.address6.map { text throws(BerthError) -> IPv6Address in
-            guard let a = IPv6Address(text), !a.isMulticast, !a.isLinkLocal else {
+            guard let a = IPv6Address(text) else {
                 throw BerthError(.invalidArgument, operation: .attach, object: network, detail: "invalid IPv6 address '\(text)'")
+            }
+            if a.isMulticast || a.isLinkLocal || a.isIPv4Mapped {
+                throw BerthError(.invalidArgument, operation: .attach, object: network,
+                                 detail: "IPv6 address \(a) cannot be an endpoint's address (multicast, link-local and IPv4-mapped addresses are refused)")
             }
             return a
         }

@@ -21,8 +21,12 @@ extension NetworkController {
     /// - Throws: `BerthError` `.state` (host.json cannot be written), `.system` (ip_forward unreadable).
     func decideForwardPolicy(_ store: StateStore, fresh: Bool) throws {
         if var recorded = store.recordedForwardPolicy() {
-            if configuration.forwardDrop == .always && !recorded.ipv4Drop {
+            if configuration.forwardDrop == .always && (!recorded.ipv4Drop || !recorded.always) {
+                // `always` later raises the decision (never the other way): DROP from now on, and
+                // the IPv6 half, when still to be taken, follows it.
                 recorded.ipv4Drop = true
+                if recorded.ipv6Decided { recorded.ipv6Drop = true }
+                recorded.always = true
                 try store.recordForwardPolicy(recorded)
             }
             firewall.setForwardPolicy(recorded)

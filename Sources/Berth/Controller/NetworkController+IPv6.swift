@@ -59,11 +59,14 @@ extension NetworkController {
             guard subnet.contains(r) else {
                 throw BerthError(.ipRangeOutsideSubnet, operation: op, object: name, detail: "ip-range \(r) is not inside subnet \(subnet)")
             }
+            if (try? AddressAllocator6(subnet: subnet, gateway: nil, range: r).allocate(used: [], operation: op, object: name)) == nil {
+                throw BerthError(.invalidArgument, operation: op, object: name, detail: "ip-range \(r) holds no usable address")
+            }
             range = r
         }
         let gateway: IPv6Address
         if let text = options.gateway6 {
-            guard let g = IPv6Address(text) else {
+            guard let g = IPv6Address(text), !g.isIPv4Mapped else {
                 throw BerthError(.invalidArgument, operation: op, object: name, detail: "invalid gateway '\(text)'")
             }
             guard AddressAllocator6(subnet: subnet, gateway: nil).isAssignable(g) else {

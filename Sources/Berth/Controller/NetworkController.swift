@@ -50,9 +50,10 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// dockerd's `--ipv6 --fixed-cidr-v6 PREFIX` for the default network `bridge` (docker0):
     /// IPv6 on docker0 (gateway `PREFIX::1`, `fe80::1/64`), endpoints' IPv6 addresses derived
     /// from their MACs (the prefix must be /80 or shorter: 48 bits for the MAC, as Docker 20.10
-    /// requires). nil (default): docker0 is IPv4 only. Applied when the host set-up creates the
-    /// default network; a state directory whose default network was set up otherwise refuses
-    /// another value (`.stateConflict`).
+    /// requires). nil (default): docker0 is IPv4 only when the host set-up creates it, and an
+    /// existing default network is kept as it is (a later call need not repeat the prefix).
+    /// Applied when the host set-up creates the default network; another prefix later
+    /// (or one for a default network set up without IPv6) is `.stateConflict`.
     public var defaultBridgeIPv6: String? = nil
     /// When the iptables backend sets the filter FORWARD policy to DROP (issue 13). `.docker`
     /// (default, dockerd 20.10): only when Berth turns `net.ipv4.ip_forward` on itself (it read
@@ -306,12 +307,16 @@ public final class NetworkController: Sendable {
         let op = OperationName.setUpHost
         let state = try store.load()
         let defaultIPv6 = configuration.createsDefaultNetwork ? try Self.defaultBridgeIPv6Prefix(configuration.defaultBridgeIPv6) : nil
-        if let existing = state.networks.values.first(where: \.isDefault), existing.subnet6 != defaultIPv6 {
+        // nil says nothing about an existing default network (a later call need not repeat the
+        // prefix); a different prefix, or one for a default network set up without IPv6, is refused.
+        if let existing = state.networks.values.first(where: \.isDefault), let defaultIPv6, existing.subnet6 != defaultIPv6 {
             throw BerthError(.stateConflict, operation: op, object: Self.defaultBridge,
                              detail: "the default network was set up with IPv6 prefix \(existing.subnet6.map { "\($0)" } ?? "none"), "
-                                + "not \(defaultIPv6.map { "\($0)" } ?? "none") (defaultBridgeIPv6 / --fixed-cidr-v6); nothing was changed")
+                                + "not \(defaultIPv6) (defaultBridgeIPv6 / --fixed-cidr-v6); nothing was changed")
         }
-        if defaultIPv6 != nil { try checkHostIPv6(operation: op, object: Self.defaultBridge) }
+        if defaultIPv6 != nil, !state.networks.values.contains(where: \.isDefault) {
+            try checkHostIPv6(operation: op, object: Self.defaultBridge)
+        }
         if firewallTrusted, !configuration.createsDefaultNetwork || state.networks.values.contains(where: \.isDefault) { return }
         do { try Sysctl.checkWritable("net.ipv4.ip_forward", in: host) } catch {
             throw BerthError(error.code == .permissionDenied ? .permissionDenied : .system, operation: op, object: "net.ipv4.ip_forward",

@@ -22,10 +22,12 @@ extension IPv6Address: Comparable, Codable {
 
     public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { lhs.value < rhs.value }
 
-    /// Decodes RFC 4291 text (`"fd00::2"`); anything else is `DecodingError.dataCorrupted`.
+    /// Decodes RFC 4291 text (`"fd00::2"`, also the dotted form `inet_ntop` writes for an
+    /// IPv4-mapped address, `"::ffff:127.0.0.1"`, so every encoded value decodes); anything else
+    /// is `DecodingError.dataCorrupted`. Refusing mapped addresses is the input validators' job.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let parsed = IPv6Address(text), !text.contains(".") || !parsed.isIPv4Mapped else {
+        guard let parsed = IPv6Address(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad IPv6 \(text)"))
         }
         self = parsed
