@@ -172,6 +172,7 @@ struct NftPortSetTests {
         try host.backend.addNetwork(V.net6)
         try host.backend.addPorts(Self.endpoint)
         let rules = try endpointRules(host)
+        if let out = ProcessInfo.processInfo.environment["BERTH_WRITE_LISTING"] { try host.ruleset().write(toFile: out, atomically: true, encoding: .utf8) }
         #expect(rules == Self.expectedRules)
         if rules != Self.expectedRules { print(try host.ruleset()) }
         // 25 rules for 46 ports in two families (13 ip, 12 ip6), 6 of them with a set or map;

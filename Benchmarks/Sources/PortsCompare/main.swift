@@ -13,7 +13,11 @@
 // share: an nf_tables batch is applied inside the sendmsg that carries it).
 // Refuses to run outside the sandbox (requireSandbox).
 //
-//   PortsCompare [ROUNDS] [BACKEND...] [--firewall]     (default 60, every working backend)
+// `--proxy=PATH` adds the userland proxy's cost (Docker's default mode): the same controller
+// attach / detach with the proxy on (`berth-proxy` at PATH, one process per port), no ports,
+// one port and 32 ports interleaved; the cost per binding is (32 ports − no ports) / 32.
+//
+//   PortsCompare [ROUNDS] [BACKEND...] [--firewall] [--proxy=PATH]   (default 60, every working backend)
 import AttachKit
 import BenchKit
 import Berth
@@ -24,6 +28,7 @@ import Glibc
 
 requireSandbox("PortsCompare")
 let firewallOnly = CommandLine.arguments.contains("--firewall")
+let proxyPath = CommandLine.arguments.first { $0.hasPrefix("--proxy=") }.map { String($0.dropFirst("--proxy=".count)) }
 let args = Array(CommandLine.arguments.dropFirst()).filter { !$0.hasPrefix("--") }
 let rounds = args.first.flatMap { Int($0) } ?? 60
 let named = args.dropFirst().compactMap { FirewallBackendKind(rawValue: $0) }
@@ -82,6 +87,47 @@ do {
         let one = medians[1], range = medians[2], many = medians[3], none = medians[0]
         print(String(format: "  ratios: range/1-port attach %.2fx, 32-ports/1-port attach %.2fx, 1-port/no-ports attach %.2fx", range.0 / one.0, many.0 / one.0, one.0 / none.0))
         print(String(format: "          range/1-port detach %.2fx, 32-ports/1-port detach %.2fx", range.1 / one.1, many.1 / one.1))
+    }
+    // Proxy mode (Docker's default): one berth-proxy per port, started by attach, stopped by detach.
+    for kind in kinds where proxyPath != nil && !firewallOnly {
+        guard let proxyPath else { break }
+        let fixture = try ControllerFixture(tag: "pp-\(kind.rawValue)", backend: kind)
+        defer { fixture.tearDown() }
+        var configuration = fixture.configuration
+        configuration.userlandProxy = true
+        configuration.userlandProxyPath = proxyPath
+        let controller = try NetworkController(configuration)
+        let proxyShapes = [all[0], all[1], all[3]]
+        try fixture.addSandboxes(proxyShapes.count * (rounds + 2))
+        var attach = [[Double]](repeating: [], count: proxyShapes.count)
+        var detach = [[Double]](repeating: [], count: proxyShapes.count)
+        for round in 0..<(rounds + 2) {
+            for (k, shape) in proxyShapes.enumerated() {
+                let sandbox = try fixture.takeSandbox()
+                let t0 = monotonicNanoseconds()
+                let e = try controller.attach(network: ControllerFixture.mainNetwork, sandbox: .name(sandbox),
+                                              options: AttachOptions(publish: shape.publish))
+                let t1 = monotonicNanoseconds()
+                try controller.detach(endpoint: e.id)
+                let t2 = monotonicNanoseconds()
+                if round >= 2 {
+                    attach[k].append(Double(t1 - t0) / 1000)
+                    detach[k].append(Double(t2 - t1) / 1000)
+                }
+            }
+        }
+        try controller.drain()
+        print("\(kind) with the userland proxy on (one berth-proxy per port): \(rounds) rounds")
+        var medians: [(Double, Double)] = []
+        for (k, shape) in proxyShapes.enumerated() {
+            let a = attach[k].sorted(), d = detach[k].sorted()
+            medians.append((percentile(a, 50), percentile(d, 50)))
+            print("  \(shape.name.padding(toLength: 16, withPad: " ", startingAt: 0)) attach median \(ms(percentile(a, 50))) p90 \(ms(percentile(a, 90)))"
+                  + "   detach median \(ms(percentile(d, 50))) p90 \(ms(percentile(d, 90)))")
+        }
+        print(String(format: "  per binding: attach %.2f ms, detach %.2f ms ((32 ports - no ports) / 32); 1 port - no ports: attach %.2f ms, detach %.2f ms",
+                     (medians[2].0 - medians[0].0) / 32000, (medians[2].1 - medians[0].1) / 32000,
+                     (medians[1].0 - medians[0].0) / 1000, (medians[1].1 - medians[0].1) / 1000))
     }
     // The firewall layer alone: the same shapes as bindings of one endpoint.
     let separate: [PortMapping] = (0..<32).map { (i: Int) -> PortMapping in

@@ -371,9 +371,8 @@ struct NftLayout: Sendable {
             dnatMaps[k, default: []].append((p.hostPort, p.containerPort))
             inMap.insert(p)
         }
-        func containerPorts(_ proto: PortMapping.TransportProtocol) -> [UInt16] {
-            singles.filter { $0.proto == proto }.map(\.containerPort)
-        }
+        var containerPorts: [PortMapping.TransportProtocol: Set<UInt16>] = [:]
+        for p in singles { containerPorts[p.proto, default: []].insert(p.containerPort) }
         var emitted = Set<String>()
         for p in runs {
             let k = "\(p.proto.rawValue)|\(hostAddressKey(p))"
@@ -403,7 +402,7 @@ struct NftLayout: Sendable {
         }
         // The container-port match of a kind of rule: the protocol's single ports as one set.
         func containerPortMatch(_ b: inout NftRuleBuilder, _ p: PortMapping, kind: String) -> Bool {
-            let ports = Set(containerPorts(p.proto))
+            let ports = containerPorts[p.proto] ?? []
             if p.count <= 1 && ports.count >= least {
                 if !emitted.insert(kind + "|" + p.proto.rawValue).inserted { return false }
                 b.destinationPorts(p.proto, Array(ports))
