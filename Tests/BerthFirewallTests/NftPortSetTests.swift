@@ -278,3 +278,79 @@ struct NftPortSetTests {
         #expect(try b.reconcile(state, dryRun: false) == FirewallReconciliation())
     }
 }
+
+/// `NftLayout.endpointRules`' grouping of single ports, without a kernel.
+@Suite("nftables port sets (rendering)")
+struct NftPortSetRenderingTests {
+    static func endpoint(_ ports: [PortMapping], loopbackLocal: Bool = false) -> EndpointPorts {
+        EndpointPorts(endpointID: String(repeating: "4", count: 64), networkID: NftFixtures.netA.id, bridge: NftFixtures.netA.bridge,
+                      address: Fixtures.address("172.18.0.4"), ports: ports, loopbackLocal: loopbackLocal)
+    }
+
+    static func singles(_ count: Int, hostIP: IPv4Address? = nil) -> [PortMapping] {
+        (0..<count).map { (i: Int) -> PortMapping in PortMapping(hostIP: hostIP, hostPort: UInt16(30000 + 2 * i), containerPort: UInt16(500 + 2 * i)) }
+    }
+
+    @Test func fewerThanLeastPortsPerSetKeepARuleEach() {
+        let rules = NftLayout.endpointRules(Self.endpoint(Self.singles(NftLayout.leastPortsPerSet - 1)))
+        #expect(rules.count == 3 * (NftLayout.leastPortsPerSet - 1))
+        #expect(rules.allSatisfy { !$0.exprs.contains { $0.portSet != nil } })
+    }
+
+    @Test func leastPortsPerSetShareOneRuleOfEachKind() {
+        let rules = NftLayout.endpointRules(Self.endpoint(Self.singles(NftLayout.leastPortsPerSet)))
+        #expect(rules.map(\.text) == [
+            "iifname != @bridges meta l4proto tcp dnat to 172.18.0.4:tcp dport map { 30000 : 500, 30002 : 502, 30004 : 504, 30006 : 506 }",
+            "iifname != \"br-aaaaaaaaaaaa\" ip daddr 172.18.0.4 tcp dport { 500, 502, 504, 506 } accept",
+            "ip saddr 172.18.0.4 ip daddr 172.18.0.4 tcp dport { 500, 502, 504, 506 } masquerade",
+        ])
+    }
+
+    /// A second binding of a host port already in the map (to another container port) cannot be
+    /// a map element: it keeps a rule of its own, after the map (which the kernel matches first).
+    @Test func aConflictingHostPortKeepsItsOwnRule() {
+        let ports = Self.singles(4) + [PortMapping(hostPort: 30000, containerPort: 999)]
+        let published = NftLayout.endpointRules(Self.endpoint(ports)).filter { $0.chain == NftLayout.publishedChain }.map(\.text)
+        #expect(published == ["iifname != @bridges meta l4proto tcp dnat to 172.18.0.4:tcp dport map { 30000 : 500, 30002 : 502, 30004 : 504, 30006 : 506 }",
+                              "iifname != @bridges tcp dport 30000 dnat to 172.18.0.4:999"])
+    }
+
+    @Test func hostAddressesAndProtocolsAreSeparateGroups() {
+        let ports = Self.singles(4) + Self.singles(4, hostIP: Fixtures.address("10.0.0.5")).map { (p: PortMapping) -> PortMapping in
+            var q = p
+            q.hostPort += 1
+            return q
+        }
+        let rules = NftLayout.endpointRules(Self.endpoint(ports))
+        #expect(rules.filter { $0.chain == NftLayout.publishedChain }.count == 2, "one map per host address")
+        #expect(rules.filter { $0.chain == NftLayout.forwardPorts(NftFixtures.netA.bridge) }.count == 1, "one accept for the container ports")
+        #expect(rules.first { $0.chain == NftLayout.publishedChain && $0.text.contains("10.0.0.5") }?.text
+                == "iifname != @bridges ip daddr 10.0.0.5 meta l4proto tcp dnat to 172.18.0.4:tcp dport map { 30001 : 500, 30003 : 502, 30005 : 504, 30007 : 506 }")
+    }
+
+    @Test func loopbackLocalDropsShareOneRule() {
+        let rules = NftLayout.endpointRules(Self.endpoint(Self.singles(5, hostIP: Fixtures.address("127.0.0.1")), loopbackLocal: true))
+        #expect(rules.filter { $0.chain == NftLayout.rawPreroutingChain }.map(\.text)
+                == ["iifname != \"lo\" ip daddr 127.0.0.1 tcp dport { 30000, 30002, 30004, 30006, 30008 } drop"])
+    }
+
+    /// The rule's messages: the set, its elements, then the rule, whose lookup names the set's
+    /// batch ID; a second rule's set gets the next ID.
+    @Test func aRuleWithASetIsThreeMessagesLinkedBySetID() throws {
+        let rules = NftLayout.endpointRules(Self.endpoint(Self.singles(4)))
+        let encoder = NftMessageEncoder(table: "berth")
+        var setID: UInt32 = 0
+        let first = try encoder.messages(.addRule(rules[0]), setID: &setID)
+        let second = try encoder.messages(.addRule(rules[1]), setID: &setID)
+        #expect(first.count == 3 && second.count == 3 && setID == 2)
+        func type(_ m: [UInt8]) -> UInt16 { UInt16(m[4]) | UInt16(m[5]) << 8 }
+        let subsys = UInt16(NFNL_SUBSYS_NFTABLES) << 8
+        #expect(first.map(type) == [subsys | UInt16(NFT_MSG_NEWSET.rawValue), subsys | UInt16(NFT_MSG_NEWSETELEM.rawValue), subsys | UInt16(NFT_MSG_NEWRULE.rawValue)])
+        #expect(first[0] == (try encoder.encodePortSet(NftPortSet(map: [(30000, 500), (30002, 502), (30004, 504), (30006, 506)]), setID: 1, seq: 0)))
+        // The rule's bytes name the template and the ID (NFTA_LOOKUP_SET_ID, big endian).
+        let template = Array("__map%d".utf8)
+        #expect(first[2].indices.contains { i in i + template.count <= first[2].count && Array(first[2][i..<(i + template.count)]) == template })
+        let setIDAttr: [UInt8] = [8, 0, UInt8(NFTA_LOOKUP_SET_ID.rawValue), 0, 0, 0, 0, 1]
+        #expect(first[2].indices.contains { i in i + 8 <= first[2].count && Array(first[2][i..<(i + 8)]) == setIDAttr })
+    }
+}
