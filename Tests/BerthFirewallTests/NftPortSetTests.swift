@@ -225,6 +225,12 @@ struct NftPortSetTests {
         #expect(try host.nft(["list", "sets"]).stdout == setsBefore)
         // No anonymous set of the endpoint is left behind in either table (V.endpoint6 keeps its own).
         #expect(try NftFamily.allCases.map { try anonymousSets(host, family: $0) } == anonymousBefore)
+        // Removing the network (its chains flushed, the endpoints' published rules deleted) takes
+        // every anonymous set with it; the ip6 table goes with its last network.
+        try host.backend.addPorts(Self.endpoint)
+        try host.backend.removeNetwork(V.net6)
+        #expect(try anonymousSets(host, family: .ip).isEmpty)
+        #expect(try host.nft(["list", "tables"]).stdout.split(separator: "\n") == ["table ip berth"])
     }
 
     /// The names of the anonymous sets of Berth's table of `family`.
