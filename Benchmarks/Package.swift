@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "AttachKit", "BenchKit",
                 .product(name: "Berth", package: "berth-root"),
+                .product(name: "BerthFirewall", package: "berth-root"),
             ]
         ),
         // The in-process Berth library contestant of compare-peers.sh.

@@ -30,6 +30,33 @@ struct PortRangeTests {
         #expect(try f.ruleset() == before)
     }
 
+    @Test("separate ports (one rule with a port set / map on nftables): each reached at its own container port, an unpublished one not, ruleset byte-identical after detach",
+          arguments: backends)
+    func separatePortsReachedAndDetachedCleanly(_ backend: FirewallBackendKind) throws {
+        let f = try Fixture(backend)
+        let c = try f.controller()
+        let topology = try Topology(host: f.hostName)
+        defer { topology.close() }
+        let before = try f.ruleset()
+        let a = try f.sandbox()
+        // host 7001+2i → container 81+3i: no two join into a run.
+        let specs = try (0..<5).map { (i: Int) throws -> PortSpec in try Self.spec("\(7001 + 2 * i):\(81 + 3 * i)") }
+        let e = try c.attach(network: "bridge", sandbox: .name(a), options: AttachOptions(publish: specs))
+        #expect(e.ports.count == 5)
+        if backend == .nftables {
+            let published = try Sandbox.check(["ip", "netns", "exec", f.hostName, "nft", "list", "chain", "ip", "berth", "published"]).stdout
+            #expect(published.contains("dport map { 7001 : 81, 7003 : 84, 7005 : 87, 7007 : 90, 7009 : 93 }"), "\(published)")
+        }
+        let server = try TCPServer(in: a, ports: [81, 82, 84, 93], reply: .localPort)
+        defer { server.stop() }
+        #expect(try Traffic.tcpFetch(from: topology.outside, "10.200.0.1", 7001) == "81")
+        #expect(try Traffic.tcpFetch(from: topology.outside, "10.200.0.1", 7003) == "84")
+        #expect(try Traffic.tcpFetch(from: topology.outside, "10.200.0.1", 7009) == "93")
+        #expect(try Traffic.tcpFetch(from: topology.outside, "10.200.0.1", 7002, attempts: 1) == nil, "not published")
+        try c.detach(endpoint: e.id)
+        #expect(try f.ruleset() == before)
+    }
+
     @Test("a host range to one container port takes its first free port; -p 80 an ephemeral port", arguments: backends)
     func hostRangeAndEphemeral(_ backend: FirewallBackendKind) throws {
         let f = try Fixture(backend)

@@ -147,9 +147,11 @@ final class NftChannel {
         var setID: UInt32 = 0
         for (encoder, part) in parts {
             for command in part {
-                if case .addSet = command { setID += 1 }
-                messages.append(try encoder.encode(command, seq: 0, setID: setID))
-                summaries.append(parts.count > 1 ? "\(encoder.tableFamily.name) \(encoder.table): \(command.summary)" : command.summary)
+                // A rule with anonymous port sets is several messages (the sets, then the rule).
+                let encoded = try encoder.messages(command, setID: &setID)
+                messages += encoded
+                let summary = parts.count > 1 ? "\(encoder.tableFamily.name) \(encoder.table): \(command.summary)" : command.summary
+                summaries += Array(repeating: summary, count: encoded.count)
             }
         }
         let reply: NetlinkBatchReply

@@ -70,6 +70,10 @@ struct NftLayout: Sendable {
     static let natOutMap = "nat-out"
     /// `ip6` table only: where `fwd-in` / `fwd-out` send an IPv4-only network's IPv6 traffic.
     static let ipv4OnlyChain = "no-ipv6"
+    /// The fewest ports that share one rule with an anonymous set or map: such a rule is three
+    /// batch messages (NEWSET, NEWSETELEM, NEWRULE) and one more dump to read its elements back,
+    /// so below four ports the plain rules (one message each) cost less.
+    static let leastPortsPerSet = 4
     /// The owner tag of the base rules.
     static let baseOwner = "berth"
 
@@ -306,6 +310,16 @@ struct NftLayout: Sendable {
     /// chain fwd-ports-BR { iifname != "BR" ip daddr IP tcp dport PORT accept }
     /// chain nat-BR       { ip saddr IP ip daddr IP tcp dport PORT masquerade }     # hairpin
     /// ```
+    /// Separate single ports do not grow it either: the ones of a protocol (and, for DNAT and
+    /// the loopback drops, of a host address) share one rule of each kind with an anonymous
+    /// set or map bound to it (`NftPortSet`), nft's
+    /// ```
+    /// chain published    { iifname != @bridges [ip daddr HOSTIP] meta l4proto tcp dnat to IP:tcp dport map { H1 : C1, H2 : C2 } }
+    /// chain fwd-ports-BR { iifname != "BR" ip daddr IP tcp dport { C1, C2 } accept }
+    /// chain nat-BR       { ip saddr IP ip daddr IP tcp dport { C1, C2 } masquerade }
+    /// ```
+    /// (the grouped rule takes the place of the group's first binding). A group of fewer than
+    /// `leastPortsPerSet` ports keeps the plain rules above.
     /// `iifname != @bridges` is Docker's nat `DOCKER -i BR -j RETURN` of every bridge above the
     /// DNAT rules: traffic from a sandbox to a host address is not DNAT'd but reaches the host,
     /// where the userland proxy serves it (own and other networks alike).
@@ -334,26 +348,74 @@ struct NftLayout: Sendable {
             p.count <= 1 || p.hostPort == p.containerPort
                 || NftRuleBuilder.shiftedRange(hostPort: p.hostPort, containerPort: p.containerPort, count: p.count) != nil ? [p] : p.singles
         }
+        // Single ports that share a rule's other matches become ONE rule with an anonymous set
+        // or map (`NftPortSet`), so an endpoint with many separate ports still has one rule of
+        // each kind: the DNAT rules by protocol and host address, the accept and masquerade
+        // rules by protocol, the loopback-local drops by protocol and host address. A group of
+        // few ports (below `leastPortsPerSet`) keep their plain rules; runs keep their range rules.
+        let singles = runs.filter { $0.count <= 1 }
+        let least = NftLayout.leastPortsPerSet
+        func hostAddressKey(_ p: PortMapping) -> String {
+            family == .ip ? (p.hostIP.flatMap { $0.value == 0 ? nil : $0.description } ?? "") : (p.hostIP6ForRules?.description ?? "")
+        }
+        // The grouped DNAT maps: (proto, host address) → host port : container port, first
+        // binding of each host port kept (a conflicting duplicate keeps a rule of its own).
+        var dnatMaps: [String: [(key: UInt16, value: UInt16)]] = [:]
+        var inMap = Set<PortMapping>()
+        for p in singles {
+            let k = "\(p.proto.rawValue)|\(hostAddressKey(p))"
+            if dnatMaps[k, default: []].contains(where: { $0.key == p.hostPort }) {
+                if dnatMaps[k]?.contains(where: { $0.key == p.hostPort && $0.value == p.containerPort }) == true { inMap.insert(p) }
+                continue
+            }
+            dnatMaps[k, default: []].append((p.hostPort, p.containerPort))
+            inMap.insert(p)
+        }
+        var containerPorts: [PortMapping.TransportProtocol: Set<UInt16>] = [:]
+        for p in singles { containerPorts[p.proto, default: []].insert(p.containerPort) }
+        var emitted = Set<String>()
         for p in runs {
+            let k = "\(p.proto.rawValue)|\(hostAddressKey(p))"
+            let map = dnatMaps[k] ?? []
+            let grouped = p.count <= 1 && inMap.contains(p) && map.count >= least
+            if grouped && !emitted.insert("dnat|" + k).inserted { continue }
             var b = NftRuleBuilder()
             if !e.hairpin { b.iifnameInSet(bridgesSet, equal: false) }
             switch family {
             case .ip:
                 if let hostIP = p.hostIP, hostIP.value != 0 { b.ip(source: false, hostIP) }
-                b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
-                b.dnat(to: e.address, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count)
             case .ip6:
                 if let hostIP6 = p.hostIP6ForRules { b.ip6(source: false, hostIP6) }
+            }
+            let target: IPAddress? = family == .ip ? .v4(e.address) : e.address6.map { .v6($0) }
+            if grouped, let target {
+                b.l4proto(p.proto)
+                b.dnat(to: target, proto: p.proto, map: map)
+            } else {
                 b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
-                if let a = e.address6 { b.dnat(to: a, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count) }
+                switch family {
+                case .ip: b.dnat(to: e.address, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count)
+                case .ip6: if let a = e.address6 { b.dnat(to: a, hostPort: p.hostPort, containerPort: p.containerPort, count: p.count) }
+                }
             }
             rules.append(b.rule(chain: publishedChain, owner: owner))
+        }
+        // The container-port match of a kind of rule: the protocol's single ports as one set.
+        func containerPortMatch(_ b: inout NftRuleBuilder, _ p: PortMapping, kind: String) -> Bool {
+            let ports = containerPorts[p.proto] ?? []
+            if p.count <= 1 && ports.count >= least {
+                if !emitted.insert(kind + "|" + p.proto.rawValue).inserted { return false }
+                b.destinationPorts(p.proto, Array(ports))
+            } else {
+                b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
+            }
+            return true
         }
         for p in runs {
             var b = NftRuleBuilder()
             b.iifname(e.bridge, equal: false)
             endpointAddress(&b, source: false)
-            b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
+            guard containerPortMatch(&b, p, kind: "accept") else { continue }
             b.verdict(.accept)
             rules.append(b.rule(chain: forwardPorts(e.bridge), owner: owner))
         }
@@ -365,18 +427,25 @@ struct NftLayout: Sendable {
             if e.hairpin { b.oifname(e.bridge) }
             endpointAddress(&b, source: true)
             endpointAddress(&b, source: false)
-            b.destinationPort(p.proto, p.containerPort, through: p.containerPortEnd)
+            guard containerPortMatch(&b, p, kind: "masquerade") else { continue }
             b.masquerade()
             rules.append(b.rule(chain: e.hairpin ? "postrouting" : nat(e.bridge), owner: owner))
         }
         // Loopback-published ports stay local (EndpointPorts.loopbackLocal): dropped before NAT
         // unless they come from lo, as Docker 28's raw PREROUTING rule.
+        let loopbackSingles = singles.filter(\.isLoopback)
         for p in runs where family == .ip && e.loopbackLocal && p.isLoopback {
             guard let hostIP = p.hostIP else { continue }
             var b = NftRuleBuilder()
             b.iifname("lo", equal: false)
             b.ip(source: false, hostIP)
-            b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
+            let ports = Set(loopbackSingles.filter { $0.proto == p.proto && $0.hostIP == hostIP }.map(\.hostPort))
+            if p.count <= 1 && ports.count >= least {
+                guard emitted.insert("raw|\(p.proto.rawValue)|\(hostIP)").inserted else { continue }
+                b.destinationPorts(p.proto, Array(ports))
+            } else {
+                b.destinationPort(p.proto, p.hostPort, through: p.hostPortEnd)
+            }
             b.verdict(.drop)
             rules.append(b.rule(chain: rawPreroutingChain, owner: owner))
         }

@@ -245,14 +245,131 @@ struct NftMessageEncoder {
         }
     }
 
-    private func encodeRule(_ rule: NftRule, seq: UInt32) throws(FirewallError) -> [UInt8] {
+    /// The batch messages of `command`, in order: one for most commands; for a rule with
+    /// anonymous port sets (`NftPortSet`), each set's NFT_MSG_NEWSET and NFT_MSG_NEWSETELEM,
+    /// then the rule, whose lookups name the sets by their batch IDs (NFTA_LOOKUP_SET_ID), as
+    /// nft sends them. `setID`: the last set ID used in this batch, advanced for each set.
+    func messages(_ command: NftCommand, setID: inout UInt32) throws(FirewallError) -> [[UInt8]] {
+        switch command {
+        case .addSet:
+            setID += 1
+            return [try encode(command, seq: 0, setID: setID)]
+        case .addRule(let rule):
+            var out: [[UInt8]] = []
+            var ids: [UInt32] = []
+            for set in rule.exprs.compactMap(\.portSet) {
+                setID += 1
+                ids.append(setID)
+                out.append(try encodePortSet(set, setID: setID, seq: 0))
+                out.append(try encodePortSetElements(set, setID: setID, seq: 0))
+            }
+            out.append(try encodeRule(rule, seq: 0, setIDs: ids))
+            return out
+        default:
+            return [try encode(command, seq: 0, setID: setID)]
+        }
+    }
+
+    /// NFT_MSG_NEWSET of an anonymous port set or map, as nft writes one: name `__set%d` /
+    /// `__map%d` (the kernel fills in the number), flags NFT_SET_ANONYMOUS | NFT_SET_CONSTANT
+    /// (| NFT_SET_MAP), key (and value) type `inet_service` (nftables datatype 13, 2 bytes),
+    /// the batch ID, NFTA_SET_DESC_SIZE the number of elements, and nft's userdata: key (and
+    /// value) byte order big endian (2); a set also the `typeof` of its key (`tcp dport`:
+    /// payload expression 7, protocol description TCP 8 / UDP 6 / SCTP 10, field 2), a map
+    /// "data interval" 0.
+    func encodePortSet(_ set: NftPortSet, setID: UInt32, seq: UInt32) throws(FirewallError) -> [UInt8] {
+        guard let s = nftnl_set_alloc() else { throw Self.allocFailure("set") }
+        defer { nftnl_set_free(s) }
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table)
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), set.nameTemplate)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(family))
+        var flags = UInt32(NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue)
+        if set.isMap { flags |= UInt32(NFT_SET_MAP.rawValue) }
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), flags)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), Self.nftTypeInetService)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), 2)
+        if set.isMap {
+            nftnl_set_set_u32(s, UInt16(NFTNL_SET_DATA_TYPE.rawValue), Self.nftTypeInetService)
+            nftnl_set_set_u32(s, UInt16(NFTNL_SET_DATA_LEN.rawValue), 2)
+        }
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), setID)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(set.keys.count))
+        guard let udata = nftnl_udata_buf_alloc(64) else { throw Self.allocFailure("set userdata") }
+        defer { nftnl_udata_buf_free(udata) }
+        nftnl_udata_put_u32(udata, UInt8(NFTNL_UDATA_SET_KEYBYTEORDER.rawValue), 2)
+        if set.isMap {
+            nftnl_udata_put_u32(udata, UInt8(NFTNL_UDATA_SET_DATABYTEORDER.rawValue), 2)
+            nftnl_udata_put_u32(udata, UInt8(NFTNL_UDATA_SET_DATA_INTERVAL.rawValue), 0)
+        } else if let typeOf = nftnl_udata_nest_start(udata, UInt8(NFTNL_UDATA_SET_KEY_TYPEOF.rawValue)) {
+            nftnl_udata_put_u32(udata, UInt8(NFTNL_UDATA_SET_TYPEOF_EXPR), 7)
+            if let data = nftnl_udata_nest_start(udata, UInt8(NFTNL_UDATA_SET_TYPEOF_DATA)) {
+                nftnl_udata_put_u32(udata, 0, Self.nftProtoDescription(set.proto))
+                nftnl_udata_put_u32(udata, 1, 2)
+                nftnl_udata_nest_end(udata, data)
+            }
+            nftnl_udata_nest_end(udata, typeOf)
+        }
+        nftnl_set_set_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), nftnl_udata_buf_data(udata), nftnl_udata_buf_len(udata))
+        return Self.message { buf in
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWSET.rawValue), family, UInt16(NLM_F_CREATE | NLM_F_ACK), seq)
+            nftnl_set_nlmsg_build_payload(nlh, s)
+            return nlh
+        }
+    }
+
+    /// NFT_MSG_NEWSETELEM of the elements of an anonymous port set or map, naming the set by
+    /// its template and batch ID (NFTA_SET_ELEM_LIST_SET_ID); keys (and values) 2 bytes in
+    /// network order.
+    func encodePortSetElements(_ set: NftPortSet, setID: UInt32, seq: UInt32) throws(FirewallError) -> [UInt8] {
+        guard let s = nftnl_set_alloc() else { throw Self.allocFailure("set") }
+        defer { nftnl_set_free(s) }
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table)
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), set.nameTemplate)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), setID)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(family))
+        for (i, key) in set.keys.enumerated() {
+            guard let e = nftnl_set_elem_alloc() else { throw Self.allocFailure("set element") }
+            NftRuleBuilder.bigEndian(key).withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, 2) }
+            if let values = set.values {
+                NftRuleBuilder.bigEndian(values[i]).withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_DATA), $0.baseAddress, 2) }
+            }
+            nftnl_set_elem_add(s, e)  // the set owns the element from here on
+        }
+        return Self.message { buf in
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWSETELEM.rawValue), family, UInt16(NLM_F_CREATE | NLM_F_ACK), seq)
+            nftnl_set_elems_nlmsg_build_payload(nlh, s)
+            return nlh
+        }
+    }
+
+    /// nftables' `TYPE_INET_SERVICE` (13, nftables' include/datatype.h): a port.
+    static let nftTypeInetService: UInt32 = 13
+
+    /// nftables' `enum proto_desc_id` (include/proto.h) of a transport protocol, as nft's set
+    /// userdata stores it: PROTO_DESC_UDP 6, PROTO_DESC_TCP 8, PROTO_DESC_SCTP 10.
+    static func nftProtoDescription(_ proto: PortMapping.TransportProtocol) -> UInt32 {
+        switch proto {
+        case .tcp: 8
+        case .udp: 6
+        case .sctp: 10
+        }
+    }
+
+    /// `setIDs`: the batch IDs of the rule's anonymous sets, in the order of its lookups.
+    private func encodeRule(_ rule: NftRule, seq: UInt32, setIDs: [UInt32] = []) throws(FirewallError) -> [UInt8] {
         guard let r = nftnl_rule_alloc() else { throw Self.allocFailure("rule") }
         defer { nftnl_rule_free(r) }
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table)
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), rule.chain)
         nftnl_rule_set_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue), UInt32(family))
+        var nextSet = 0
         for expr in rule.exprs {
-            guard let e = Self.makeExpr(expr, family: tableFamily) else { throw Self.allocFailure("expression") }
+            var id: UInt32?
+            if expr.portSet != nil, nextSet < setIDs.count {
+                id = setIDs[nextSet]
+                nextSet += 1
+            }
+            guard let e = Self.makeExpr(expr, family: tableFamily, setID: id) else { throw Self.allocFailure("expression") }
             nftnl_rule_add_expr(r, e)  // the rule owns the expression
         }
         // The comment, exactly as `nft ... comment "..."` stores it (NFTNL_UDATA_RULE_COMMENT).
@@ -280,7 +397,8 @@ struct NftMessageEncoder {
 
     /// `family`: the table's, which is the NAT family of the DNAT expressions (NFPROTO_IPV6 makes
     /// the kernel read 16-byte addresses from the address registers, nft_nat.c).
-    private static func makeExpr(_ expr: NftExpr, family: NftFamily) -> OpaquePointer? {
+    /// `setID`: the batch ID of an anonymous set's lookup (`portSet`, `portMap`).
+    private static func makeExpr(_ expr: NftExpr, family: NftFamily, setID: UInt32? = nil) -> OpaquePointer? {
         func alloc(_ name: String) -> OpaquePointer? { nftnl_expr_alloc(name) }
         func setU32(_ e: OpaquePointer, _ attr: Int, _ v: UInt32) { nftnl_expr_set_u32(e, UInt16(attr), v) }
         func setBytes(_ e: OpaquePointer, _ attr: Int, _ bytes: [UInt8]) {
@@ -326,6 +444,24 @@ struct NftMessageEncoder {
             setBytes(e, NFTNL_EXPR_RANGE_FROM_DATA, from)
             setBytes(e, NFTNL_EXPR_RANGE_TO_DATA, to)
             return e
+        case .payloadToRegister2(let base, let offset, let length):
+            guard let e = alloc("payload") else { return nil }
+            setU32(e, NFTNL_EXPR_PAYLOAD_DREG, reg2)
+            setU32(e, NFTNL_EXPR_PAYLOAD_BASE, base == .network
+                   ? UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue) : UInt32(NFT_PAYLOAD_TRANSPORT_HEADER.rawValue))
+            setU32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
+            setU32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
+            return e
+        case .portSet(let set), .portMap(let set):
+            guard let e = alloc("lookup") else { return nil }
+            let map = set.isMap
+            setU32(e, NFTNL_EXPR_LOOKUP_SREG, map ? reg2 : reg1)
+            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), set.nameTemplate)
+            if let setID { setU32(e, NFTNL_EXPR_LOOKUP_SET_ID, setID) }
+            if map { setU32(e, NFTNL_EXPR_LOOKUP_DREG, reg2) }
+            return e
+        case .unresolvedSet:
+            return nil
         case .lookup(let set), .vmap(let set), .lookupNot(let set):
             guard let e = alloc("lookup") else { return nil }
             setU32(e, NFTNL_EXPR_LOOKUP_SREG, reg1)

@@ -17,6 +17,55 @@ enum NftVerdict: Hashable, Sendable {
     }
 }
 
+/// An anonymous, constant set or map of ports bound to one rule (nft `tcp dport { 80, 443 }`,
+/// `dnat to IP:tcp dport map { 8080 : 80, 8443 : 443 }`): the kernel creates it with the rule
+/// (NFT_MSG_NEWSET with NFT_SET_ANONYMOUS | NFT_SET_CONSTANT [| NFT_SET_MAP], then
+/// NFT_MSG_NEWSETELEM, in the same batch) and destroys it with the rule. Keys and values are
+/// ports (nft's `inet_service`, 2 bytes, network order); elements are kept sorted by key so two
+/// sets with the same elements compare equal whatever order the kernel dumps them in.
+struct NftPortSet: Hashable, Sendable, CustomStringConvertible {
+    /// The ports of a set, or the keys of a map.
+    private(set) var keys: [UInt16]
+    /// The map's value of each key (same order as `keys`); nil for a plain set.
+    private(set) var values: [UInt16]?
+    /// The protocol of the `tcp dport` the keys stand for: only nft's userdata (`typeof`) of a
+    /// plain set, written like nft and not compared (it is not read back).
+    var proto: PortMapping.TransportProtocol = .tcp
+
+    /// A set of ports (duplicates dropped).
+    init(ports: [UInt16], proto: PortMapping.TransportProtocol) {
+        keys = Array(Set(ports)).sorted()
+        values = nil
+        self.proto = proto
+    }
+
+    /// A map from key ports to value ports (each key once).
+    init(map: [(key: UInt16, value: UInt16)]) {
+        let sorted = map.sorted { $0.key < $1.key }
+        keys = sorted.map(\.key)
+        values = sorted.map(\.value)
+    }
+
+    var isMap: Bool { values != nil }
+    /// The kernel name template (`__set%d`, `__map%d`: the kernel picks the number, as for nft's sets).
+    var nameTemplate: String { isMap ? "__map%d" : "__set%d" }
+
+    /// nft's text of the elements: `{ 80, 443 }` or `{ 8080 : 80, 8443 : 443 }`.
+    var text: String {
+        let items = keys.indices.map { i in values.map { "\(keys[i]) : \($0[i])" } ?? "\(keys[i])" }
+        return "{ " + items.joined(separator: ", ") + " }"
+    }
+
+    /// `text` (the planner's string keys compare what `==` compares).
+    var description: String { text }
+
+    static func == (a: NftPortSet, b: NftPortSet) -> Bool { a.keys == b.keys && a.values == b.values }
+    func hash(into h: inout Hasher) {
+        h.combine(keys)
+        h.combine(values)
+    }
+}
+
 /// One kernel expression, with registers fixed the way `nft` allocates them: loads go to reg 1,
 /// the DNAT port to reg 2, a DNAT port range's end to reg 3 (nf_tables.h NFT_REG_1..3). Byte arrays are exactly what the
 /// kernel stores (network order for header fields, host order for ct state and fib results).
@@ -28,6 +77,9 @@ enum NftExpr: Hashable, Sendable {
     case meta(MetaKey)
     /// `[ payload load LEN b @ BASE header + OFFSET => reg 1 ]`
     case payload(PayloadBase, offset: UInt32, length: UInt32)
+    /// `[ payload load LEN b @ BASE header + OFFSET => reg 2 ]` (the key of a DNAT port map, as
+    /// nft loads it: the address is already in reg 1)
+    case payloadToRegister2(PayloadBase, offset: UInt32, length: UInt32)
     /// `[ bitwise reg 1 = ( reg 1 & MASK ) ^ XOR ]`
     case bitwise(mask: [UInt8], xor: [UInt8])
     /// `[ cmp eq|neq reg 1 DATA ]`
@@ -40,6 +92,14 @@ enum NftExpr: Hashable, Sendable {
     case lookupNot(set: String)
     /// `[ lookup reg 1 set NAME dreg 0 ]` (a verdict map)
     case vmap(set: String)
+    /// `[ lookup reg 1 set __setN ]`: reg 1 is in the rule's anonymous set (nft `tcp dport { … }`).
+    case portSet(NftPortSet)
+    /// `[ lookup reg 2 set __mapN dreg 2 ]`: reg 2 replaced by its value in the rule's anonymous
+    /// map; no element, no match (nft `dnat to IP:tcp dport map { … }`).
+    case portMap(NftPortSet)
+    /// A lookup in an anonymous set whose elements were not read (`NftSnapshotReader` resolves
+    /// the rules an operation compares): equal to nothing Berth writes. `map`: with `dreg 2`.
+    case unresolvedSet(name: String, map: Bool)
     /// `[ ct load state => reg 1 ]`
     case ctState
     /// `[ ct load status => reg 1 ]`
@@ -62,6 +122,16 @@ enum NftExpr: Hashable, Sendable {
     case dnatShifted
     /// `[ masq ]`
     case masquerade
+}
+
+extension NftExpr {
+    /// The anonymous set or map of a `portSet` / `portMap` lookup.
+    var portSet: NftPortSet? {
+        switch self {
+        case .portSet(let set), .portMap(let set): set
+        default: nil
+        }
+    }
 }
 
 /// One rule: where it goes, its owner tag (stored as the rule comment, NFTNL_UDATA_RULE_COMMENT),

@@ -91,6 +91,36 @@ struct NftRuleBuilder {
         }
     }
 
+    /// `tcp dport { A, B, … }` (nft's anonymous set: the same dependency and load, then a lookup
+    /// in a set bound to the rule, `NftPortSet`); a single distinct port is `destinationPort`'s
+    /// plain `tcp dport A`.
+    mutating func destinationPorts(_ proto: PortMapping.TransportProtocol, _ ports: [UInt16]) {
+        let set = NftPortSet(ports: ports, proto: proto)
+        guard set.keys.count > 1 else {
+            if let port = ports.first { destinationPort(proto, port) }
+            return
+        }
+        exprs += [.meta(.l4proto), .cmp(equal: true, data: [proto.number]), .payload(.transport, offset: 2, length: 2), .portSet(set)]
+        words.append("\(proto.rawValue) dport \(set.text)")
+    }
+
+    /// `meta l4proto tcp` (the dependency nft requires before a port map in `dnat`).
+    mutating func l4proto(_ proto: PortMapping.TransportProtocol) {
+        exprs += [.meta(.l4proto), .cmp(equal: true, data: [proto.number])]
+        words.append("meta l4proto \(proto.rawValue)")
+    }
+
+    /// `dnat to A.B.C.D:tcp dport map { HOST : CONTAINER, … }` (IPv6: `dnat to [X]:…`): the
+    /// destination port is looked up in an anonymous map bound to the rule, which also is the
+    /// rule's port match (no element, no match). As nft generates it: the address in reg 1, the
+    /// port loaded into reg 2 and replaced by its value, then the NAT of reg 1 and reg 2.
+    /// Follows `l4proto(_:)` of the same protocol.
+    mutating func dnat(to address: IPAddress, proto: PortMapping.TransportProtocol, map: [(key: UInt16, value: UInt16)]) {
+        let set = NftPortSet(map: map)
+        exprs += [.immediate(register: 1, data: address.bytes), .payloadToRegister2(.transport, offset: 2, length: 2), .portMap(set), .dnat]
+        words.append("dnat to \(Self.withPort(address)):\(proto.rawValue) dport map \(set.text)")
+    }
+
     /// `ct state established,related`
     mutating func ctEstablishedRelated() {
         // NF_CT_STATE_BIT(ESTABLISHED)=2 | NF_CT_STATE_BIT(RELATED)=4, host byte order.

@@ -49,14 +49,16 @@ enum NftRuleDecoder {
             default: return nil
             }
         case "payload":
-            guard u32(NFTNL_EXPR_PAYLOAD_DREG) == reg1 else { return nil }
+            let dreg = u32(NFTNL_EXPR_PAYLOAD_DREG)
+            guard dreg == reg1 || dreg == reg2 else { return nil }
             let base: NftExpr.PayloadBase
             switch u32(NFTNL_EXPR_PAYLOAD_BASE) {
             case UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue): base = .network
             case UInt32(NFT_PAYLOAD_TRANSPORT_HEADER.rawValue): base = .transport
             default: return nil
             }
-            return .payload(base, offset: u32(NFTNL_EXPR_PAYLOAD_OFFSET), length: u32(NFTNL_EXPR_PAYLOAD_LEN))
+            let offset = u32(NFTNL_EXPR_PAYLOAD_OFFSET), length = u32(NFTNL_EXPR_PAYLOAD_LEN)
+            return dreg == reg1 ? .payload(base, offset: offset, length: length) : .payloadToRegister2(base, offset: offset, length: length)
         case "bitwise":
             guard u32(NFTNL_EXPR_BITWISE_SREG) == reg1, u32(NFTNL_EXPR_BITWISE_DREG) == reg1,
                   !has(NFTNL_EXPR_BITWISE_OP) || u32(NFTNL_EXPR_BITWISE_OP) == 0 else { return nil }
@@ -72,7 +74,18 @@ enum NftRuleDecoder {
             guard u32(NFTNL_EXPR_RANGE_SREG) == reg1, u32(NFTNL_EXPR_RANGE_OP) == UInt32(NFT_RANGE_EQ.rawValue) else { return nil }
             return .range(from: bytes(NFTNL_EXPR_RANGE_FROM_DATA), to: bytes(NFTNL_EXPR_RANGE_TO_DATA))
         case "lookup":
-            guard u32(NFTNL_EXPR_LOOKUP_SREG) == reg1, let set = string(NFTNL_EXPR_LOOKUP_SET) else { return nil }
+            guard let set = string(NFTNL_EXPR_LOOKUP_SET) else { return nil }
+            if set.hasPrefix("__") {
+                // An anonymous set (nft names them __setN / __mapN): its elements are read by
+                // NftSnapshotReader for the rules an operation compares.
+                let flags = has(NFTNL_EXPR_LOOKUP_FLAGS) ? u32(NFTNL_EXPR_LOOKUP_FLAGS) : 0
+                let sreg = u32(NFTNL_EXPR_LOOKUP_SREG)
+                guard flags == 0 else { return nil }
+                if !has(NFTNL_EXPR_LOOKUP_DREG) && sreg == reg1 { return .unresolvedSet(name: set, map: false) }
+                if has(NFTNL_EXPR_LOOKUP_DREG) && sreg == reg2 && u32(NFTNL_EXPR_LOOKUP_DREG) == reg2 { return .unresolvedSet(name: set, map: true) }
+                return nil
+            }
+            guard u32(NFTNL_EXPR_LOOKUP_SREG) == reg1 else { return nil }
             if has(NFTNL_EXPR_LOOKUP_FLAGS) && u32(NFTNL_EXPR_LOOKUP_FLAGS) != 0 {
                 return u32(NFTNL_EXPR_LOOKUP_FLAGS) == UInt32(NFT_LOOKUP_F_INV.rawValue) && !has(NFTNL_EXPR_LOOKUP_DREG)
                     ? .lookupNot(set: set) : nil

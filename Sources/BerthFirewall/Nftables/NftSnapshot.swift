@@ -33,6 +33,11 @@ struct NftReadScope: Sendable, Equatable {
     /// decides whether the table goes (`NftPlanner.removeTableIfNoNetworks`), and the `ip`
     /// table's `bridges` when an IPv6 network is added (its IPv4-only neighbours).
     var fullSets: [String] = []
+    /// Owner prefixes of the rules whose anonymous sets are read (`NftExpr.unresolvedSet` →
+    /// `portSet` / `portMap`): one GETSETELEM dump per set, so only for the rules the operation
+    /// compares (an endpoint's own, `ep:ID br:`); the others keep `unresolvedSet`. A full read
+    /// (no scope) resolves every rule.
+    var portSetOwners: [String] = []
 
     /// The base chains' existence and the base rules (owner `berth`, in the hooked chains;
     /// `postrouting` also holds hairpin rules, which ensureNetwork/ensureEndpoint compare).
@@ -67,6 +72,13 @@ struct NftReadScope: Sendable, Equatable {
         return scope
     }
 
+    /// The scope plus the anonymous sets of the rules owned by `ownerPrefix` (`portSetOwners`).
+    func resolvingPortSets(of ownerPrefix: String) -> NftReadScope {
+        var s = self
+        if !s.portSetOwners.contains(ownerPrefix) { s.portSetOwners.append(ownerPrefix) }
+        return s
+    }
+
     /// The scope plus every element of `set`.
     func withAllElements(of set: String) -> NftReadScope {
         var s = self
@@ -86,6 +98,7 @@ struct NftReadScope: Sendable, Equatable {
             return (a + b).filter { seen.insert($0).inserted }
         }
         return NftReadScope(chains: merge(chains, other.chains), ruleChains: merge(ruleChains, other.ruleChains),
-                            elementKeys: merge(elementKeys, other.elementKeys), fullSets: merge(fullSets, other.fullSets))
+                            elementKeys: merge(elementKeys, other.elementKeys), fullSets: merge(fullSets, other.fullSets),
+                            portSetOwners: merge(portSetOwners, other.portSetOwners))
     }
 }

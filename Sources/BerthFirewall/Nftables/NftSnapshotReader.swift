@@ -38,8 +38,9 @@ enum NftSnapshotReader {
         snapshot.tableExists = true
         snapshot.chains = Set(try names(try channel.dump(NFT_MSG_GETCHAIN, table: nil, family: family, operation: op),
                                         tableAttr: chainTable, nameAttr: chainName))
+        // Berth's named sets; the anonymous ones (`__setN`, bound to rules) are read with their rules.
         snapshot.sets = Set(try names(try channel.dump(NFT_MSG_GETSET, table: nil, family: family, operation: op),
-                                      tableAttr: setTable, nameAttr: setName))
+                                      tableAttr: setTable, nameAttr: setName).filter { !$0.hasPrefix("__") })
         for spec in NftLayout.sets where snapshot.sets.contains(spec.name) {
             let messages = try channel.dump(NFT_MSG_GETSETELEM, table: table, set: spec.name, family: family, operation: op)
             var elements: [String: String?] = [:]
@@ -49,7 +50,73 @@ enum NftSnapshotReader {
         for m in try channel.dump(NFT_MSG_GETRULE, table: table, family: family, operation: op) {
             if let rule = try parseRule(m, table: table, family: family) { snapshot.rules.append(rule) }
         }
+        try resolvePortSets(in: &snapshot, table: table, family: family, channel: channel) { _ in true }
         return snapshot
+    }
+
+    /// Replaces each `unresolvedSet` of the rules whose owner `wanted` accepts with the set's
+    /// elements (`portSet` / `portMap`), one GETSETELEM dump per set. A set whose elements are
+    /// not Berth's shape (keys, values of 2 bytes, no element flags such as an interval end)
+    /// makes the rule's expressions nil: it equals nothing Berth wants and gets replaced.
+    private static func resolvePortSets(in snapshot: inout NftSnapshot, table: String, family: NftFamily, channel: NftChannel,
+                                        wanted: (String) -> Bool) throws(FirewallError) {
+        var cache: [String: NftPortSet?] = [:]
+        for i in snapshot.rules.indices {
+            guard let exprs = snapshot.rules[i].exprs, let owner = snapshot.rules[i].owner, wanted(owner),
+                  exprs.contains(where: { if case .unresolvedSet = $0 { true } else { false } }) else { continue }
+            var resolved: [NftExpr] = []
+            var ok = true
+            for expr in exprs {
+                guard case .unresolvedSet(let name, let map) = expr else {
+                    resolved.append(expr)
+                    continue
+                }
+                if cache[name] == nil { cache[name] = .some(try portSet(name, map: map, table: table, family: family, channel: channel)) }
+                guard let set = cache[name] ?? nil, set.isMap == map else {
+                    ok = false
+                    break
+                }
+                resolved.append(map ? .portMap(set) : .portSet(set))
+            }
+            snapshot.rules[i].exprs = ok ? resolved : nil
+        }
+    }
+
+    /// The elements of the anonymous set `name` as an `NftPortSet`, nil when not of its shape.
+    private static func portSet(_ name: String, map: Bool, table: String, family: NftFamily, channel: NftChannel) throws(FirewallError) -> NftPortSet? {
+        var keys: [UInt16] = []
+        var pairs: [(key: UInt16, value: UInt16)] = []
+        var shaped = true
+        for m in try channel.dump(NFT_MSG_GETSETELEM, table: table, set: name, family: family, operation: .readNftablesTable) {
+            guard let s = nftnl_set_alloc() else { throw FirewallError(.system, operation: .parseSetElements, object: name, detail: "out of memory") }
+            defer { nftnl_set_free(s) }
+            let parsed = m.bytes.withUnsafeBytes { raw -> Bool in
+                guard let base = raw.baseAddress else { return false }
+                return nftnl_set_elems_nlmsg_parse(base.assumingMemoryBound(to: nlmsghdr.self), s) >= 0
+            }
+            guard parsed, let iter = nftnl_set_elems_iter_create(s) else { return nil }
+            defer { nftnl_set_elems_iter_destroy(iter) }
+            var e = nftnl_set_elems_iter_next(iter)
+            while let elem = e {
+                func port(_ attr: Int) -> UInt16? {
+                    var length: UInt32 = 0
+                    guard nftnl_set_elem_is_set(elem, UInt16(attr)), let p = nftnl_set_elem_get(elem, UInt16(attr), &length), length == 2 else { return nil }
+                    let b = UnsafeRawBufferPointer(start: p, count: 2)
+                    return UInt16(b[0]) << 8 | UInt16(b[1])
+                }
+                let flags = nftnl_set_elem_is_set(elem, UInt16(NFTNL_SET_ELEM_FLAGS)) ? nftnl_set_elem_get_u32(elem, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
+                let key = port(NFTNL_SET_ELEM_KEY)
+                let value = port(NFTNL_SET_ELEM_DATA)
+                if flags != 0 || key == nil || (map != (value != nil)) { shaped = false }
+                if let key {
+                    if let value { pairs.append((key, value)) } else { keys.append(key) }
+                }
+                e = nftnl_set_elems_iter_next(iter)
+            }
+        }
+        guard shaped else { return nil }
+        if map { return pairs.isEmpty ? nil : NftPortSet(map: pairs) }
+        return keys.isEmpty ? nil : NftPortSet(ports: keys, proto: .tcp)
     }
 
     /// The full read (`read(table:family:channel:)`) of each family's table, in `families`' order.
@@ -144,6 +211,11 @@ enum NftSnapshotReader {
         for chain in scope.ruleChains where snapshot.chains.contains(chain) {
             for m in try channel.dump(NFT_MSG_GETRULE, table: table, chain: chain, family: family, operation: op) {
                 if let rule = try parseRule(m, table: table, family: family) { snapshot.rules.append(rule) }
+            }
+        }
+        if !scope.portSetOwners.isEmpty {
+            try resolvePortSets(in: &snapshot, table: table, family: family, channel: channel) { owner in
+                scope.portSetOwners.contains { owner.hasPrefix($0) }
             }
         }
         return snapshot

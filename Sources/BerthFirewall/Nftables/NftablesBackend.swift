@@ -187,7 +187,8 @@ import Glibc
     public func addPorts(_ endpoint: EndpointPorts) throws(FirewallError) {
         let op = OperationName.addNftablesPorts
         try NftValidation.endpoint(endpoint, operation: op)
-        let scope = NftReadScope.base.union(.endpoint(bridges: [endpoint.bridge]))
+        // The endpoint's own rules are compared with the wanted ones: their port sets are read too.
+        let scope = NftReadScope.base.union(.endpoint(bridges: [endpoint.bridge])).resolvingPortSets(of: "ep:\(endpoint.endpointID) br:")
         try transact(op, scope: scope, widen: Self.widening(endpointID: endpoint.endpointID)) {
             (p: inout NftPlanner, p6: inout NftPlanner) throws(FirewallError) in
             try p.addEndpoint(endpoint, operation: op)
