@@ -404,6 +404,16 @@ struct NftMessageEncoder {
         func setBytes(_ e: OpaquePointer, _ attr: Int, _ bytes: [UInt8]) {
             bytes.withUnsafeBytes { _ = nftnl_expr_set(e, UInt16(attr), $0.baseAddress, UInt32($0.count)) }
         }
+        /// A payload load (`NftExpr.payload`, `.payloadToRegister2`) into `register`.
+        func payload(_ base: NftExpr.PayloadBase, _ offset: UInt32, _ length: UInt32, into register: UInt32) -> OpaquePointer? {
+            guard let e = alloc("payload") else { return nil }
+            setU32(e, NFTNL_EXPR_PAYLOAD_DREG, register)
+            setU32(e, NFTNL_EXPR_PAYLOAD_BASE, base == .network
+                   ? UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue) : UInt32(NFT_PAYLOAD_TRANSPORT_HEADER.rawValue))
+            setU32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
+            setU32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
+            return e
+        }
         switch expr {
         case .meta(let key):
             guard let e = alloc("meta") else { return nil }
@@ -416,13 +426,7 @@ struct NftMessageEncoder {
             setU32(e, NFTNL_EXPR_META_DREG, reg1)
             return e
         case .payload(let base, let offset, let length):
-            guard let e = alloc("payload") else { return nil }
-            setU32(e, NFTNL_EXPR_PAYLOAD_DREG, reg1)
-            setU32(e, NFTNL_EXPR_PAYLOAD_BASE, base == .network
-                   ? UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue) : UInt32(NFT_PAYLOAD_TRANSPORT_HEADER.rawValue))
-            setU32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
-            setU32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
-            return e
+            return payload(base, offset, length, into: reg1)
         case .bitwise(let mask, let xor):
             guard let e = alloc("bitwise") else { return nil }
             setU32(e, NFTNL_EXPR_BITWISE_SREG, reg1)
@@ -445,13 +449,7 @@ struct NftMessageEncoder {
             setBytes(e, NFTNL_EXPR_RANGE_TO_DATA, to)
             return e
         case .payloadToRegister2(let base, let offset, let length):
-            guard let e = alloc("payload") else { return nil }
-            setU32(e, NFTNL_EXPR_PAYLOAD_DREG, reg2)
-            setU32(e, NFTNL_EXPR_PAYLOAD_BASE, base == .network
-                   ? UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue) : UInt32(NFT_PAYLOAD_TRANSPORT_HEADER.rawValue))
-            setU32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
-            setU32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
-            return e
+            return payload(base, offset, length, into: reg2)
         case .portSet(let set), .portMap(let set):
             guard let e = alloc("lookup") else { return nil }
             let map = set.isMap
