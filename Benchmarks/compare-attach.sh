@@ -9,6 +9,7 @@
 #
 # Contestants (each its own host netns, an existing network, fresh pre-created sandboxes):
 #   floor        floor/attach_floor.c (libmnl, no firewall)
+#   floor-v6off  the same plus Docker's disable_ipv6 on eth0 (--disable-ipv6), which Berth must do too
 #   lib-ipt      BerthProbe loop, iptables      lib-nft      BerthProbe loop, nftables
 #   before-ipt   $BEFORE_PROBE loop, iptables   before-nft   $BEFORE_PROBE loop, nftables
 #   drain-ipt    (DRAIN=1) BerthProbe loop with an unmeasured drain() after each detach, so the
@@ -50,7 +51,7 @@ trap 'rm -rf "$W"' EXIT
 PER=$(( (ITER + ROUNDS - 1) / ROUNDS ))
 log() { echo "compare-attach: $*" >&2; }
 
-CONTESTANTS=(floor)
+CONTESTANTS=(floor floor-v6off)
 for b in $BACKENDS; do
   s=${b:0:3}; [ "$s" = ipt ] || s=nft
   CONTESTANTS+=("lib-$s")
@@ -64,9 +65,9 @@ setup_env() {
   local c=$1
   ip netns add "$c-host"; ip -n "$c-host" link set lo up
   case $c in
-    floor)
-      ip -n floor-host link add brbench up type bridge
-      ip -n floor-host addr add 10.77.0.1/16 brd 10.77.255.255 dev brbench ;;
+    floor|floor-v6off)
+      ip -n "$c-host" link add brbench up type bridge
+      ip -n "$c-host" addr add 10.77.0.1/16 brd 10.77.255.255 dev brbench ;;
     *)
       "$REL/berth" network create --backend "$(backend_of "$c")" --state-dir "$W/$c" --host-netns "/run/netns/$c-host" \
         --subnet 10.77.0.0/16 bench >/dev/null ;;
@@ -79,6 +80,8 @@ run_chunk() {
   for ((i = 0; i <= PER; i++)); do ip netns add "$c-sb$i"; done
   case $c in
     floor) "$FLOOR_BIN" "$PER" /run/netns/floor-host floor-sb brbench | awk '{print ($1=="create"?"attach":"detach"), $2, $3}' ;;
+    floor-v6off) "$FLOOR_BIN" "$PER" /run/netns/floor-v6off-host floor-v6off-sb brbench --disable-ipv6 \
+                   | awk '{print ($1=="create"?"attach":"detach"), $2, $3}' ;;
     drain-*) BERTH_PROBE_DRAIN=1 "$REL/BerthProbe" loop "$W/$c" "$(backend_of "$c")" "/run/netns/$c-host" bench "$c-sb" 0 "$PER" | grep -v '^open' ;;
     *) "$(probe_of "$c")" loop "$W/$c" "$(backend_of "$c")" "/run/netns/$c-host" bench "$c-sb" 0 "$PER" | grep -v '^open' ;;
   esac | awk '$2 != 0' >> "$W/$c.out"   # index 0 is the warm-up
@@ -109,9 +112,9 @@ for c in "${CONTESTANTS[@]}"; do
 done
 echo "### Attach vs the libmnl floor ($(date -u +%Y-%m-%dT%H:%M:%SZ), load at end $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-echo "| contestant | n | attach median ms | attach p90 | attach ×floor | detach median ms |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| contestant | n | attach median ms | attach p90 | attach ×floor | ×floor-v6off | detach median ms |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for c in "${CONTESTANTS[@]}"; do
-  echo "| $c | ${N[$c.attach]} | ${MED[$c.attach]} | ${P90[$c.attach]} | $(ratio "${MED[$c.attach]}" "${MED[floor.attach]}") | ${MED[$c.detach]} |"
+  echo "| $c | ${N[$c.attach]} | ${MED[$c.attach]} | ${P90[$c.attach]} | $(ratio "${MED[$c.attach]}" "${MED[floor.attach]}") | $(ratio "${MED[$c.attach]}" "${MED[floor-v6off.attach]}") | ${MED[$c.detach]} |"
 done
 if [ -n "${RAW:-}" ]; then mkdir -p "$RAW"; cp "$W"/*.out "$RAW"/; fi
