@@ -1,6 +1,6 @@
 // attach_floor.c — the kernel-work floor for Berth's attach / detach, in plain C on libmnl.
 //
-//   usage: attach_floor ITERATIONS HOST_NETNS_PATH SANDBOX_PREFIX BRIDGE [--steps | --keep]
+//   usage: attach_floor ITERATIONS HOST_NETNS_PATH SANDBOX_PREFIX BRIDGE [--steps | --keep | --disable-ipv6]
 //
 // Enters the "host" namespace HOST_NETNS_PATH (which holds BRIDGE with 10.77.0.1/16, up), then
 // for i = 0..ITERATIONS (round 0 is a warm-up, not printed) attaches the fresh sandbox
@@ -19,6 +19,9 @@
 // Each half is timed with clock_gettime(CLOCK_MONOTONIC); one line per operation:
 // "create <i> <us>", "delete <i> <us>" (and with --steps "step <name> <i> <us>").
 // --keep stops after the warm-up attach, leaving it in place for inspection.
+// --disable-ipv6 adds what Docker (and Berth) do for an IPv4-only endpoint and the floor does not:
+// net.ipv6.conf.eth0.disable_ipv6 = 1, read then written inside the sandbox right after the
+// socket is opened there (the kernel cost of that sysctl in a fresh namespace, issue 11).
 // Refuses to run unless BERTH_SANDBOX=1 and outside the machine's own network namespace.
 //
 // build: cc -O2 -Wall -o attach_floor attach_floor.c $(pkg-config --cflags --libs libmnl)
@@ -197,6 +200,21 @@ static void route_add_default(struct nl *nl, uint32_t gw) {
     must(nl_exchange(nl, nlh, NULL, NULL), "route add");
 }
 
+// Docker's sysctl on an IPv4-only endpoint's interface, as Berth writes it (read first, write
+// only when different), in the calling thread's namespace: net.ipv6.conf.eth0.disable_ipv6 = 1.
+static void disable_ipv6_eth0(void) {
+    const char *path = "/proc/sys/net/ipv6/conf/eth0/disable_ipv6";
+    char value[16] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(path, errno);
+    ssize_t n = read(fd, value, sizeof value - 1);
+    close(fd);
+    if (n > 0 && value[0] == '1') return;
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "1\n", 2) != 2) fail(path, errno);
+    close(fd);
+}
+
 static void refuse_unless_sandboxed(void) {
     const char *flag = getenv("BERTH_SANDBOX");
     if (!flag || strcmp(flag, "1") != 0) {
@@ -219,7 +237,7 @@ static const char *step_names[] = { "veth-create", "open-sandbox-session", "getl
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s ITERATIONS HOST_NETNS_PATH SANDBOX_PREFIX BRIDGE [--steps | --keep]\n", argv[0]);
+        fprintf(stderr, "usage: %s ITERATIONS HOST_NETNS_PATH SANDBOX_PREFIX BRIDGE [--steps | --keep | --disable-ipv6]\n", argv[0]);
         return 2;
     }
     refuse_unless_sandboxed();
@@ -227,6 +245,7 @@ int main(int argc, char **argv) {
     const char *host_path = argv[2], *prefix = argv[3], *bridge = argv[4];
     int steps = argc > 5 && strcmp(argv[5], "--steps") == 0;
     int keep = argc > 5 && strcmp(argv[5], "--keep") == 0;
+    int v6off = argc > 5 && strcmp(argv[5], "--disable-ipv6") == 0;
 
     int hostfd = open(host_path, O_RDONLY | O_CLOEXEC);
     if (hostfd < 0) fail(host_path, errno);
@@ -259,6 +278,7 @@ int main(int argc, char **argv) {
         struct nl inner;
         if (setns(sandbox[i], CLONE_NEWNET)) fail("setns sandbox", errno);
         nl_open(&inner);
+        if (v6off) disable_ipv6_eth0();
         if (setns(hostfd, CLONE_NEWNET)) fail("setns host", errno);
         lap[1] = now_ns();
         int eth0 = link_index(&inner, "eth0");

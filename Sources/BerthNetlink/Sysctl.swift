@@ -55,17 +55,29 @@ package enum Sysctl {
     /// - Throws: `.invalidArgument`, `.permissionDenied`, `.namespace`.
     @discardableResult
     package static func writeWherePresent(_ keys: [String], _ value: String, in namespace: NetworkNamespace? = nil) throws(NetlinkError) -> [String] {
-        let paths = try keys.map { (key) throws(NetlinkError) -> (String, String) in (key, try path(for: key)) }
+        let paths = try paths(for: keys)
         return try inNamespace(namespace, key: keys.joined(separator: ",")) { () throws(NetlinkError) -> [String] in
-            var changed: [String] = []
-            for (key, path) in paths {
-                do throws(NetlinkError) {
-                    if try writeHere(path, key, value) { changed.append(key) }
-                } catch where error.code == .notFound {
-                }
-            }
-            return changed
+            try writeWherePresentHere(paths, value)
         }
+    }
+
+    /// The (key, /proc/sys path) pairs of `keys`, checked as `path(for:)` does.
+    /// - Throws: `.invalidArgument` for a key that is not a `net.` key.
+    package static func paths(for keys: [String]) throws(NetlinkError) -> [(key: String, path: String)] {
+        try keys.map { (key) throws(NetlinkError) -> (key: String, path: String) in (key, try path(for: key)) }
+    }
+
+    /// `writeWherePresent` in the calling thread's namespace, for a caller already on the namespace
+    /// thread inside the right namespace (`NetlinkSession.route(in:writingWherePresent:_:)`).
+    package static func writeWherePresentHere(_ paths: [(key: String, path: String)], _ value: String) throws(NetlinkError) -> [String] {
+        var changed: [String] = []
+        for (key, path) in paths {
+            do throws(NetlinkError) {
+                if try writeHere(path, key, value) { changed.append(key) }
+            } catch where error.code == .notFound {
+            }
+        }
+        return changed
     }
 
     /// Reads `path` in the calling thread's namespace.

@@ -42,6 +42,24 @@ struct KernelLinkTests {
         #expect(try Sandbox.linkNames(netns: host.name) == before)
     }
 
+    /// NLM_F_ECHO on the veth creation (issue 11): the kernel's echo of the host end carries the
+    /// peer's ifindex in the sandbox (IFLA_LINK), so attach needs no RTM_GETLINK there. Without
+    /// echo nothing is returned.
+    @Test func vethCreationEchoCarriesThePeerIndexInsideTheSandbox() throws {
+        let host = try HostNamespace()
+        let sandboxName = Sandbox.unique("bt-sbx-")
+        let sandbox = try NetworkNamespace.create(name: sandboxName)
+        defer { try? NetworkNamespace.delete(name: sandboxName) }
+        let echoed = try #require(try host.session.createVeth(name: "vethecho0", peer: VethPeer(name: "eth0", namespaceFD: sandbox.fileDescriptor),
+                                                             up: true, echo: true))
+        #expect(echoed.name == "vethecho0" && echoed.kind == "veth")
+        let shown = try #require(try Sandbox.link("eth0", netns: sandboxName))
+        #expect(echoed.peerIndex == (shown["ifindex"] as? Int).map(Int32.init))
+        #expect(try host.session.createVeth(name: "vethecho1", peer: VethPeer(name: "eth1", namespaceFD: sandbox.fileDescriptor)) == nil)
+        try host.session.deleteLink(named: "vethecho0")
+        try host.session.deleteLink(named: "vethecho1")
+    }
+
     @Test func vethPeerIsEth0InsideNewNamedNamespaceWithAddressAndDefaultRoute() throws {
         let host = try HostNamespace()
         let before = try Sandbox.linkNames(netns: host.name)

@@ -4,7 +4,10 @@
 //
 //   BerthProbe loop STATE BACKEND HOSTNS NETWORK PREFIX FROM TO
 //       opens a controller (printed as "open"), then for i in FROM...TO: attach sandbox
-//       /run/netns/PREFIX<i> to NETWORK ("attach i us"), detach it ("detach i us").
+//       /run/netns/PREFIX<i> to NETWORK ("attach i us"), detach it ("detach i us"). With
+//       BERTH_PROBE_DRAIN=1 each detach is followed by an unmeasured drain(), so the next attach
+//       does not share the machine with the background reclaimer's sweep (how much of an attach
+//       is that contention).
 //   BerthProbe netloop STATE BACKEND HOSTNS FROM TO
 //       network create ("netcreate i us") and delete ("netdelete i us") of network nl<i>.
 //   BerthProbe scale-attach STATE BACKEND HOSTNS NETS PREFIX COUNT
@@ -47,12 +50,14 @@ do {
     case "loop":
         guard args.count == 8, let from = Int(args[6]), let to = Int(args[7]) else { usage() }
         let network = args[4], prefix = args[5]
+        let drain = getenv("BERTH_PROBE_DRAIN").map { String(cString: $0) == "1" } ?? false
         for i in from...to {
             let a = monotonicNanoseconds()
             let e = try controller.attach(network: network, sandbox: .name("\(prefix)\(i)"))
             let b = monotonicNanoseconds()
             try controller.detach(endpoint: e.id)
             let c = monotonicNanoseconds()
+            if drain { try controller.drain() }
             emit("attach \(i) \((b - a) / 1000)")
             emit("detach \(i) \((c - b) / 1000)")
         }

@@ -93,23 +93,11 @@ extension NetworkController {
                     throw BerthError(.interfaceInUse, operation: op, object: namespace.description,
                                      detail: "the sandbox is already attached to network \(network.name)")
                 }
-                let inside = try NetlinkSession.route(in: namespace)
-                let interfaceName: String
-                if let name = options.interfaceName {
-                    if (try? inside.link(named: name)) != nil {
-                        throw BerthError(.interfaceInUse, operation: op, object: namespace.description,
-                                         detail: "interface \(name) already exists in the sandbox")
-                    }
-                    interfaceName = name
-                } else {
-                    // One RTM_GETLINK per name tried: usually just eth0, answered with ENODEV.
-                    var index = 0
-                    while (try? inside.link(named: "eth\(index)")) != nil { index += 1 }
-                    interfaceName = "eth\(index)"
-                }
                 let bridge = try hostSession.link(named: network.bridge)
-                let hostName = try createVeth(network: network, bridgeIndex: bridge.index, names: vethNames, peer: interfaceName,
-                                              namespace: namespace, mac: mac, undo: &undo)
+                // The sandbox name is found by trying it: the kernel refuses a peer name the
+                // sandbox has (EEXIST), so the first free eth<N> costs no lookup before.
+                let (hostName, interfaceName, peerIndex) = try createVeth(network: network, bridgeIndex: bridge.index, names: vethNames,
+                                                                          peer: options.interfaceName, namespace: namespace, mac: mac, undo: &undo)
                 CrashPoint.step(op)
                 if hairpinMode {
                     // Docker's LinkSetHairpin(host, true) with userland-proxy=false.
@@ -121,17 +109,21 @@ extension NetworkController {
                     try hostSession.setBridgePortIsolated(hostName)
                     CrashPoint.step(op)
                 }
-                if address6 == nil { try Self.disableIPv6(in: namespace, interface: interfaceName, all: false) }
-                let eth = try inside.link(named: interfaceName)
+                // The sandbox session, and for an IPv4-only endpoint the interface's disable_ipv6
+                // (Docker's), in one visit of the namespace thread.
+                let inside = address6 == nil
+                    ? try NetlinkSession.route(in: namespace, writingWherePresent: Self.disableIPv6Keys(interface: interfaceName, all: false), "1").session
+                    : try NetlinkSession.route(in: namespace)
+                let ethIndex = try peerIndex ?? inside.link(named: interfaceName).index
                 try inside.addAddress(InterfaceAddress(address: .v4(address), prefixLength: network.subnet.prefixLength,
-                                                       linkIndex: eth.index, broadcast: network.subnet.broadcast), device: interfaceName)
+                                                       linkIndex: ethIndex, broadcast: network.subnet.broadcast), device: interfaceName)
                 CrashPoint.step(op)
                 if let address6, let subnet6 = network.subnet6 {
-                    try Self.configureIPv6(address6, prefixLength: subnet6.prefixLength, interface: interfaceName, linkIndex: eth.index,
+                    try Self.configureIPv6(address6, prefixLength: subnet6.prefixLength, interface: interfaceName, linkIndex: ethIndex,
                                            session: inside, namespace: namespace)
                     CrashPoint.step(op)
                 }
-                try inside.setLink(index: eth.index, LinkChange(up: true), operation: .setLinkUp, object: interfaceName)
+                try inside.setLink(index: ethIndex, LinkChange(up: true), operation: .setLinkUp, object: interfaceName)
                 try inside.setLink(index: 1, LinkChange(up: true), operation: .setLinkUp, object: "lo")  // lo is ifindex 1 in every netns
                 CrashPoint.step(op)
                 // Docker 20.10's gateway election (NetworkController+DefaultRoute): internal networks
@@ -146,7 +138,7 @@ extension NetworkController {
                     if let previous = Self.electGateway(before) {
                         undo.push(.setDefaultRoute, previous.interfaceName) { try Self.installDefaultRoute(previous, session: inside, ipv6: ipv6) }
                     }
-                    try Self.installDefaultRoute(winner, session: inside, ipv6: ipv6)
+                    try Self.installDefaultRoute(winner, session: inside, ipv6: ipv6, interfaceIndex: ethIndex)
                     CrashPoint.step(op)
                 }
                 let endpoint = Endpoint(id: endpointID, networkID: network.id, networkName: network.name,
@@ -207,19 +199,32 @@ extension NetworkController {
         }
     }
 
-    /// One RTM_NEWLINK: host end (the first free of `names`, all announced in the intent; master
-    /// bridge, up, MTU), peer created in the sandbox.
-    /// - Throws: the kernel's EXFULL as `.system` naming the bridge and its port limit.
-    private func createVeth(network: Network, bridgeIndex: Int32, names: [String], peer: String, namespace: NetworkNamespace,
-                            mac: MACAddress, undo: inout UndoStack) throws -> String {
-        for (attempt, name) in names.enumerated() {
+    /// One RTM_NEWLINK (NLM_F_ECHO): host end (the first free of `names`, all announced in the
+    /// intent; master bridge, up, MTU), peer created in the sandbox and named `peer`, or without
+    /// one the first `eth<N>` the sandbox does not have (Docker's default naming). A refused
+    /// creation (EEXIST) is either our random host name or the peer name: one RTM_GETLINK in the
+    /// sandbox tells which, then the next host name or the next `eth<N>` is tried (an explicit
+    /// `peer` the sandbox has is `.interfaceInUse`, nothing created).
+    /// - Returns: the host end, the sandbox name, and the sandbox end's ifindex from the kernel's
+    ///   echo (nil when the kernel sent none: the caller looks it up).
+    /// - Throws: the kernel's EXFULL as `.system` naming the bridge and its port limit;
+    ///   `.interfaceInUse`; the kernel's refusal.
+    private func createVeth(network: Network, bridgeIndex: Int32, names: [String], peer explicit: String?, namespace: NetworkNamespace,
+                            mac: MACAddress, undo: inout UndoStack) throws -> (host: String, peer: String, peerIndex: Int32?) {
+        var attempt = 0
+        var eth = 0
+        var sandbox: NetlinkSession?
+        while attempt < names.count {
+            let name = names[attempt]
+            let peer = explicit ?? "eth\(eth)"
             let failure: NetlinkError
             do {
-                try hostSession.createVeth(name: name, peer: VethPeer(name: peer, namespaceFD: namespace.fileDescriptor, mtu: network.mtu, mac: mac),
-                                           mtu: network.mtu, masterIndex: bridgeIndex, up: true)
+                let echoed = try hostSession.createVeth(name: name, peer: VethPeer(name: peer, namespaceFD: namespace.fileDescriptor,
+                                                                                   mtu: network.mtu, mac: mac),
+                                                        mtu: network.mtu, masterIndex: bridgeIndex, up: true, echo: true)
                 let session = hostSession
                 undo.push(.deleteVeth, name) { try session.deleteLink(named: name) }
-                return name
+                return (name, peer, echoed?.peerIndex)
             } catch {
                 failure = error
             }
@@ -229,12 +234,19 @@ extension NetworkController {
                                      + "detach an endpoint or use another network (\(failure.description))",
                                  cause: .netlink(failure))
             }
-            // Either our random name or the peer name collided; a peer clash would repeat, so check it.
-            guard failure.code == .exists, attempt < names.count - 1 else { throw failure }
-            if (try? NetlinkSession.route(in: namespace).link(named: peer)) != nil {
-                throw BerthError(.interfaceInUse, operation: .attach, object: namespace.description,
-                                 detail: "interface \(peer) already exists in the sandbox")
+            guard failure.code == .exists else { throw failure }
+            if sandbox == nil { sandbox = try NetlinkSession.route(in: namespace) }
+            if (try? sandbox?.link(named: peer)) != nil {
+                guard explicit == nil else {
+                    throw BerthError(.interfaceInUse, operation: .attach, object: namespace.description,
+                                     detail: "interface \(peer) already exists in the sandbox")
+                }
+                eth += 1
+                continue
             }
+            // Our random host name collided.
+            guard attempt < names.count - 1 else { throw failure }
+            attempt += 1
         }
         throw BerthError(.system, operation: .attach, object: namespace.description, detail: "no free veth name")
     }

@@ -41,29 +41,32 @@ extension NetworkController {
     /// GW dev IF`), as libnetwork's `updateGateway` (UnsetGateway, then SetGateway).
     /// With `ipv6` (some endpoint of the sandbox has IPv6) the IPv6 default route follows the same
     /// winner (UnsetGatewayIPv6, SetGatewayIPv6): via its `gateway6`, or none when it has none.
+    /// `interfaceIndex`: the winner's ifindex when the caller has it (an attach just created the
+    /// interface), else it is looked up by name.
     /// - Throws: `NetlinkError` from the route requests.
-    static func installDefaultRoute(_ winner: GatewayCandidate, session inside: NetlinkSession, ipv6: Bool = false) throws {
-        if ipv6 { try installDefaultRoute6(winner, session: inside) }
+    static func installDefaultRoute(_ winner: GatewayCandidate, session inside: NetlinkSession, ipv6: Bool = false,
+                                    interfaceIndex: Int32? = nil) throws {
+        if ipv6 { try installDefaultRoute6(winner, session: inside, interfaceIndex: interfaceIndex) }
         guard let gateway = winner.gateway else { return }
         let current = try inside.routes().filter { $0.destination == nil && $0.destinationPrefixLength == 0 }
-        let eth = try inside.link(named: winner.interfaceName)
-        if current.count == 1, current.first?.gateway == .v4(gateway), current.first?.outputIndex == eth.index { return }
+        let index = try interfaceIndex ?? inside.link(named: winner.interfaceName).index
+        if current.count == 1, current.first?.gateway == .v4(gateway), current.first?.outputIndex == index { return }
         for r in current {
             _ = try? inside.deleteRoute(r)   // already gone is fine; a failure shows in the add below
         }
-        try inside.addRoute(.defaultRoute(via: .v4(gateway), outputIndex: eth.index), device: winner.interfaceName)
+        try inside.addRoute(.defaultRoute(via: .v4(gateway), outputIndex: index), device: winner.interfaceName)
     }
 
     /// The IPv6 half of `installDefaultRoute`: the main table's `::/0` routes replaced by one via
     /// the winner's `gateway6` on its interface (none when it has none).
-    private static func installDefaultRoute6(_ winner: GatewayCandidate, session inside: NetlinkSession) throws {
+    private static func installDefaultRoute6(_ winner: GatewayCandidate, session inside: NetlinkSession, interfaceIndex: Int32?) throws {
         let current = try inside.routes(family: RTNL.AF_INET6).filter { $0.destination == nil && $0.destinationPrefixLength == 0 }
-        let eth = try inside.link(named: winner.interfaceName)
+        let index = try interfaceIndex ?? inside.link(named: winner.interfaceName).index
         if let gateway6 = winner.gateway6, current.count == 1, current.first?.gateway == .v6(gateway6),
-           current.first?.outputIndex == eth.index { return }
+           current.first?.outputIndex == index { return }
         for r in current { _ = try? inside.deleteRoute(r) }
         guard let gateway6 = winner.gateway6 else { return }
-        try inside.addRoute(Route(destination: nil, gateway: .v6(gateway6), outputIndex: eth.index, family: RTNL.AF_INET6),
+        try inside.addRoute(Route(destination: nil, gateway: .v6(gateway6), outputIndex: index, family: RTNL.AF_INET6),
                             device: winner.interfaceName)
     }
 }

@@ -430,9 +430,14 @@ public final class NetworkController: Sendable {
     /// - Parameters: `interface` inside `sandbox`; `all` also writes the namespace-wide keys.
     /// - Throws: `NetlinkError` from the write.
     static func disableIPv6(in sandbox: NetworkNamespace, interface: String?, all: Bool) throws {
+        try Sysctl.writeWherePresent(disableIPv6Keys(interface: interface, all: all), "1", in: sandbox)  // one visit of the sandbox
+    }
+
+    /// The sysctls `disableIPv6` sets to 1.
+    static func disableIPv6Keys(interface: String?, all: Bool) -> [String] {
         var keys = all ? ["net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"] : []
         if let interface { keys.append(Sysctl.interfaceKey("ipv6", interface, "disable_ipv6")) }
-        try Sysctl.writeWherePresent(keys, "1", in: sandbox)  // one visit of the sandbox
+        return keys
     }
 
     /// The endpoint's sandbox when its path still names the namespace it was attached in (same

@@ -26,16 +26,26 @@
     /// Creates a veth pair whose peer is created directly inside `peer.namespaceFD` and named there
     /// (`ip link add NAME type veth peer name PEER netns NS`), optionally enslaved to `masterIndex`
     /// and up, in one RTM_NEWLINK.
+    /// With `echo`, the request carries NLM_F_ECHO and the kernel sends the new first end back
+    /// before its ACK (rtnetlink honours it for RTM_NEWLINK since Linux 6.1): its `peerIndex`
+    /// (IFLA_LINK) is the peer's ifindex in the peer's namespace, so no RTM_GETLINK there is needed.
+    /// - Returns: the echoed first end; nil without `echo` or when the kernel sent none (older kernels).
     /// - Throws: `.invalidName` (either name), `.missingCapability`, `.exists`, `.notFound` (master),
     ///   `.invalidArgument`.
+    @discardableResult
     public func createVeth(name: String, peer: VethPeer, mtu: UInt32? = nil, mac: MACAddress? = nil,
-                           masterIndex: Int32? = nil, up: Bool = false) throws(NetlinkError) {
+                           masterIndex: Int32? = nil, up: Bool = false, echo: Bool = false) throws(NetlinkError) -> Link? {
         let op = OperationName.createVeth
         try LinkName.validate(name, operation: op)
         try LinkName.validate(peer.name, operation: op)
         try requireNetAdmin(op, name)
-        _ = try request(LinkRequest.newVeth(name: name, peer: peer, mtu: mtu, mac: mac, masterIndex: masterIndex, up: up),
-                        operation: op, object: "\(name)/\(peer.name)")
+        let object = "\(name)/\(peer.name)"
+        let replies = try request(LinkRequest.newVeth(name: name, peer: peer, mtu: mtu, mac: mac, masterIndex: masterIndex, up: up, echo: echo),
+                                  operation: op, object: object)
+        for m in replies where m.type == RTNL.RTM_NEWLINK {
+            if let link = try? RouteDecoding.link(m, operation: op, object: object), link.name == name { return link }
+        }
+        return nil
     }
 
     /// Deletes a link by name (`ip link del NAME`); a veth takes its peer with it.

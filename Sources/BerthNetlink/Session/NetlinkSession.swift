@@ -26,6 +26,21 @@
         NetlinkSession(transport: try MnlSocket.open(bus: MnlSocket.routeBus, in: namespace), namespace: namespace)
     }
 
+    /// `route(in:)` and `Sysctl.writeWherePresent(keys, value, in: namespace)` in one visit of the
+    /// namespace thread instead of two (an attach opens its sandbox session and sets the new
+    /// interface's `disable_ipv6` together).
+    /// - Returns: the session and the keys whose value was changed.
+    /// - Throws: `NetlinkError` from the socket, the namespace entry or the sysctl writes; then no
+    ///   session is left open (a sysctl written before a later one failed stays written).
+    package static func route(in namespace: NetworkNamespace, writingWherePresent keys: [String],
+                              _ value: String) throws(NetlinkError) -> (session: NetlinkSession, changed: [String]) {
+        let paths = try Sysctl.paths(for: keys)
+        let (socket, changed) = try MnlSocket.open(bus: MnlSocket.routeBus, in: namespace) { () throws(NetlinkError) -> [String] in
+            try Sysctl.writeWherePresentHere(paths, value)
+        }
+        return (NetlinkSession(transport: socket, namespace: namespace), changed)
+    }
+
     /// Sends a request with NLM_F_ACK and returns the messages that came before the ACK
     /// (for a GET, the object). An error reply throws with the kernel's errno and ext-ack text.
     package func request(_ message: NetlinkMessageBuilder, operation: OperationName, object: String) throws(NetlinkError) -> [NetlinkMessage] {

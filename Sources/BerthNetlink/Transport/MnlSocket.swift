@@ -51,6 +51,24 @@ package final class MnlSocket: NetlinkTransport, @unchecked Sendable {
         }
     }
 
+    /// `open(bus:in:)`, then `alsoThere` in the same visit of the namespace thread (one thread hop
+    /// for both; `alsoThere` runs in `namespace` and must not use the namespace thread itself).
+    /// When `alsoThere` throws, the socket is closed and its error is thrown.
+    /// - Returns: the socket and what `alsoThere` returned.
+    /// - Throws: `NetlinkError` `.socket`, `.namespace`, or what `alsoThere` threw.
+    package static func open<T>(bus: Int32, in namespace: NetworkNamespace,
+                                alsoThere: () throws(NetlinkError) -> T) throws(NetlinkError) -> (MnlSocket, T) {
+        let object = namespace.description
+        do {
+            return try NamespaceThread.shared.run(in: namespace) { () throws(NetlinkError) -> (MnlSocket, T) in
+                let socket = try openHere(bus: bus, object: object)
+                return (socket, try alsoThere())
+            }
+        } catch {
+            throw error.unwrapped { NetlinkError.wrapping($0, operation: .openNetlinkSocket, object: object) }
+        }
+    }
+
     private static func openHere(bus: Int32, object: String) throws(NetlinkError) -> MnlSocket {
         let op = OperationName.openNetlinkSocket
         guard let nl = mnl_socket_open2(bus, Int32(SOCK_CLOEXEC.rawValue)) else {

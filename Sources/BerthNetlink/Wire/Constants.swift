@@ -25,6 +25,8 @@ import Glibc
     public static let NLM_F_REQUEST = UInt16(CMnl.NLM_F_REQUEST)
     public static let NLM_F_MULTI = UInt16(CMnl.NLM_F_MULTI)
     public static let NLM_F_ACK = UInt16(CMnl.NLM_F_ACK)
+    /// Echo the request's result to the sender (the kernel honours it for RTM_NEWLINK since 6.1).
+    public static let NLM_F_ECHO = UInt16(CMnl.NLM_F_ECHO)
     public static let NLM_F_DUMP_INTR = UInt16(CMnl.NLM_F_DUMP_INTR)
     public static let NLM_F_DUMP = UInt16(CMnl.NLM_F_DUMP)
     public static let NLM_F_REPLACE = UInt16(CMnl.NLM_F_REPLACE)

@@ -80,9 +80,10 @@ package enum LinkRequest {
     /// IFLA_IFNAME, IFLA_TXQLEN 0, IFLA_MTU, IFLA_ADDRESS, IFLA_NET_NS_FD}}}, so the peer is created
     /// directly in its namespace. Both ends `qlen 0`, as Docker 20.10's veths (oracle).
     package static func newVeth(name: String, peer: VethPeer, mtu: UInt32? = nil, mac: MACAddress? = nil,
-                               masterIndex: Int32? = nil, up: Bool = false) -> NetlinkMessageBuilder {
+                               masterIndex: Int32? = nil, up: Bool = false, echo: Bool = false) -> NetlinkMessageBuilder {
         var b = NetlinkMessageBuilder(type: RTNL.RTM_NEWLINK,
-                                      flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL)
+                                      flags: RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK | RTNL.NLM_F_CREATE | RTNL.NLM_F_EXCL
+                                          | (echo ? RTNL.NLM_F_ECHO : 0))
         ifinfomsg(into: &b, up: up ? true : nil)
         b.attribute(RTNL.IFLA_IFNAME, string: name)
         b.attribute(RTNL.IFLA_TXQLEN, u32: 0)
