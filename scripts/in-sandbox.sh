@@ -15,14 +15,14 @@ mkdir -p /run/netns
 mount -t tmpfs -o mode=0755 berth-sandbox /run/netns
 # Berth's registry of claimed host namespaces (one state directory per host namespace) stays
 # inside the sandbox too.
-# The mount point is the one trace on the machine: when this sandbox had to make it, it is
-# removed again at the end (unmounted first; left alone while another sandbox still uses it).
-made_run_berth=0
-[ -e /run/berth ] || { mkdir -p /run/berth; made_run_berth=1; }
+# The mount point is the one trace on the machine: every sandbox tries to remove it at the end
+# (unmounted first). rmdir leaves it while another sandbox still has its tmpfs there (EBUSY) or
+# when it is a real, non-empty /run/berth, so the last sandbox out removes it, whichever made it
+# (sandboxes run concurrently: the one that made it may end first).
+[ -e /run/berth ] || mkdir -p /run/berth
 mount -t tmpfs -o mode=0755 berth-sandbox-claims /run/berth
 ip link set lo up
 export BERTH_SANDBOX=1
-if [ "$made_run_berth" = 0 ]; then exec "$@"; fi
 status=0
 "$@" || status=$?
 umount /run/berth 2>/dev/null && rmdir /run/berth 2>/dev/null || true
