@@ -72,7 +72,9 @@ struct Ip6tablesRenderingTests {
     @Test func forwardPolicyDecision() {
         #expect(ForwardPolicy.deciding(.docker, ipv4ForwardingWasOn: false) == ForwardPolicy(ipv4Drop: true, ipv4EnabledForwarding: true))
         #expect(ForwardPolicy.deciding(.docker, ipv4ForwardingWasOn: true) == ForwardPolicy(ipv4Drop: false))
-        #expect(ForwardPolicy.deciding(.always, ipv4ForwardingWasOn: true) == ForwardPolicy(ipv4Drop: true))
+        #expect(ForwardPolicy.deciding(.always, ipv4ForwardingWasOn: true) == ForwardPolicy(ipv4Drop: true, always: true))
+        // A recorded `always` decides the IPv6 half whatever mode the later call has.
+        #expect(ForwardPolicy.deciding(.always, ipv4ForwardingWasOn: true).decidingIPv6(.docker, berthEnablesForwarding: false).ipv6Drop)
         let v6 = ForwardPolicy.deciding(.docker, ipv4ForwardingWasOn: true).decidingIPv6(.docker, berthEnablesForwarding: true)
         #expect(v6 == ForwardPolicy(ipv4Drop: false, ipv6Drop: true, ipv6EnabledForwarding: true, ipv6Decided: true))
     }
