@@ -43,7 +43,8 @@ enum NftV6Fixtures {
 
     /// Berth's own layout (not a Docker dump: Docker 20.10 has no nftables backend), derived
     /// rule by rule from Docker 20.10's ip6tables rules for the same network and ports
-    /// (../shared/reference/ipv6-docker-20.10.md §4.4; NftLayout's notes): `nft list ruleset`
+    /// (Tests/Fixtures/docker-20.10/ipv6/*.ip6tables-save.txt, the real dockerd's, and
+    /// derived-from-libnetwork.md there; NftLayout's notes): `nft list ruleset`
     /// after `setUpBase`, `addNetwork(net6)`, `addPorts(endpoint6)` on an empty namespace. The
     /// `ip` table is what the same network and its IPv4 bindings always had; the `ip6` table is
     /// its IPv6 twin: `ip6` matches, `dnat to [ADDR]:PORT`, `ip6 daddr != ::1` in `output`, no
